@@ -74,6 +74,18 @@ impl PinnedKey {
         self.channels.iter().any(|c| c == "*" || c == channel)
     }
 
+    /// Fails unless `key_id` is the id of `public_key` (catches a mis-pasted config).
+    pub fn check_key_id(&self) -> Result<(), ReleaseError> {
+        let vk = self.verifying_key()?;
+        if crypto::public_key_id(vk.as_bytes()) != self.key_id {
+            return Err(ReleaseError::InvalidKey(format!(
+                "keyId {} does not match its public key",
+                self.key_id
+            )));
+        }
+        Ok(())
+    }
+
     fn verifying_key(&self) -> Result<VerifyingKey, ReleaseError> {
         let bytes = B64
             .decode(&self.public_key)

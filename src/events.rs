@@ -1,0 +1,92 @@
+//! Events the core emits to the native layer (which maps them to Capgo-compatible JS event
+//! names in one place), and the listener they go through.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// Everything the core tells the outside world about, as it happens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum Event {
+    /// Download progress of a release.
+    #[serde(rename_all = "camelCase")]
+    Download {
+        version: String,
+        percent: u8,
+        downloaded: u64,
+        total: u64,
+    },
+    /// A check found nothing to take, with the reason.
+    NoNeedUpdate {
+        reason: String,
+    },
+    /// A check found a release this device may take.
+    UpdateAvailable {
+        sequence: u64,
+        version: String,
+    },
+    /// A release is downloaded, verified and installed as `next`.
+    #[serde(rename_all = "camelCase")]
+    DownloadComplete {
+        bundle_id: String,
+        version: String,
+    },
+    DownloadFailed {
+        version: String,
+        error: String,
+    },
+    /// A bundle was reverted (never confirmed, timed out, revoked); `reason` says which.
+    #[serde(rename_all = "camelCase")]
+    UpdateFailed {
+        bundle_id: String,
+        version: String,
+        reason: String,
+    },
+    /// A bundle was made the one to serve now.
+    #[serde(rename_all = "camelCase")]
+    Set {
+        bundle_id: String,
+    },
+    /// A bundle was made `next`.
+    #[serde(rename_all = "camelCase")]
+    SetNext {
+        bundle_id: String,
+    },
+    /// The page confirmed the bundle it runs on.
+    #[serde(rename_all = "camelCase")]
+    AppReady {
+        bundle_id: String,
+    },
+    /// The native layer must reload the WebView from `path` (`None` = built-in bundle).
+    #[serde(rename_all = "camelCase")]
+    ReloadRequired {
+        bundle_id: String,
+        path: Option<String>,
+        reason: String,
+    },
+    /// A delta update failed and the full bundle is fetched instead.
+    DeltaFallback {
+        reason: String,
+    },
+    /// The state database was unreadable and was rebuilt.
+    StateReset {
+        reason: String,
+    },
+}
+
+/// Receives events; must return quickly (it is called on the core's threads).
+pub trait EventSink: Send + Sync {
+    fn on_event(&self, event: Event);
+}
+
+impl<F: Fn(Event) + Send + Sync> EventSink for F {
+    fn on_event(&self, event: Event) {
+        self(event)
+    }
+}
+
+/// A sink that drops everything.
+pub fn discard() -> Arc<dyn EventSink> {
+    Arc::new(|_e: Event| {})
+}

@@ -1,0 +1,295 @@
+//! Crash-proof install of a verified release from a local bundle object.
+//!
+//! Order of durable steps (each idempotent; a kill between any two leaves the old state or the
+//! new, and the leftovers are removed at the next `Store::open`):
+//! 1. disk space checked, object size and SHA-256 checked against the signed manifest;
+//! 2. object opened (decrypted) into `staging/<id>.<nonce>/bundle.zip`;
+//! 3. zip extracted with budgets into `staging/.../tree`, every file checked against the signed
+//!    list, files and directories fsynced (`unpack::extract_verified`);
+//! 4. envelope written next to it and fsynced;
+//! 5. `tree` renamed to `bundles/<id>`, envelope to `bundles/<id>.envelope.json`, `bundles/`
+//!    fsynced (until the transaction below commits, these are unknown to the database: leftovers);
+//! 6. one transaction records the bundle, makes it `next` and raises the channel's high-water mark.
+
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::crypto::{self, CryptoError};
+use crate::release::{BundleKey, Manifest, VerifiedRelease};
+use crate::store::{self, io, BundleRow, BundleStatus, Store, StoreError};
+use crate::unpack::{self, Budgets, UnpackError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("another install is running (install lock held)")]
+    Busy,
+    #[error("not enough free space: need {needed} bytes, {available} available")]
+    InsufficientSpace { needed: u64, available: u64 },
+    #[error("bundle object is {got} bytes, the manifest signs {expected}")]
+    ObjectSize { expected: u64, got: u64 },
+    #[error("bundle object SHA-256 is {got}, the manifest signs {expected}")]
+    ObjectHash { expected: String, got: String },
+    #[error("bundle is encrypted with bundle key {key_id}, which this app does not have")]
+    MissingBundleKey { key_id: String },
+    #[error("unsupported encryption {alg:?}")]
+    UnsupportedEncryption { alg: String },
+    #[error("manifest encryption field {field} is malformed")]
+    MalformedEncryption { field: &'static str },
+    #[error("bundle does not decrypt: {0}")]
+    Decrypt(#[from] CryptoError),
+    #[error("bundle content rejected: {0}")]
+    Unpack(#[from] UnpackError),
+    #[error("release sequence {got} is not newer than {have} on channel {channel}")]
+    NotNewer {
+        channel: String,
+        got: u64,
+        have: u64,
+    },
+    #[error("release content {content_id} is blocklisted: {reason}")]
+    Blocklisted { content_id: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A bundle id: the first 16 hex digits of the release's content id (same content, same id).
+pub fn bundle_id(manifest: &Manifest) -> String {
+    manifest.content_id()[..16].to_string()
+}
+
+/// Checks the object's size and SHA-256 against the manifest while reading it once.
+pub fn check_object(path: &Path, manifest: &Manifest) -> Result<(), InstallError> {
+    let file = File::open(path).map_err(io("opening", path))?;
+    let len = file.metadata().map_err(io("inspecting", path))?.len();
+    if len != manifest.bundle.size {
+        return Err(InstallError::ObjectSize {
+            expected: manifest.bundle.size,
+            got: len,
+        });
+    }
+    let mut hasher = Sha256::new();
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).map_err(io("reading", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let got = hex::encode(hasher.finalize());
+    if got != manifest.bundle.sha256 {
+        return Err(InstallError::ObjectHash {
+            expected: manifest.bundle.sha256.clone(),
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// Unwraps the content key of an encrypted manifest with the app's bundle keys.
+pub fn content_key(
+    manifest: &Manifest,
+    keys: &[BundleKey],
+) -> Result<Option<crypto::Key>, InstallError> {
+    let Some(enc) = &manifest.bundle.encryption else {
+        return Ok(None);
+    };
+    if enc.alg != crypto::STREAM_ALG {
+        return Err(InstallError::UnsupportedEncryption {
+            alg: enc.alg.clone(),
+        });
+    }
+    let key = keys
+        .iter()
+        .find(|k| k.key_id == enc.key_id)
+        .ok_or_else(|| InstallError::MissingBundleKey {
+            key_id: enc.key_id.clone(),
+        })?;
+    let key = key.bytes().map_err(|_| InstallError::MissingBundleKey {
+        key_id: enc.key_id.clone(),
+    })?;
+    use base64::Engine;
+    let wrapped = base64::engine::general_purpose::STANDARD
+        .decode(&enc.wrapped_key)
+        .map_err(|_| InstallError::MalformedEncryption {
+            field: "wrapped_key",
+        })?;
+    Ok(Some(crypto::unwrap_content_key(&key, &wrapped)?))
+}
+
+/// The STREAM nonce prefix of an encrypted manifest.
+pub fn nonce_prefix(manifest: &Manifest) -> Result<[u8; crypto::NONCE_PREFIX_SIZE], InstallError> {
+    let enc = manifest
+        .bundle
+        .encryption
+        .as_ref()
+        .ok_or(InstallError::MalformedEncryption {
+            field: "encryption",
+        })?;
+    hex::decode(&enc.nonce_prefix)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or(InstallError::MalformedEncryption {
+            field: "nonce_prefix",
+        })
+}
+
+/// Bytes an install of `manifest` needs free: the decrypted zip plus the extracted files, plus
+/// a margin for the database and file system overhead.
+pub fn space_needed(manifest: &Manifest) -> u64 {
+    let files: u64 = manifest.files.iter().map(|f| f.size).sum();
+    let zip = if manifest.bundle.encryption.is_some() {
+        manifest.bundle.size
+    } else {
+        0
+    };
+    files + zip + 4 * 1024 * 1024 + manifest.files.len() as u64 * 4096
+}
+
+/// Installs a verified release whose bundle object is the local file `object`, and makes it
+/// `next`. When this returns `Ok`, the bundle directory and the state change are durable.
+/// Device policy (app id, channel, expiry, ...) is the caller's; this enforces the invariants
+/// that must hold whatever the caller: sequence above the high-water mark, content not
+/// blocklisted, object and every file exactly as signed.
+pub fn install(
+    store: &mut Store,
+    release: &VerifiedRelease,
+    envelope: &[u8],
+    object: &Path,
+    keys: &[BundleKey],
+    budgets: &Budgets,
+) -> Result<String, InstallError> {
+    let _lock = store.try_install_lock()?.ok_or(InstallError::Busy)?;
+    let m = &release.manifest;
+    let id = bundle_id(m);
+    check_invariants(store.read(), m)?;
+
+    let available =
+        fs4::available_space(store.root()).map_err(io("measuring free space in", store.root()))?;
+    let needed = space_needed(m);
+    if available < needed {
+        return Err(InstallError::InsufficientSpace { needed, available });
+    }
+    check_object(object, m)?;
+
+    let staging = store
+        .staging_dir()
+        .join(format!("{id}.{}", hex::encode(crypto::random_bytes::<4>())));
+    fs::create_dir(&staging).map_err(io("creating", &staging))?;
+    let result = stage_and_commit(
+        store, release, envelope, object, keys, budgets, &id, &staging,
+    );
+    // Staging is scratch space either way; a failure to remove it is cleaned at the next open.
+    let _ = store::remove_any(&staging);
+    result?;
+    Ok(id)
+}
+
+fn check_invariants(conn: &rusqlite::Connection, m: &Manifest) -> Result<(), InstallError> {
+    if let Some(have) = store::high_water(conn, &m.channel)? {
+        if m.sequence <= have {
+            return Err(InstallError::NotNewer {
+                channel: m.channel.clone(),
+                got: m.sequence,
+                have,
+            });
+        }
+    }
+    let content_id = m.content_id();
+    if let Some(reason) = store::blocked(conn, &content_id)? {
+        return Err(InstallError::Blocklisted { content_id, reason });
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stage_and_commit(
+    store: &mut Store,
+    release: &VerifiedRelease,
+    envelope: &[u8],
+    object: &Path,
+    keys: &[BundleKey],
+    budgets: &Budgets,
+    id: &str,
+    staging: &Path,
+) -> Result<(), InstallError> {
+    let m = &release.manifest;
+    fail::fail_point!("install.staging_created");
+    let zip_path: PathBuf = match content_key(m, keys)? {
+        Some(key) => {
+            let prefix = nonce_prefix(m)?;
+            let zip_path = staging.join("bundle.zip");
+            let input = File::open(object).map_err(io("opening", object))?;
+            let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
+            let mut out = BufWriter::new(out);
+            crypto::open_stream(&key, &prefix, input, &mut out)?;
+            out.flush().map_err(io("writing", &zip_path))?;
+            zip_path
+        }
+        None => object.to_path_buf(),
+    };
+    fail::fail_point!("install.decrypted");
+    let tree = staging.join("tree");
+    unpack::extract_verified(&zip_path, &m.files, &tree, budgets)?;
+    fail::fail_point!("install.extracted");
+
+    let env_tmp = staging.join("envelope.json");
+    write_durable(&env_tmp, envelope)?;
+
+    let dest = store.bundle_dir(id);
+    let env_dest = store.envelope_path(id);
+    let known = store::bundle(store.read(), id)?;
+    let reuse = matches!(&known, Some(b) if b.status == BundleStatus::Ready) && dest.is_dir();
+    if !reuse {
+        // A directory the database does not know, or knows as failed, is not trusted content.
+        store::remove_any(&dest)?;
+        fs::rename(&tree, &dest).map_err(io("publishing", &dest))?;
+    }
+    fs::rename(&env_tmp, &env_dest).map_err(io("publishing", &env_dest))?;
+    store::sync_dir(&store.bundles_dir())?;
+    fail::fail_point!("install.renamed");
+
+    let row = BundleRow {
+        id: id.to_string(),
+        content_id: m.content_id(),
+        channel: m.channel.clone(),
+        sequence: m.sequence,
+        version: m.version.clone(),
+        status: BundleStatus::Ready,
+        failed_reason: None,
+        installed_at: store::now(),
+        manifest: release.payload.clone(),
+    };
+    store.write(|tx| -> Result<(), InstallError> {
+        // Checked again inside the write lock: another process may have moved on meanwhile.
+        check_invariants(tx, m)?;
+        store::insert_bundle(tx, &row)?;
+        let mut roles = store::roles(tx)?;
+        if roles.current.as_deref() == Some(id) {
+            roles.next = None;
+        } else {
+            roles.next = Some(id.to_string());
+        }
+        store::set_roles(tx, &roles)?;
+        store::raise_high_water(tx, &m.channel, m.sequence)?;
+        store::add_history(
+            tx,
+            "installed",
+            Some(id),
+            &format!("{} installed as next", m.label()),
+        )?;
+        Ok(())
+    })?;
+    fail::fail_point!("install.committed");
+    Ok(())
+}
+
+/// Writes a small file and fsyncs it.
+pub fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut f = File::create(path).map_err(io("creating", path))?;
+    f.write_all(bytes).map_err(io("writing", path))?;
+    f.sync_all().map_err(io("syncing", path))
+}

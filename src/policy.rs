@@ -1,0 +1,128 @@
+//! Whether this device may take a verified release, decided before any download.
+//!
+//! Each refusal is its own [`Refusal`] variant, so a check result can say exactly why there is
+//! no update. The signature and key scope are already checked by `release::verify_envelope`.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{self, Config};
+use crate::release::Manifest;
+
+/// Why a verified release is not taken. `UpToDate` is not an error: the device has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "camelCase")]
+pub enum Refusal {
+    #[error("release is for app {got:?}, this app is {expected:?}")]
+    WrongApp { expected: String, got: String },
+    #[error("release is for channel {got:?}, this device follows {expected:?}")]
+    WrongChannel { expected: String, got: String },
+    #[error("release is for platforms {platforms:?}, this device is {platform:?}")]
+    WrongPlatform {
+        platform: String,
+        platforms: Vec<String>,
+    },
+    #[error("native version {native} is outside the release's range {min:?}..={max:?}")]
+    IncompatibleNative {
+        native: String,
+        min: Option<String>,
+        max: Option<String>,
+    },
+    #[error("release expired at {expires_at} (now {now}, skew allowance {skew}s)")]
+    Expired {
+        expires_at: u64,
+        now: u64,
+        skew: u64,
+    },
+    #[error("release sequence {got} is older than the newest this device accepted ({have}): rollback refused")]
+    Rollback { got: u64, have: u64 },
+    #[error("already up to date at sequence {sequence}")]
+    UpToDate { sequence: u64 },
+    #[error("release content {content_id} is blocklisted on this device: {reason}")]
+    Blocklisted { content_id: String, reason: String },
+    #[error("device is outside the {percent}% rollout (bucket {bucket})")]
+    NotInRollout { percent: u8, bucket: u8 },
+}
+
+/// The device facts a decision needs.
+pub struct DeviceFacts<'a> {
+    pub config: &'a Config,
+    pub channel: &'a str,
+    pub device_id: &'a str,
+    pub high_water: Option<u64>,
+    /// Reason the release's content is blocklisted, if it is.
+    pub blocked: Option<String>,
+    pub now: u64,
+}
+
+/// Stable rollout bucket 0..=99 of a device for a release: the same device gets the same answer
+/// for the same release every time, and different releases sample different devices.
+pub fn rollout_bucket(device_id: &str, manifest: &Manifest) -> u8 {
+    let mut h = Sha256::new();
+    h.update(device_id.as_bytes());
+    h.update([0]);
+    h.update(manifest.channel.as_bytes());
+    h.update([0]);
+    h.update(manifest.sequence.to_be_bytes());
+    let d = h.finalize();
+    (u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) % 100) as u8
+}
+
+/// Runs every check in a fixed order and returns the first refusal.
+pub fn evaluate(m: &Manifest, f: &DeviceFacts<'_>) -> Result<(), Refusal> {
+    if m.app_id != f.config.app_id {
+        return Err(Refusal::WrongApp {
+            expected: f.config.app_id.clone(),
+            got: m.app_id.clone(),
+        });
+    }
+    if m.channel != f.channel {
+        return Err(Refusal::WrongChannel {
+            expected: f.channel.into(),
+            got: m.channel.clone(),
+        });
+    }
+    if !m.platforms.is_empty() && !m.platforms.iter().any(|p| p == &f.config.platform) {
+        return Err(Refusal::WrongPlatform {
+            platform: f.config.platform.clone(),
+            platforms: m.platforms.clone(),
+        });
+    }
+    if !config::native_in_range(&f.config.native_version, &m.native) {
+        return Err(Refusal::IncompatibleNative {
+            native: f.config.native_version.clone(),
+            min: m.native.min.clone(),
+            max: m.native.max.clone(),
+        });
+    }
+    if m.check_expiry(f.now).is_err() {
+        return Err(Refusal::Expired {
+            expires_at: m.expires_at,
+            now: f.now,
+            skew: crate::release::CLOCK_SKEW_SECS,
+        });
+    }
+    match f.high_water {
+        Some(have) if m.sequence < have => {
+            return Err(Refusal::Rollback {
+                got: m.sequence,
+                have,
+            })
+        }
+        Some(have) if m.sequence == have => return Err(Refusal::UpToDate { sequence: have }),
+        _ => {}
+    }
+    if let Some(reason) = &f.blocked {
+        return Err(Refusal::Blocklisted {
+            content_id: m.content_id(),
+            reason: reason.clone(),
+        });
+    }
+    if let Some(percent) = m.rollout {
+        let bucket = rollout_bucket(f.device_id, m);
+        if bucket >= percent {
+            return Err(Refusal::NotInRollout { percent, bucket });
+        }
+    }
+    Ok(())
+}

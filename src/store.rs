@@ -1,0 +1,614 @@
+//! Durable device state: one SQLite database (WAL, `synchronous=FULL`) that decides what boots,
+//! and the immutable bundle directories it points at.
+//!
+//! Layout under the data directory:
+//! `liveship.db` (state), `bundles/<id>/` (extracted bundles, never modified after the rename
+//! that publishes them), `bundles/<id>.envelope.json` (the signed envelope, used to rebuild state
+//! if the database is lost), `staging/` (work in progress), `install.lock`.
+//!
+//! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
+//! with a full sync before the call returns; a database that cannot be read is moved aside and
+//! rebuilt from the envelopes next to the bundles (so anti-rollback survives), never a crash loop;
+//! leftovers of interrupted installs (staging entries, bundle directories the database does not
+//! know) are removed at open, but only by the process that holds the install lock.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::release::{self, Manifest};
+
+/// Current schema version (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // v1
+    "CREATE TABLE bundles (
+        id TEXT PRIMARY KEY,
+        content_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ready', 'failed')),
+        failed_reason TEXT,
+        installed_at INTEGER NOT NULL,
+        manifest BLOB NOT NULL
+    );
+    CREATE TABLE state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        current TEXT,
+        fallback TEXT,
+        trial TEXT,
+        next TEXT,
+        native_version TEXT
+    );
+    INSERT INTO state (id) VALUES (1);
+    CREATE TABLE high_water (channel TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
+    CREATE TABLE blocklist (content_id TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL);
+    CREATE TABLE history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        bundle TEXT,
+        detail TEXT NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("i/o error while {op} {path}: {source}{}", io_hint(source))]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "database schema version {found} is newer than this build supports ({SCHEMA_VERSION})"
+    )]
+    SchemaTooNew { found: i64 },
+    #[error("stored manifest of bundle {id} is unreadable: {reason}")]
+    CorruptRow { id: String, reason: String },
+}
+
+/// A hint for the errors a user can act on.
+pub fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(28) => " (no space left on device: free some storage)",
+        Some(30) => " (read-only file system)",
+        Some(13) | Some(1) => " (permission denied: check the data directory's owner and mode)",
+        _ => "",
+    }
+}
+
+pub(crate) fn io<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleStatus {
+    Ready,
+    Failed,
+}
+
+/// One installed bundle, as the database records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleRow {
+    pub id: String,
+    pub content_id: String,
+    pub channel: String,
+    pub sequence: u64,
+    pub version: String,
+    pub status: BundleStatus,
+    pub failed_reason: Option<String>,
+    pub installed_at: u64,
+    /// The verified manifest payload (JSON bytes).
+    pub manifest: Vec<u8>,
+}
+
+impl BundleRow {
+    pub fn manifest(&self) -> Result<Manifest, StoreError> {
+        serde_json::from_slice(&self.manifest).map_err(|e| StoreError::CorruptRow {
+            id: self.id.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Which bundle holds which role. `None` means the built-in bundle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Roles {
+    /// The last confirmed bundle: what boots when nothing is pending.
+    pub current: Option<String>,
+    /// The bundle that was current before `current` was confirmed.
+    pub fallback: Option<String>,
+    /// Launched but not yet confirmed.
+    pub trial: Option<String>,
+    /// Installed, to be tried at the next launch.
+    pub next: Option<String>,
+    /// Native version seen at the last launch.
+    pub native_version: Option<String>,
+}
+
+impl Roles {
+    pub fn holds(&self, id: &str) -> bool {
+        [&self.current, &self.fallback, &self.trial, &self.next]
+            .iter()
+            .any(|r| r.as_deref() == Some(id))
+    }
+}
+
+/// One row of the transition history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    pub at: u64,
+    pub event: String,
+    pub bundle: Option<String>,
+    pub detail: String,
+}
+
+pub struct Store {
+    root: PathBuf,
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish()
+    }
+}
+
+/// What `Store::open` had to do beyond opening.
+#[derive(Debug, Default)]
+pub struct OpenReport {
+    /// Set when the database was unreadable and rebuilt; the reason.
+    pub reset: Option<String>,
+    /// Leftovers of interrupted work removed at open.
+    pub cleaned: Vec<String>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store under `root`. Never fails on a corrupt database:
+    /// that is moved aside and rebuilt, and the report says so.
+    pub fn open(root: &Path) -> Result<(Store, OpenReport), StoreError> {
+        for dir in [
+            root.to_path_buf(),
+            root.join("bundles"),
+            root.join("staging"),
+        ] {
+            fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        }
+        let mut report = OpenReport::default();
+        let db = root.join("liveship.db");
+        let conn = match Self::open_db(&db) {
+            Ok(conn) => conn,
+            Err(StoreError::Db(e)) if is_corruption(&e) => {
+                let reason =
+                    format!("state database unreadable ({e}); rebuilt from installed bundles");
+                log::error!("{reason}");
+                let aside = root.join(format!("liveship.db.corrupt-{}", now()));
+                fs::rename(&db, &aside).map_err(io("moving aside", &db))?;
+                for ext in ["-wal", "-shm"] {
+                    let _ = fs::remove_file(root.join(format!("liveship.db{ext}")));
+                }
+                report.reset = Some(reason);
+                Self::open_db(&db)?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut store = Store {
+            root: root.to_path_buf(),
+            conn,
+        };
+        if let Some(reason) = &report.reset {
+            store.rebuild_from_envelopes(reason)?;
+        }
+        // Leftovers are only safe to delete when no install runs in another process.
+        if let Some(_guard) = store.try_install_lock()? {
+            report.cleaned = store.clean_leftovers()?;
+        }
+        Ok((store, report))
+    }
+
+    fn open_db(path: &Path) -> Result<Connection, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL keeps readers from blocking the writer; FULL syncs the WAL on every commit, so a
+        // committed state change survives power loss, not just a process kill.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { found: version });
+        }
+        if version < SCHEMA_VERSION {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            // Re-read inside the lock: another process may have migrated meanwhile.
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            }
+            tx.commit()?;
+        }
+        // Reading the state row proves the file is a usable database.
+        conn.query_row("SELECT id FROM state WHERE id = 1", [], |_| Ok(()))?;
+        Ok(conn)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn bundles_dir(&self) -> PathBuf {
+        self.root.join("bundles")
+    }
+    pub fn staging_dir(&self) -> PathBuf {
+        self.root.join("staging")
+    }
+    pub fn bundle_dir(&self, id: &str) -> PathBuf {
+        self.bundles_dir().join(id)
+    }
+    pub fn envelope_path(&self, id: &str) -> PathBuf {
+        self.bundles_dir().join(format!("{id}.envelope.json"))
+    }
+
+    /// Takes the install lock if it is free. Held for a whole install, it keeps two processes
+    /// from installing at once and from cleaning each other's staging.
+    pub fn try_install_lock(&self) -> Result<Option<InstallLock>, StoreError> {
+        let path = self.root.join("install.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io("opening", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(InstallLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io("locking", &path)(e)),
+        }
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction (serialised with every other writer, in any process)
+    /// and commits it durably.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(e.into()))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| E::from(e.into()))?;
+        Ok(out)
+    }
+
+    /// Read-only access.
+    pub fn read(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn clean_leftovers(&mut self) -> Result<Vec<String>, StoreError> {
+        let mut cleaned = Vec::new();
+        let staging = self.staging_dir();
+        for entry in fs::read_dir(&staging).map_err(io("listing", &staging))? {
+            let path = entry.map_err(io("listing", &staging))?.path();
+            remove_any(&path)?;
+            cleaned.push(format!("staging/{}", file_name(&path)));
+        }
+        let known: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM bundles")?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            rows
+        };
+        let bundles = self.bundles_dir();
+        for entry in fs::read_dir(&bundles).map_err(io("listing", &bundles))? {
+            let path = entry.map_err(io("listing", &bundles))?.path();
+            let name = file_name(&path);
+            let id = name.strip_suffix(".envelope.json").unwrap_or(&name);
+            if !known.iter().any(|k| k == id) {
+                remove_any(&path)?;
+                cleaned.push(format!("bundles/{name}"));
+            }
+        }
+        if !cleaned.is_empty() {
+            sync_dir(&bundles)?;
+            sync_dir(&staging)?;
+            log::info!("removed leftovers of interrupted work: {cleaned:?}");
+        }
+        Ok(cleaned)
+    }
+
+    /// After a database reset: re-register the high-water marks of the bundles still on disk,
+    /// from their stored envelopes, so a lost database cannot be used to roll a device back.
+    /// The bundles themselves are dropped (they are unconfirmed as far as the new state knows).
+    fn rebuild_from_envelopes(&mut self, reason: &str) -> Result<(), StoreError> {
+        let bundles = self.bundles_dir();
+        let mut marks: Vec<(String, u64)> = Vec::new();
+        for entry in fs::read_dir(&bundles).map_err(io("listing", &bundles))? {
+            let path = entry.map_err(io("listing", &bundles))?.path();
+            if !file_name(&path).ends_with(".envelope.json") {
+                continue;
+            }
+            // The envelope was verified before it was stored; here only its sequence is read,
+            // and only to raise a floor, which an attacker with disk access gains nothing from.
+            let Ok(bytes) = fs::read(&path) else { continue };
+            if let Some(m) = decode_unverified(&bytes) {
+                marks.push((m.channel, m.sequence));
+            }
+        }
+        let reason = reason.to_string();
+        self.write(|tx| -> Result<(), StoreError> {
+            for (channel, seq) in &marks {
+                raise_high_water(tx, channel, *seq)?;
+            }
+            add_history(tx, "state_reset", None, &reason)?;
+            Ok(())
+        })
+    }
+}
+
+/// Held while an install runs; released on drop.
+pub struct InstallLock {
+    _file: File,
+}
+
+fn is_corruption(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => matches!(f.code, DatabaseCorrupt | NotADatabase),
+        // A file that opens but lacks our tables (or has mangled ones) is not our database.
+        rusqlite::Error::QueryReturnedNoRows | rusqlite::Error::InvalidColumnType(..) => true,
+        _ => false,
+    }
+}
+
+fn decode_unverified(envelope: &[u8]) -> Option<Manifest> {
+    use base64::Engine;
+    let env: release::Envelope = serde_json::from_slice(envelope).ok()?;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(env.payload)
+        .ok()?;
+    serde_json::from_slice(&payload).ok()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Removes a file or a directory tree.
+pub fn remove_any(path: &Path) -> Result<(), StoreError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io("inspecting", path)(e)),
+    };
+    if meta.is_dir() {
+        fs::remove_dir_all(path).map_err(io("removing", path))
+    } else {
+        fs::remove_file(path).map_err(io("removing", path))
+    }
+}
+
+/// fsync of a directory, so the entries created or renamed in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("syncing directory", dir))
+}
+
+// ---- row access, used inside `Store::write` transactions or on `Store::read` ----
+
+pub fn roles(conn: &Connection) -> Result<Roles, StoreError> {
+    Ok(conn.query_row(
+        "SELECT current, fallback, trial, next, native_version FROM state WHERE id = 1",
+        [],
+        |r| {
+            Ok(Roles {
+                current: r.get(0)?,
+                fallback: r.get(1)?,
+                trial: r.get(2)?,
+                next: r.get(3)?,
+                native_version: r.get(4)?,
+            })
+        },
+    )?)
+}
+
+pub fn set_roles(conn: &Connection, roles: &Roles) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE state SET current = ?1, fallback = ?2, trial = ?3, next = ?4, native_version = ?5 WHERE id = 1",
+        params![roles.current, roles.fallback, roles.trial, roles.next, roles.native_version],
+    )?;
+    Ok(())
+}
+
+fn row_to_bundle(r: &rusqlite::Row<'_>) -> rusqlite::Result<BundleRow> {
+    let status: String = r.get(5)?;
+    Ok(BundleRow {
+        id: r.get(0)?,
+        content_id: r.get(1)?,
+        channel: r.get(2)?,
+        sequence: r.get::<_, i64>(3)? as u64,
+        version: r.get(4)?,
+        status: if status == "failed" {
+            BundleStatus::Failed
+        } else {
+            BundleStatus::Ready
+        },
+        failed_reason: r.get(6)?,
+        installed_at: r.get::<_, i64>(7)? as u64,
+        manifest: r.get(8)?,
+    })
+}
+
+const BUNDLE_COLUMNS: &str =
+    "id, content_id, channel, sequence, version, status, failed_reason, installed_at, manifest";
+
+pub fn bundle(conn: &Connection, id: &str) -> Result<Option<BundleRow>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {BUNDLE_COLUMNS} FROM bundles WHERE id = ?1"),
+            [id],
+            row_to_bundle,
+        )
+        .optional()?)
+}
+
+pub fn bundles(conn: &Connection) -> Result<Vec<BundleRow>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {BUNDLE_COLUMNS} FROM bundles ORDER BY installed_at, sequence"
+    ))?;
+    let rows = stmt
+        .query_map([], row_to_bundle)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn insert_bundle(conn: &Connection, b: &BundleRow) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO bundles (id, content_id, channel, sequence, version, status, failed_reason, installed_at, manifest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            b.id,
+            b.content_id,
+            b.channel,
+            b.sequence as i64,
+            b.version,
+            if b.status == BundleStatus::Failed { "failed" } else { "ready" },
+            b.failed_reason,
+            b.installed_at as i64,
+            b.manifest
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn mark_failed(conn: &Connection, id: &str, reason: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE bundles SET status = 'failed', failed_reason = ?2 WHERE id = ?1",
+        params![id, reason],
+    )?;
+    Ok(())
+}
+
+pub fn delete_bundle_row(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM bundles WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn high_water(conn: &Connection, channel: &str) -> Result<Option<u64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sequence FROM high_water WHERE channel = ?1",
+            [channel],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .map(|s| s as u64))
+}
+
+/// Raises the channel's high-water mark to `sequence`; never lowers it.
+pub fn raise_high_water(conn: &Connection, channel: &str, sequence: u64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO high_water (channel, sequence) VALUES (?1, ?2)
+         ON CONFLICT(channel) DO UPDATE SET sequence = max(sequence, excluded.sequence)",
+        params![channel, sequence as i64],
+    )?;
+    Ok(())
+}
+
+pub fn blocklist(conn: &Connection, content_id: &str, reason: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO blocklist (content_id, reason, at) VALUES (?1, ?2, ?3)",
+        params![content_id, reason, now() as i64],
+    )?;
+    Ok(())
+}
+
+/// The reason a content id is blocklisted, if it is.
+pub fn blocked(conn: &Connection, content_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT reason FROM blocklist WHERE content_id = ?1",
+            [content_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn add_history(
+    conn: &Connection,
+    event: &str,
+    bundle: Option<&str>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO history (at, event, bundle, detail) VALUES (?1, ?2, ?3, ?4)",
+        params![now() as i64, event, bundle, detail],
+    )?;
+    // History is for debugging, not an audit log: keep it bounded.
+    conn.execute(
+        "DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - 1000",
+        [],
+    )?;
+    Ok(())
+}
+
+pub fn history(conn: &Connection) -> Result<Vec<HistoryEntry>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT seq, at, event, bundle, detail FROM history ORDER BY seq")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(HistoryEntry {
+                seq: r.get(0)?,
+                at: r.get::<_, i64>(1)? as u64,
+                event: r.get(2)?,
+                bundle: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
