@@ -4,5 +4,6 @@
 //! `release` (signed manifests) and `crypto` (sealed bundles) at the bottom.
 
 pub mod crypto;
+pub mod fetch;
 pub mod release;
 pub mod unpack;
