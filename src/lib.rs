@@ -1,12 +1,16 @@
 //! Liveship core: a live-update agent for Capacitor apps.
 //!
 //! Layers, each calling only the ones below it (see `docs/ARCHITECTURE.md`):
-//! `release` (signed manifests) and `crypto` (sealed bundles) at the bottom.
+//! `updater` (orchestration) -> `boot` (launch, trial, confirm, revert) -> `install`
+//! (crash-ordered install) -> `store` (SQLite state, bundle directories) and `unpack` (safe zip
+//! extraction); `policy` (may this device take a release) -> `release` (signed manifests) ->
+//! `crypto` (sealed bundles); `fetch` (HTTP); `config` and `events` are shared vocabulary.
 
 pub mod boot;
 pub mod config;
 pub mod crypto;
 pub mod events;
+pub mod fetch;
 pub mod install;
 pub mod policy;
 pub mod release;
