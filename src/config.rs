@@ -23,6 +23,18 @@ pub enum ApplyMode {
     Immediate,
 }
 
+/// How `updateUrl` is used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UpdateMode {
+    /// `updateUrl` is the folder of a static release repository; the device GETs
+    /// `<updateUrl>/channels/<channel>.json` with `If-None-Match`.
+    #[default]
+    Static,
+    /// `updateUrl` is an endpoint; the device POSTs its info and gets an envelope or 204.
+    Dynamic,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
@@ -45,6 +57,8 @@ pub struct Config {
     /// Static mode: the folder URL that holds `channels/`; dynamic mode: the endpoint URL.
     #[serde(default)]
     pub update_url: Option<String>,
+    #[serde(default)]
+    pub update_mode: UpdateMode,
     #[serde(default)]
     pub public_keys: Vec<PinnedKey>,
     #[serde(default)]

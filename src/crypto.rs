@@ -66,6 +66,24 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// Size and lowercase hex SHA-256 of everything `reader` yields, read in 64 KiB chunks.
+pub fn sha256_reader(mut reader: impl Read) -> io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; SEGMENT_SIZE];
+    let mut len = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((len, hex::encode(hasher.finalize())))
+}
+
 /// Key id of an Ed25519 public key: the first 8 bytes of its SHA-256, in hex.
 pub fn public_key_id(public_key: &[u8; 32]) -> String {
     hex::encode(&Sha256::digest(public_key)[..8])

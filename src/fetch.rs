@@ -375,7 +375,8 @@ impl Fetcher {
     /// Downloads `url` into `dest` (a staging file), resuming from the bytes already there.
     ///
     /// Returns `Ok` only when `dest` holds exactly `expected_size` bytes whose SHA-256 is
-    /// `expected_sha256` (hex), fsynced. A file that fails the hash check is deleted, so the next
+    /// `expected_sha256` (hex; `None` when the content is authenticated otherwise, e.g. an AEAD
+    /// object the caller opens next), fsynced. A file that fails the hash check is deleted, so the next
     /// call starts clean; a file cut short by a transient failure is kept for resuming.
     /// `progress(done, total)` is called at most every [`PROGRESS_INTERVAL`] while bytes
     /// arrive, and once more with `(total, total)` on success.
@@ -384,12 +385,12 @@ impl Fetcher {
         url: &Url,
         dest: &Path,
         expected_size: u64,
-        expected_sha256: &str,
+        expected_sha256: Option<&str>,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<(), FetchError> {
         check_url(url, self.cfg.allow_insecure_loopback)?;
-        let expected_sha256 = expected_sha256.to_ascii_lowercase();
-        let expected_sha256 = expected_sha256.as_str();
+        let expected_sha256 = expected_sha256.map(str::to_ascii_lowercase);
+        let expected_sha256 = expected_sha256.as_deref();
         self.with_retries("download", url, |_| {
             self.download_attempt(url, dest, expected_size, expected_sha256, progress)
         })
@@ -401,7 +402,7 @@ impl Fetcher {
         url: &Url,
         dest: &Path,
         expected_size: u64,
-        expected_sha256: &str,
+        expected_sha256: Option<&str>,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<(), Failure> {
         let mut file = tokio::fs::OpenOptions::new()
@@ -698,12 +699,12 @@ async fn finish(
     mut file: tokio::fs::File,
     dest: &Path,
     hasher: Sha256,
-    expected_sha256: &str,
+    expected_sha256: Option<&str>,
     resumed: bool,
     reporter: &mut Progress<'_>,
 ) -> Result<(), Failure> {
     let got = hex::encode(hasher.finalize());
-    if got != expected_sha256 {
+    if let Some(expected_sha256) = expected_sha256.filter(|e| *e != got) {
         drop(file);
         remove(dest).await?;
         let error = FetchError::HashMismatch {

@@ -12,10 +12,9 @@
 //! 6. one transaction records the bundle, makes it `next` and raises the channel's high-water mark.
 
 use std::fs::{self, File};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 
 use crate::crypto::{self, CryptoError};
 use crate::release::{BundleKey, Manifest, VerifiedRelease};
@@ -64,27 +63,11 @@ pub fn check_object(path: &Path, manifest: &Manifest) -> Result<(), InstallError
     let file = File::open(path).map_err(io("opening", path))?;
     let len = file.metadata().map_err(io("inspecting", path))?.len();
     if len != manifest.bundle.size {
-        return Err(InstallError::ObjectSize {
-            expected: manifest.bundle.size,
-            got: len,
-        });
+        return Err(InstallError::ObjectSize { expected: manifest.bundle.size, got: len });
     }
-    let mut hasher = Sha256::new();
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = reader.read(&mut buf).map_err(io("reading", path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    let got = hex::encode(hasher.finalize());
+    let (_, got) = crypto::sha256_reader(file).map_err(io("reading", path))?;
     if got != manifest.bundle.sha256 {
-        return Err(InstallError::ObjectHash {
-            expected: manifest.bundle.sha256.clone(),
-            got,
-        });
+        return Err(InstallError::ObjectHash { expected: manifest.bundle.sha256.clone(), got });
     }
     Ok(())
 }
@@ -162,26 +145,57 @@ pub fn install(
     keys: &[BundleKey],
     budgets: &Budgets,
 ) -> Result<String, InstallError> {
+    let m = &release.manifest;
+    install_with(store, release, envelope, |staging, tree| {
+        check_object(object, m)?;
+        let zip_path: PathBuf = match content_key(m, keys)? {
+            Some(key) => {
+                let prefix = nonce_prefix(m)?;
+                let zip_path = staging.join("bundle.zip");
+                let input = File::open(object).map_err(io("opening", object))?;
+                let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
+                let mut out = BufWriter::new(out);
+                crypto::open_stream(&key, &prefix, input, &mut out)?;
+                out.flush().map_err(io("writing", &zip_path))?;
+                zip_path
+            }
+            None => object.to_path_buf(),
+        };
+        fail::fail_point!("install.decrypted");
+        unpack::extract_verified(&zip_path, &m.files, tree, budgets)?;
+        Ok(())
+    })
+}
+
+/// Installs a bundle whose tree `build(staging, tree)` creates at `tree` (inside the install's
+/// staging directory), durable and checked against the signed file list, and makes it `next`.
+/// Takes the install lock, checks the invariants and free space first, and cleans the staging
+/// directory whatever happens.
+pub fn install_with(
+    store: &mut Store,
+    release: &VerifiedRelease,
+    envelope: &[u8],
+    build: impl FnOnce(&Path, &Path) -> Result<(), InstallError>,
+) -> Result<String, InstallError> {
     let _lock = store.try_install_lock()?.ok_or(InstallError::Busy)?;
     let m = &release.manifest;
     let id = bundle_id(m);
     check_invariants(store.read(), m)?;
 
-    let available =
-        fs4::available_space(store.root()).map_err(io("measuring free space in", store.root()))?;
+    let available = fs4::available_space(store.root()).map_err(io("measuring free space in", store.root()))?;
     let needed = space_needed(m);
     if available < needed {
         return Err(InstallError::InsufficientSpace { needed, available });
     }
-    check_object(object, m)?;
 
-    let staging = store
-        .staging_dir()
-        .join(format!("{id}.{}", hex::encode(crypto::random_bytes::<4>())));
+    let staging = store.staging_dir().join(format!("{id}.{}", hex::encode(crypto::random_bytes::<4>())));
     fs::create_dir(&staging).map_err(io("creating", &staging))?;
-    let result = stage_and_commit(
-        store, release, envelope, object, keys, budgets, &id, &staging,
-    );
+    fail::fail_point!("install.staging_created");
+    let tree = staging.join("tree");
+    let result = build(&staging, &tree).and_then(|()| {
+        fail::fail_point!("install.extracted");
+        publish(store, release, envelope, &id, &staging, &tree)
+    });
     // Staging is scratch space either way; a failure to remove it is cleaned at the next open.
     let _ = store::remove_any(&staging);
     result?;
@@ -191,11 +205,7 @@ pub fn install(
 fn check_invariants(conn: &rusqlite::Connection, m: &Manifest) -> Result<(), InstallError> {
     if let Some(have) = store::high_water(conn, &m.channel)? {
         if m.sequence <= have {
-            return Err(InstallError::NotNewer {
-                channel: m.channel.clone(),
-                got: m.sequence,
-                have,
-            });
+            return Err(InstallError::NotNewer { channel: m.channel.clone(), got: m.sequence, have });
         }
     }
     let content_id = m.content_id();
@@ -205,37 +215,16 @@ fn check_invariants(conn: &rusqlite::Connection, m: &Manifest) -> Result<(), Ins
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn stage_and_commit(
+/// Renames the verified tree into `bundles/<id>` and commits it as `next`.
+fn publish(
     store: &mut Store,
     release: &VerifiedRelease,
     envelope: &[u8],
-    object: &Path,
-    keys: &[BundleKey],
-    budgets: &Budgets,
     id: &str,
     staging: &Path,
+    tree: &Path,
 ) -> Result<(), InstallError> {
     let m = &release.manifest;
-    fail::fail_point!("install.staging_created");
-    let zip_path: PathBuf = match content_key(m, keys)? {
-        Some(key) => {
-            let prefix = nonce_prefix(m)?;
-            let zip_path = staging.join("bundle.zip");
-            let input = File::open(object).map_err(io("opening", object))?;
-            let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
-            let mut out = BufWriter::new(out);
-            crypto::open_stream(&key, &prefix, input, &mut out)?;
-            out.flush().map_err(io("writing", &zip_path))?;
-            zip_path
-        }
-        None => object.to_path_buf(),
-    };
-    fail::fail_point!("install.decrypted");
-    let tree = staging.join("tree");
-    unpack::extract_verified(&zip_path, &m.files, &tree, budgets)?;
-    fail::fail_point!("install.extracted");
-
     let env_tmp = staging.join("envelope.json");
     write_durable(&env_tmp, envelope)?;
 
@@ -246,7 +235,7 @@ fn stage_and_commit(
     if !reuse {
         // A directory the database does not know, or knows as failed, is not trusted content.
         store::remove_any(&dest)?;
-        fs::rename(&tree, &dest).map_err(io("publishing", &dest))?;
+        fs::rename(tree, &dest).map_err(io("publishing", &dest))?;
     }
     fs::rename(&env_tmp, &env_dest).map_err(io("publishing", &env_dest))?;
     store::sync_dir(&store.bundles_dir())?;
@@ -268,19 +257,10 @@ fn stage_and_commit(
         check_invariants(tx, m)?;
         store::insert_bundle(tx, &row)?;
         let mut roles = store::roles(tx)?;
-        if roles.current.as_deref() == Some(id) {
-            roles.next = None;
-        } else {
-            roles.next = Some(id.to_string());
-        }
+        roles.next = if roles.current.as_deref() == Some(id) { None } else { Some(id.to_string()) };
         store::set_roles(tx, &roles)?;
         store::raise_high_water(tx, &m.channel, m.sequence)?;
-        store::add_history(
-            tx,
-            "installed",
-            Some(id),
-            &format!("{} installed as next", m.label()),
-        )?;
+        store::add_history(tx, "installed", Some(id), &format!("{} installed as next", m.label()))?;
         Ok(())
     })?;
     fail::fail_point!("install.committed");

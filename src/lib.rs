@@ -17,3 +17,4 @@ pub mod release;
 pub mod store;
 pub mod unpack;
 pub mod updater;
+pub mod delta;

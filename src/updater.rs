@@ -72,6 +72,11 @@ struct Inner {
     device_id: String,
     /// Cancels the running app-ready timer when the trial is confirmed.
     timer: Mutex<Option<mpsc::Sender<()>>>,
+    runtime: std::sync::OnceLock<tokio::runtime::Runtime>,
+    fetcher: std::sync::OnceLock<Fetcher>,
+    /// Held by the one check-download-install in flight.
+    flight: Mutex<()>,
+    backgrounded_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl Updater {
@@ -333,5 +338,422 @@ impl Updater {
     fn emit(&self, event: Event) {
         log::debug!("event: {event:?}");
         self.inner.events.on_event(event);
+    }
+}
+
+// ---- over the network ----
+
+use crate::config::{ApplyMode, UpdateMode};
+use crate::delta;
+use crate::fetch::{FetchError, Fetcher, HttpConfig, ManifestFetch};
+use reqwest::Url;
+
+/// Why a check found nothing to take (or what it found).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum CheckResult {
+    #[serde(rename_all = "camelCase")]
+    UpdateAvailable { channel: String, sequence: u64, version: String, bundle_size: u64 },
+    #[serde(rename_all = "camelCase")]
+    NoUpdate { code: String, reason: String },
+}
+
+/// What `update` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum UpdateOutcome {
+    #[serde(rename_all = "camelCase")]
+    NoUpdate { code: String, reason: String },
+    #[serde(rename_all = "camelCase")]
+    Installed {
+        id: String,
+        version: String,
+        sequence: u64,
+        /// Bytes fetched for the bundle (delta objects or the full bundle).
+        downloaded_bytes: u64,
+        /// Size of the full bundle object, for comparison.
+        full_bytes: u64,
+        delta: bool,
+        /// Set when a delta was tried and the full bundle was fetched instead.
+        delta_fallback: Option<String>,
+        /// True when the bundle already serves (apply mode `immediate`).
+        applied: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("no updateUrl configured")]
+    NoUpdateUrl,
+    #[error("updateUrl {url:?} is not a valid URL")]
+    BadUrl { url: String },
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+/// A verified release this device may take.
+struct Candidate {
+    verified: release::VerifiedRelease,
+    envelope: Vec<u8>,
+    url: Url,
+}
+
+fn no_update(r: &Refusal) -> (String, String) {
+    let code = serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "refused".into());
+    (code, r.to_string())
+}
+
+impl Updater {
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.inner.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("liveship-net")
+                .enable_all()
+                .build()
+                .expect("building the network runtime")
+        })
+    }
+
+    fn fetcher(&self) -> Result<Fetcher, CoreError> {
+        if let Some(f) = self.inner.fetcher.get() {
+            return Ok(f.clone());
+        }
+        let c = &self.inner.config;
+        let extra_ca_pem = match &c.extra_ca_cert {
+            Some(pem) if pem.contains("-----BEGIN") => Some(pem.clone().into_bytes()),
+            Some(path) => Some(
+                std::fs::read(path).map_err(|source| CoreError::ReadInput { path: path.into(), source })?,
+            ),
+            None => None,
+        };
+        let cfg = HttpConfig {
+            allow_insecure_loopback: c.allow_insecure_loopback,
+            extra_ca_pem,
+            idle_timeout: Duration::from_secs(c.response_timeout.max(1)),
+            ..HttpConfig::default()
+        };
+        let f = Fetcher::new(cfg).map_err(NetError::from)?;
+        Ok(self.inner.fetcher.get_or_init(|| f).clone())
+    }
+
+    fn update_url(&self) -> Result<Url, NetError> {
+        let raw = self.inner.config.update_url.as_deref().ok_or(NetError::NoUpdateUrl)?;
+        Url::parse(raw).map_err(|_| NetError::BadUrl { url: raw.into() })
+    }
+
+    /// What the dynamic endpoint receives. Nothing personal: ids of the app, the bundle and a
+    /// random per-install device id (used for rollout buckets), never user data.
+    pub fn device_info(&self) -> Result<serde_json::Value, CoreError> {
+        let channel = self.channel()?;
+        let status = self.status()?;
+        Ok(serde_json::json!({
+            "appId": self.inner.config.app_id,
+            "platform": self.inner.config.platform,
+            "nativeVersion": self.inner.config.native_version,
+            "channel": channel,
+            "deviceId": self.inner.device_id,
+            "sequence": status.high_water,
+            "bundleId": status.serving.id,
+            "bundleVersion": status.serving.version,
+        }))
+    }
+
+    /// Fetches the channel's envelope (static or dynamic), verifies it, obeys its incident
+    /// fields, and applies device policy. `Ok(Err(refusal))` is "no update" with its reason.
+    async fn find_candidate(&self) -> Result<Result<Candidate, (String, String)>, CoreError> {
+        let fetcher = self.fetcher()?;
+        let channel = self.channel()?;
+        let base = self.update_url()?;
+        let cache_key = format!("envelope:{channel}");
+        let (url, envelope) = match self.inner.config.update_mode {
+            UpdateMode::Static => {
+                let mut folder = base.clone();
+                if !folder.path().ends_with('/') {
+                    folder.set_path(&format!("{}/", folder.path()));
+                }
+                let url = folder
+                    .join(&format!("channels/{channel}.json"))
+                    .map_err(|_| NetError::BadUrl { url: base.to_string() })?;
+                let etag = store::meta(self.store().read(), &format!("etag:{channel}"))?;
+                let cached = store::meta(self.store().read(), &cache_key)?;
+                let etag = if cached.is_some() { etag } else { None };
+                match fetcher.get_manifest(&url, etag.as_deref(), release::MAX_ENVELOPE_BYTES as u64).await.map_err(NetError::from)? {
+                    ManifestFetch::NotModified => (url, cached.unwrap_or_default().into_bytes()),
+                    ManifestFetch::Fresh { body, etag } => {
+                        // Cache only what verifies, so a 304 never resurrects a bad envelope.
+                        if release::verify_envelope(&body, &self.inner.config.public_keys).is_ok() {
+                            let text = String::from_utf8_lossy(&body).into_owned();
+                            self.store().write(|tx| -> Result<(), StoreError> {
+                                store::set_meta(tx, &cache_key, &text)?;
+                                if let Some(tag) = &etag {
+                                    store::set_meta(tx, &format!("etag:{channel}"), tag)?;
+                                }
+                                Ok(())
+                            })?;
+                        }
+                        (url, body)
+                    }
+                }
+            }
+            UpdateMode::Dynamic => {
+                let body = serde_json::to_vec(&self.device_info()?).expect("json");
+                match fetcher.post_json(&base, &body, release::MAX_ENVELOPE_BYTES as u64).await.map_err(NetError::from)? {
+                    None => return Ok(Err(("noUpdate".into(), "the update endpoint has no update for this device".into()))),
+                    Some(body) => (base.clone(), body),
+                }
+            }
+        };
+        let verified = release::verify_envelope(&envelope, &self.inner.config.public_keys)?;
+        if let Some(reason) = self.obey_incident(&verified.manifest)? {
+            return Ok(Err(("incident".into(), reason)));
+        }
+        match self.check_policy(&verified.manifest) {
+            Ok(()) => Ok(Ok(Candidate { verified, envelope, url })),
+            Err(r) => Ok(Err(no_update(&r))),
+        }
+    }
+
+    /// Signed incident instructions of a manifest no older than the high-water mark (an old,
+    /// replayed one is ignored). Returns a reason when nothing else is to be done.
+    fn obey_incident(&self, m: &release::Manifest) -> Result<Option<String>, CoreError> {
+        let Some(incident) = &m.incident else { return Ok(None) };
+        let hwm = store::high_water(self.store().read(), &m.channel)?.unwrap_or(0);
+        if m.sequence < hwm || m.channel != self.channel()? || m.app_id != self.inner.config.app_id {
+            return Ok(None);
+        }
+        let reverted = boot::revoke(&mut self.store(), m, incident)?;
+        for r in &reverted {
+            self.emit(Event::UpdateFailed { bundle_id: r.id.clone(), version: r.version.clone(), reason: r.reason.clone() });
+        }
+        if incident.revert_to_builtin || !reverted.is_empty() {
+            let now = self.current()?;
+            self.emit(Event::ReloadRequired {
+                bundle_id: now.id,
+                path: now.path.map(|p| p.to_string_lossy().into_owned()),
+                reason: "incident instruction from the publisher".into(),
+            });
+        }
+        if incident.revert_to_builtin {
+            return Ok(Some(format!("{}: publisher instructed a revert to the built-in bundle", m.label())));
+        }
+        Ok(None)
+    }
+
+    /// Checks for an update without downloading anything.
+    pub fn check(&self) -> Result<CheckResult, CoreError> {
+        let found = self.runtime().block_on(self.find_candidate())?;
+        let result = match found {
+            Ok(c) => {
+                let m = &c.verified.manifest;
+                self.emit(Event::UpdateAvailable { sequence: m.sequence, version: m.version.clone() });
+                CheckResult::UpdateAvailable {
+                    channel: m.channel.clone(),
+                    sequence: m.sequence,
+                    version: m.version.clone(),
+                    bundle_size: m.bundle.size,
+                }
+            }
+            Err((code, reason)) => {
+                self.emit(Event::NoNeedUpdate { reason: reason.clone() });
+                CheckResult::NoUpdate { code, reason }
+            }
+        };
+        Ok(result)
+    }
+
+    /// Check, download (delta when cheaper, else full; resumable) and install as `next`; with
+    /// apply mode `immediate`, also switch to it now. Concurrent callers are serialised: one
+    /// download at a time, and a caller that waited finds the work done ("up to date").
+    pub fn update(&self) -> Result<UpdateOutcome, CoreError> {
+        let _flight = self.inner.flight.lock().unwrap_or_else(|p| p.into_inner());
+        let candidate = match self.runtime().block_on(self.find_candidate())? {
+            Ok(c) => c,
+            Err((code, reason)) => {
+                self.emit(Event::NoNeedUpdate { reason: reason.clone() });
+                return Ok(UpdateOutcome::NoUpdate { code, reason });
+            }
+        };
+        let m = candidate.verified.manifest.clone();
+        self.emit(Event::UpdateAvailable { sequence: m.sequence, version: m.version.clone() });
+        let result = self.fetch_and_install(&candidate);
+        let (id, downloaded, delta_used, delta_fallback) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.emit(Event::DownloadFailed { version: m.version.clone(), error: e.to_string() });
+                return Err(e);
+            }
+        };
+        self.emit(Event::DownloadComplete { bundle_id: id.clone(), version: m.version.clone() });
+        self.emit(Event::SetNext { bundle_id: id.clone() });
+        let applied = self.inner.config.apply_mode == ApplyMode::Immediate && self.apply_now()?.is_some();
+        Ok(UpdateOutcome::Installed {
+            id,
+            version: m.version.clone(),
+            sequence: m.sequence,
+            downloaded_bytes: downloaded,
+            full_bytes: m.bundle.size,
+            delta: delta_used,
+            delta_fallback,
+            applied,
+        })
+    }
+
+    fn progress_reporter(&self, version: String) -> impl Fn(u64, u64) + Send + Sync {
+        let inner = Arc::downgrade(&self.inner);
+        let last = Mutex::new(None::<u8>);
+        move |done: u64, total: u64| {
+            let percent = if total == 0 { 100 } else { (done.saturating_mul(100) / total).min(100) as u8 };
+            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+            if *last == Some(percent) {
+                return;
+            }
+            *last = Some(percent);
+            if let Some(inner) = inner.upgrade() {
+                inner.events.on_event(Event::Download { version: version.clone(), percent, downloaded: done, total });
+            }
+        }
+    }
+
+    /// Returns (bundle id, bytes downloaded, delta used, delta fallback reason).
+    fn fetch_and_install(&self, c: &Candidate) -> Result<(String, u64, bool, Option<String>), CoreError> {
+        let m = &c.verified.manifest;
+        let downloads = self.store().root().join("downloads");
+        std::fs::create_dir_all(&downloads).map_err(|source| CoreError::ReadInput { path: downloads.clone(), source })?;
+        let mut fallback = None;
+        if m.delta.is_some() {
+            match self.try_delta(c, &downloads) {
+                Ok((id, bytes)) => return Ok((id, bytes, true, None)),
+                Err(e) => {
+                    let reason = e.to_string();
+                    // "Not worth it" is a plan, not a failure worth an event.
+                    if !matches!(e, CoreError::Delta(delta::DeltaError::NotWorthIt { .. })) {
+                        log::warn!("delta update of {} failed, fetching the full bundle: {reason}", m.label());
+                        self.emit(Event::DeltaFallback { reason: reason.clone() });
+                        fallback = Some(reason);
+                    }
+                }
+            }
+        }
+        let url = c.url.join(&m.bundle.url).map_err(|_| NetError::BadUrl { url: m.bundle.url.clone() })?;
+        let part = downloads.join(format!("{}.part", m.bundle.sha256));
+        prune_downloads(&downloads, &part);
+        let fetcher = self.fetcher()?;
+        let report = self.progress_reporter(m.version.clone());
+        self.runtime()
+            .block_on(fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report))
+            .map_err(NetError::from)?;
+        let id = install::install(
+            &mut self.store(),
+            &c.verified,
+            &c.envelope,
+            &part,
+            &self.inner.config.bundle_keys,
+            &Budgets::default(),
+        )?;
+        let _ = std::fs::remove_file(&part);
+        Ok((id, m.bundle.size, false, fallback))
+    }
+
+    fn try_delta(&self, c: &Candidate, downloads: &Path) -> Result<(String, u64), CoreError> {
+        let m = &c.verified.manifest;
+        let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
+        // A delta only pays off when it saves a good share of the bytes.
+        if plan.remote_bytes * 10 > m.bundle.size * 7 {
+            return Err(delta::DeltaError::NotWorthIt { delta: plan.remote_bytes, full: m.bundle.size }.into());
+        }
+        let key = install::content_key(m, &self.inner.config.bundle_keys)?;
+        let work = downloads.join(format!("{}.delta", install::bundle_id(m)));
+        let tree = work.join("tree");
+        let _ = store::remove_any(&tree);
+        let fetcher = self.fetcher()?;
+        let report = self.progress_reporter(m.version.clone());
+        let bytes = self.runtime().block_on(delta::assemble(
+            &fetcher,
+            &c.url,
+            m,
+            &plan,
+            key.as_ref(),
+            &work.join("objects"),
+            &tree,
+            &report,
+        ))?;
+        let id = install::install_with(&mut self.store(), &c.verified, &c.envelope, |_staging, staged_tree| {
+            std::fs::rename(&tree, staged_tree).map_err(|source| {
+                InstallError::Store(StoreError::Io { op: "moving", path: tree.clone(), source })
+            })?;
+            crate::unpack::check_dir(staged_tree, &m.files)?;
+            Ok(())
+        })?;
+        let _ = store::remove_any(&work);
+        Ok((id, bytes))
+    }
+
+    /// Switches to the installed `next` bundle now (apply mode `immediate`, Capgo's `set`): it
+    /// becomes the trial, the timer starts, and `ReloadRequired` tells the native layer to load
+    /// it. Returns `None` when there is no `next`.
+    pub fn apply_now(&self) -> Result<Option<LaunchResult>, CoreError> {
+        let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config)? else {
+            return Ok(None);
+        };
+        self.emit(Event::Set { bundle_id: result.id.clone() });
+        self.emit(Event::ReloadRequired {
+            bundle_id: result.id.clone(),
+            path: result.path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            reason: "apply".into(),
+        });
+        self.start_ready_timer(result.id.clone());
+        Ok(Some(result))
+    }
+
+    /// The app went to the background.
+    pub fn app_moved_to_background(&self) {
+        *self.inner.backgrounded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+    }
+
+    /// The app came to the foreground: applies a pending `next` in apply mode `background` when
+    /// the app stayed away at least `minBackgroundMs`. Returns what now serves, if it changed.
+    pub fn app_moved_to_foreground(&self) -> Result<Option<LaunchResult>, CoreError> {
+        let since = self.inner.backgrounded_at.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(since) = since else { return Ok(None) };
+        if self.inner.config.apply_mode != ApplyMode::Background
+            || since.elapsed() < Duration::from_millis(self.inner.config.min_background_ms)
+        {
+            return Ok(None);
+        }
+        self.apply_now()
+    }
+
+    /// For WorkManager / BGTaskScheduler: check, download and install within `deadline`.
+    /// Returns what it did; a deadline that runs out is an error, and the partial download
+    /// stays for the next run to resume.
+    pub fn run_background_update(&self, deadline: Duration) -> Result<UpdateOutcome, CoreError> {
+        let (tx, rx) = mpsc::channel();
+        let me = Updater { inner: self.inner.clone() };
+        std::thread::Builder::new()
+            .name("liveship-background".into())
+            .spawn(move || {
+                let _ = tx.send(me.update());
+            })
+            .map_err(|source| CoreError::ReadInput { path: "thread".into(), source })?;
+        match rx.recv_timeout(deadline) {
+            Ok(result) => result,
+            Err(_) => Err(CoreError::DeadlineExceeded { seconds: deadline.as_secs() }),
+        }
+    }
+}
+
+/// Removes partial downloads other than `keep` (a newer release replaced them).
+fn prune_downloads(dir: &Path, keep: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p != keep && p.extension().is_some_and(|x| x == "part") {
+                let _ = std::fs::remove_file(p);
+            }
+        }
     }
 }
