@@ -37,7 +37,8 @@ pub struct Budgets {
     pub max_path_len: usize,
     /// Most path components in one entry.
     pub max_depth: usize,
-    /// Largest uncompressed/compressed ratio of one entry.
+    /// Largest uncompressed/compressed ratio of one entry (declared sizes). Entries of at most
+    /// [`RATIO_EXEMPT_BYTES`] are exempt.
     pub max_ratio: u64,
 }
 
@@ -159,6 +160,7 @@ pub enum UnpackError {
 fn io_hint(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::StorageFull => " (no space left on device: free some storage and retry)",
+        io::ErrorKind::QuotaExceeded => " (disk quota exceeded: free some storage and retry)",
         io::ErrorKind::ReadOnlyFilesystem => " (the file system is read-only)",
         io::ErrorKind::PermissionDenied => " (permission denied: check the data directory)",
         _ => "",
@@ -553,6 +555,8 @@ fn write_tree<R: Read + Seek>(
                     limit,
                 });
             }
+            // Implied by the per-file limits (signed sizes equal declared sizes, whose sum fits
+            // the budget); kept so the budget holds on its own if those checks ever change.
             if total + n as u64 > budgets.max_total_bytes {
                 return Err(UnpackError::TotalSizeExceeded {
                     limit: budgets.max_total_bytes,
@@ -600,10 +604,17 @@ fn write_tree<R: Read + Seek>(
     })
 }
 
+#[cfg(unix)]
 fn sync_dir(dir: &Path) -> Result<(), UnpackError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err("fsync directory", dir))
+}
+
+/// Directories cannot be opened as files on Windows (a desktop development target only).
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), UnpackError> {
+    Ok(())
 }
 
 /// Re-verifies that `dir` holds exactly the files of `files`: no extra file, none missing, no
