@@ -859,6 +859,20 @@ fn an_existing_destination_is_refused_and_left_untouched() {
 }
 
 #[test]
+fn a_destination_that_is_a_dangling_symlink_is_refused_and_not_followed() {
+    let case = Case::new();
+    let files = three_file_zip(&case);
+    let target = case.dir.join("elsewhere");
+    std::os::unix::fs::symlink(&target, &case.dest).unwrap();
+    let res = case.extract(&files);
+    assert!(
+        matches!(res, Err(UnpackError::DestinationExists { .. })),
+        "{res:?}"
+    );
+    assert!(!target.exists(), "nothing was written through the symlink");
+}
+
+#[test]
 fn a_missing_parent_is_an_io_error_naming_the_path() {
     let case = Case::new();
     let files = three_file_zip(&case);
@@ -998,6 +1012,17 @@ fn check_dir_rejects_a_symlink_even_to_the_right_content() {
     let res = check_dir(&case.dest, &files);
     assert!(
         matches!(&res, Err(UnpackError::Symlink { name }) if name == "a.txt"),
+        "{res:?}"
+    );
+}
+
+#[test]
+fn check_dir_rejects_a_special_file() {
+    let (case, files) = extracted_case();
+    run(Command::new("mkfifo").arg(case.dest.join("dir/pipe")));
+    let res = check_dir(&case.dest, &files);
+    assert!(
+        matches!(&res, Err(UnpackError::SpecialFile { name, .. }) if name == "dir/pipe"),
         "{res:?}"
     );
 }
