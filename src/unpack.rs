@@ -231,7 +231,8 @@ fn plan<'a, R: Read + Seek>(
 ) -> Result<Vec<PlannedFile<'a>>, UnpackError> {
     // The zip crate keys entries by name and silently keeps one of several with the same name,
     // so count and compare the raw central directory records ourselves.
-    let raw_names = raw_central_names(archive, zip_path, budgets.max_entries)?;
+    let raw_names =
+        raw_central_names(archive, zip_path, budgets.max_entries, budgets.max_path_len)?;
     if raw_names.len() > budgets.max_entries {
         return Err(UnpackError::TooManyEntries {
             count: raw_names.len().max(archive.len()),
@@ -368,11 +369,13 @@ fn plan<'a, R: Read + Seek>(
     Ok(planned)
 }
 
-/// Raw names of the central directory records, at most `limit + 1` of them.
+/// Raw names of the central directory records, at most `limit + 1` of them; a name longer than
+/// `max_path_len` (plus a directory's trailing `/`) is rejected here already.
 fn raw_central_names<R: Read + Seek>(
     archive: &ZipArchive<R>,
     zip_path: &Path,
     limit: usize,
+    max_path_len: usize,
 ) -> Result<Vec<Vec<u8>>, UnpackError> {
     let file = File::open(zip_path).map_err(io_err("open zip", zip_path))?;
     let mut r = BufReader::new(file);
@@ -394,6 +397,15 @@ fn raw_central_names<R: Read + Seek>(
         let mut name = vec![0u8; name_len];
         r.read_exact(&mut name)
             .map_err(io_err("read central directory of", zip_path))?;
+        // Decoding never makes a name shorter, so this is the same verdict the per-entry check
+        // would give, and it bounds what this scan holds to `limit + 1` short names.
+        if name_len > max_path_len + 1 {
+            return Err(UnpackError::PathTooLong {
+                name: String::from_utf8_lossy(&name).into_owned(),
+                len: name_len,
+                limit: max_path_len,
+            });
+        }
         r.seek_relative((extra_len + comment_len) as i64)
             .map_err(io_err("read central directory of", zip_path))?;
         names.push(name);
