@@ -248,9 +248,13 @@ fn plan<'a, R: Read + Seek>(
         }
     }
     if raw_names.len() != archive.len() {
-        // Two raw names decoded to the same string (e.g. CP437 and UTF-8 spellings).
+        // Distinct raw names that decode to the same text (e.g. CP437 and UTF-8 spellings).
         return Err(UnpackError::Duplicate {
-            name: "(names that decode to the same text)".to_string(),
+            name: format!(
+                "({} central directory records, {} distinct decoded names)",
+                raw_names.len(),
+                archive.len()
+            ),
         });
     }
 
