@@ -16,6 +16,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::{self, Config};
+use crate::release::{Incident, Manifest};
 use crate::store::{self, BundleRow, BundleStatus, Roles, Store, StoreError};
 
 /// The id of the bundle shipped inside the app.
@@ -259,6 +260,70 @@ fn on_native_version(tx: &Connection, config: &Config, roles: &mut Roles) -> Res
         ),
     )?;
     Ok(())
+}
+
+/// Switches to `next` now, in-process (apply mode `immediate`, Capgo's `set`): it becomes the
+/// trial exactly as at a launch. `None` when there is no `next`.
+pub fn apply_next(store: &mut Store, config: &Config) -> Result<Option<LaunchResult>, BootError> {
+    if store::roles(store.read())?.next.is_none() {
+        return Ok(None);
+    }
+    // A trial still pending in this run was never confirmed: the launch path reverts it too.
+    Ok(Some(try_launch(store, config)?))
+}
+
+/// Obeys a signed incident: bundles of the manifest's channel whose sequence is revoked, or whose
+/// content id is revoked, are marked failed, blocklisted and lose their roles (current falls back
+/// to the fallback, else built-in); `revert_to_builtin` drops every role. Returns the reverts.
+pub fn revoke(
+    store: &mut Store,
+    m: &Manifest,
+    incident: &Incident,
+) -> Result<Vec<Reverted>, BootError> {
+    let label = m.label();
+    store.write(|tx| -> Result<_, BootError> {
+        let mut roles = store::roles(tx)?;
+        let mut reverted = Vec::new();
+        for b in store::bundles(tx)? {
+            let revoked = (b.channel == m.channel
+                && incident.revoked_sequences.contains(&b.sequence))
+                || incident.revoked_sha256.contains(&b.content_id);
+            if !revoked || b.status == BundleStatus::Failed {
+                continue;
+            }
+            let reason = format!("revoked by the publisher in {label}");
+            reverted.push(fail_bundle(tx, &b.id, &reason)?);
+            for role in [&mut roles.trial, &mut roles.next, &mut roles.fallback] {
+                if role.as_deref() == Some(b.id.as_str()) {
+                    *role = None;
+                }
+            }
+            if roles.current.as_deref() == Some(b.id.as_str()) {
+                roles.current = roles.fallback.take();
+            }
+        }
+        // The fallback may itself be revoked after being promoted above.
+        if let Some(c) = roles.current.clone() {
+            if store::bundle(tx, &c)?.is_some_and(|b| b.status == BundleStatus::Failed) {
+                roles.current = None;
+            }
+        }
+        let builtin_only = Roles {
+            native_version: roles.native_version.clone(),
+            ..Roles::default()
+        };
+        if incident.revert_to_builtin && roles != builtin_only {
+            roles = builtin_only;
+            store::add_history(
+                tx,
+                "reset",
+                None,
+                &format!("revert to built-in instructed by {label}"),
+            )?;
+        }
+        store::set_roles(tx, &roles)?;
+        Ok(reverted)
+    })
 }
 
 /// What `confirm` did.

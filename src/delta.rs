@@ -78,7 +78,11 @@ fn local_index(store: &Store, builtin_dir: &Path) -> Result<HashMap<String, Path
     Ok(index)
 }
 
-fn hash_tree(root: &Path, dir: &Path, index: &mut HashMap<String, PathBuf>) -> Result<(), StoreError> {
+fn hash_tree(
+    root: &Path,
+    dir: &Path,
+    index: &mut HashMap<String, PathBuf>,
+) -> Result<(), StoreError> {
     for entry in fs::read_dir(dir).map_err(io("listing", dir))? {
         let path = entry.map_err(io("listing", dir))?.path();
         let meta = fs::symlink_metadata(&path).map_err(io("inspecting", &path))?;
@@ -128,12 +132,22 @@ fn write_checked(
         fs::create_dir_all(parent).map_err(io("creating", parent))?;
     }
     let file = File::create(dest).map_err(io("creating", dest))?;
-    let mut out = HashingWriter { inner: BufWriter::new(file), hasher: Sha256::new(), len: 0, limit: entry.size };
+    let mut out = HashingWriter {
+        inner: BufWriter::new(file),
+        hasher: Sha256::new(),
+        len: 0,
+        limit: entry.size,
+    };
     produce(&mut out)?;
-    let file = out.inner.into_inner().map_err(|e| io("writing", dest)(e.into_error()))?;
+    let file = out
+        .inner
+        .into_inner()
+        .map_err(|e| io("writing", dest)(e.into_error()))?;
     file.sync_all().map_err(io("syncing", dest))?;
     if out.len != entry.size || hex::encode(out.hasher.finalize()) != entry.sha256 {
-        return Err(DeltaError::Mismatch { path: entry.path.clone() });
+        return Err(DeltaError::Mismatch {
+            path: entry.path.clone(),
+        });
     }
     Ok(())
 }
@@ -174,13 +188,21 @@ pub async fn assemble(
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<u64, DeltaError> {
     let delta = m.delta.as_ref().ok_or(DeltaError::NotOffered)?;
-    let base = manifest_url.join(&delta.url).map_err(|_| DeltaError::BadUrl { url: delta.url.clone() })?;
+    let base = manifest_url
+        .join(&delta.url)
+        .map_err(|_| DeltaError::BadUrl {
+            url: delta.url.clone(),
+        })?;
     fs::create_dir_all(work).map_err(io("creating", work))?;
     for (entry, src) in &plan.local {
         let mut f = BufReader::new(File::open(src).map_err(io("opening", src))?);
         let dest = tree.join(&entry.path);
         write_checked(&dest, entry, |out| {
-            std::io::copy(&mut f, out).map(drop).map_err(|_| DeltaError::Mismatch { path: entry.path.clone() })
+            std::io::copy(&mut f, out)
+                .map(drop)
+                .map_err(|_| DeltaError::Mismatch {
+                    path: entry.path.clone(),
+                })
         })?;
     }
     let encrypted = m.bundle.encryption.is_some();
@@ -189,15 +211,24 @@ pub async fn assemble(
         let object = work.join(&entry.sha256);
         let size = object_size(entry, encrypted);
         if !object.exists() || fs::metadata(&object).map(|md| md.len()).unwrap_or(0) != size {
-            let url = base.join(&entry.sha256).map_err(|_| DeltaError::BadUrl { url: delta.url.clone() })?;
+            let url = base.join(&entry.sha256).map_err(|_| DeltaError::BadUrl {
+                url: delta.url.clone(),
+            })?;
             let before = done;
             let report = |got: u64, _total: u64| progress(before + got, plan.remote_bytes);
             // Plain objects are checked by their SHA-256 here; sealed ones by their AEAD below.
-            let sha = if encrypted { None } else { Some(entry.sha256.as_str()) };
+            let sha = if encrypted {
+                None
+            } else {
+                Some(entry.sha256.as_str())
+            };
             fetcher
                 .download(&url, &object, size, sha, &report)
                 .await
-                .map_err(|source| DeltaError::Fetch { path: entry.path.clone(), source })?;
+                .map_err(|source| DeltaError::Fetch {
+                    path: entry.path.clone(),
+                    source,
+                })?;
         }
         done += size;
         let dest = tree.join(&entry.path);
@@ -207,13 +238,22 @@ pub async fn assemble(
                 let raw: [u8; 32] = hex::decode(&entry.sha256)
                     .ok()
                     .and_then(|v| v.try_into().ok())
-                    .ok_or(DeltaError::Mismatch { path: entry.path.clone() })?;
+                    .ok_or(DeltaError::Mismatch {
+                        path: entry.path.clone(),
+                    })?;
                 let fkey = crypto::file_key(key, &raw);
                 crypto::open_stream(&fkey, &crypto::FILE_NONCE_PREFIX, &mut input, out)
                     .map(drop)
-                    .map_err(|source| DeltaError::Decrypt { path: entry.path.clone(), source })
+                    .map_err(|source| DeltaError::Decrypt {
+                        path: entry.path.clone(),
+                        source,
+                    })
             }
-            None => std::io::copy(&mut input, out).map(drop).map_err(|_| DeltaError::Mismatch { path: entry.path.clone() }),
+            None => std::io::copy(&mut input, out)
+                .map(drop)
+                .map_err(|_| DeltaError::Mismatch {
+                    path: entry.path.clone(),
+                }),
         })?;
     }
     sync_tree(tree)?;

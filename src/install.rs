@@ -15,7 +15,6 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-
 use crate::crypto::{self, CryptoError};
 use crate::release::{BundleKey, Manifest, VerifiedRelease};
 use crate::store::{self, io, BundleRow, BundleStatus, Store, StoreError};
@@ -63,11 +62,17 @@ pub fn check_object(path: &Path, manifest: &Manifest) -> Result<(), InstallError
     let file = File::open(path).map_err(io("opening", path))?;
     let len = file.metadata().map_err(io("inspecting", path))?.len();
     if len != manifest.bundle.size {
-        return Err(InstallError::ObjectSize { expected: manifest.bundle.size, got: len });
+        return Err(InstallError::ObjectSize {
+            expected: manifest.bundle.size,
+            got: len,
+        });
     }
     let (_, got) = crypto::sha256_reader(file).map_err(io("reading", path))?;
     if got != manifest.bundle.sha256 {
-        return Err(InstallError::ObjectHash { expected: manifest.bundle.sha256.clone(), got });
+        return Err(InstallError::ObjectHash {
+            expected: manifest.bundle.sha256.clone(),
+            got,
+        });
     }
     Ok(())
 }
@@ -182,13 +187,16 @@ pub fn install_with(
     let id = bundle_id(m);
     check_invariants(store.read(), m)?;
 
-    let available = fs4::available_space(store.root()).map_err(io("measuring free space in", store.root()))?;
+    let available =
+        fs4::available_space(store.root()).map_err(io("measuring free space in", store.root()))?;
     let needed = space_needed(m);
     if available < needed {
         return Err(InstallError::InsufficientSpace { needed, available });
     }
 
-    let staging = store.staging_dir().join(format!("{id}.{}", hex::encode(crypto::random_bytes::<4>())));
+    let staging = store
+        .staging_dir()
+        .join(format!("{id}.{}", hex::encode(crypto::random_bytes::<4>())));
     fs::create_dir(&staging).map_err(io("creating", &staging))?;
     fail::fail_point!("install.staging_created");
     let tree = staging.join("tree");
@@ -205,7 +213,11 @@ pub fn install_with(
 fn check_invariants(conn: &rusqlite::Connection, m: &Manifest) -> Result<(), InstallError> {
     if let Some(have) = store::high_water(conn, &m.channel)? {
         if m.sequence <= have {
-            return Err(InstallError::NotNewer { channel: m.channel.clone(), got: m.sequence, have });
+            return Err(InstallError::NotNewer {
+                channel: m.channel.clone(),
+                got: m.sequence,
+                have,
+            });
         }
     }
     let content_id = m.content_id();
@@ -257,10 +269,19 @@ fn publish(
         check_invariants(tx, m)?;
         store::insert_bundle(tx, &row)?;
         let mut roles = store::roles(tx)?;
-        roles.next = if roles.current.as_deref() == Some(id) { None } else { Some(id.to_string()) };
+        roles.next = if roles.current.as_deref() == Some(id) {
+            None
+        } else {
+            Some(id.to_string())
+        };
         store::set_roles(tx, &roles)?;
         store::raise_high_water(tx, &m.channel, m.sequence)?;
-        store::add_history(tx, "installed", Some(id), &format!("{} installed as next", m.label()))?;
+        store::add_history(
+            tx,
+            "installed",
+            Some(id),
+            &format!("{} installed as next", m.label()),
+        )?;
         Ok(())
     })?;
     fail::fail_point!("install.committed");

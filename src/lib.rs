@@ -9,6 +9,7 @@
 pub mod boot;
 pub mod config;
 pub mod crypto;
+pub mod delta;
 pub mod events;
 pub mod fetch;
 pub mod install;
@@ -17,4 +18,3 @@ pub mod release;
 pub mod store;
 pub mod unpack;
 pub mod updater;
-pub mod delta;

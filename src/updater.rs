@@ -37,6 +37,12 @@ pub enum CoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("network: {0}")]
+    Net(#[from] NetError),
+    #[error("delta update: {0}")]
+    Delta(#[from] delta::DeltaError),
+    #[error("background update did not finish within {seconds} s; it resumes next time")]
+    DeadlineExceeded { seconds: u64 },
 }
 
 /// Current state, for `status`.
@@ -107,6 +113,10 @@ impl Updater {
                 events,
                 device_id,
                 timer: Mutex::new(None),
+                runtime: Default::default(),
+                fetcher: Default::default(),
+                flight: Mutex::new(()),
+                backgrounded_at: Mutex::new(None),
             }),
         })
     }
@@ -353,7 +363,12 @@ use reqwest::Url;
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum CheckResult {
     #[serde(rename_all = "camelCase")]
-    UpdateAvailable { channel: String, sequence: u64, version: String, bundle_size: u64 },
+    UpdateAvailable {
+        channel: String,
+        sequence: u64,
+        version: String,
+        bundle_size: u64,
+    },
     #[serde(rename_all = "camelCase")]
     NoUpdate { code: String, reason: String },
 }
@@ -425,9 +440,10 @@ impl Updater {
         let c = &self.inner.config;
         let extra_ca_pem = match &c.extra_ca_cert {
             Some(pem) if pem.contains("-----BEGIN") => Some(pem.clone().into_bytes()),
-            Some(path) => Some(
-                std::fs::read(path).map_err(|source| CoreError::ReadInput { path: path.into(), source })?,
-            ),
+            Some(path) => Some(std::fs::read(path).map_err(|source| CoreError::ReadInput {
+                path: path.into(),
+                source,
+            })?),
             None => None,
         };
         let cfg = HttpConfig {
@@ -441,7 +457,12 @@ impl Updater {
     }
 
     fn update_url(&self) -> Result<Url, NetError> {
-        let raw = self.inner.config.update_url.as_deref().ok_or(NetError::NoUpdateUrl)?;
+        let raw = self
+            .inner
+            .config
+            .update_url
+            .as_deref()
+            .ok_or(NetError::NoUpdateUrl)?;
         Url::parse(raw).map_err(|_| NetError::BadUrl { url: raw.into() })
     }
 
@@ -477,11 +498,17 @@ impl Updater {
                 }
                 let url = folder
                     .join(&format!("channels/{channel}.json"))
-                    .map_err(|_| NetError::BadUrl { url: base.to_string() })?;
+                    .map_err(|_| NetError::BadUrl {
+                        url: base.to_string(),
+                    })?;
                 let etag = store::meta(self.store().read(), &format!("etag:{channel}"))?;
                 let cached = store::meta(self.store().read(), &cache_key)?;
                 let etag = if cached.is_some() { etag } else { None };
-                match fetcher.get_manifest(&url, etag.as_deref(), release::MAX_ENVELOPE_BYTES as u64).await.map_err(NetError::from)? {
+                match fetcher
+                    .get_manifest(&url, etag.as_deref(), release::MAX_ENVELOPE_BYTES as u64)
+                    .await
+                    .map_err(NetError::from)?
+                {
                     ManifestFetch::NotModified => (url, cached.unwrap_or_default().into_bytes()),
                     ManifestFetch::Fresh { body, etag } => {
                         // Cache only what verifies, so a 304 never resurrects a bad envelope.
@@ -501,8 +528,17 @@ impl Updater {
             }
             UpdateMode::Dynamic => {
                 let body = serde_json::to_vec(&self.device_info()?).expect("json");
-                match fetcher.post_json(&base, &body, release::MAX_ENVELOPE_BYTES as u64).await.map_err(NetError::from)? {
-                    None => return Ok(Err(("noUpdate".into(), "the update endpoint has no update for this device".into()))),
+                match fetcher
+                    .post_json(&base, &body, release::MAX_ENVELOPE_BYTES as u64)
+                    .await
+                    .map_err(NetError::from)?
+                {
+                    None => {
+                        return Ok(Err((
+                            "noUpdate".into(),
+                            "the update endpoint has no update for this device".into(),
+                        )))
+                    }
                     Some(body) => (base.clone(), body),
                 }
             }
@@ -512,7 +548,11 @@ impl Updater {
             return Ok(Err(("incident".into(), reason)));
         }
         match self.check_policy(&verified.manifest) {
-            Ok(()) => Ok(Ok(Candidate { verified, envelope, url })),
+            Ok(()) => Ok(Ok(Candidate {
+                verified,
+                envelope,
+                url,
+            })),
             Err(r) => Ok(Err(no_update(&r))),
         }
     }
@@ -520,14 +560,21 @@ impl Updater {
     /// Signed incident instructions of a manifest no older than the high-water mark (an old,
     /// replayed one is ignored). Returns a reason when nothing else is to be done.
     fn obey_incident(&self, m: &release::Manifest) -> Result<Option<String>, CoreError> {
-        let Some(incident) = &m.incident else { return Ok(None) };
+        let Some(incident) = &m.incident else {
+            return Ok(None);
+        };
         let hwm = store::high_water(self.store().read(), &m.channel)?.unwrap_or(0);
-        if m.sequence < hwm || m.channel != self.channel()? || m.app_id != self.inner.config.app_id {
+        if m.sequence < hwm || m.channel != self.channel()? || m.app_id != self.inner.config.app_id
+        {
             return Ok(None);
         }
         let reverted = boot::revoke(&mut self.store(), m, incident)?;
         for r in &reverted {
-            self.emit(Event::UpdateFailed { bundle_id: r.id.clone(), version: r.version.clone(), reason: r.reason.clone() });
+            self.emit(Event::UpdateFailed {
+                bundle_id: r.id.clone(),
+                version: r.version.clone(),
+                reason: r.reason.clone(),
+            });
         }
         if incident.revert_to_builtin || !reverted.is_empty() {
             let now = self.current()?;
@@ -538,7 +585,10 @@ impl Updater {
             });
         }
         if incident.revert_to_builtin {
-            return Ok(Some(format!("{}: publisher instructed a revert to the built-in bundle", m.label())));
+            return Ok(Some(format!(
+                "{}: publisher instructed a revert to the built-in bundle",
+                m.label()
+            )));
         }
         Ok(None)
     }
@@ -549,7 +599,10 @@ impl Updater {
         let result = match found {
             Ok(c) => {
                 let m = &c.verified.manifest;
-                self.emit(Event::UpdateAvailable { sequence: m.sequence, version: m.version.clone() });
+                self.emit(Event::UpdateAvailable {
+                    sequence: m.sequence,
+                    version: m.version.clone(),
+                });
                 CheckResult::UpdateAvailable {
                     channel: m.channel.clone(),
                     sequence: m.sequence,
@@ -558,7 +611,9 @@ impl Updater {
                 }
             }
             Err((code, reason)) => {
-                self.emit(Event::NoNeedUpdate { reason: reason.clone() });
+                self.emit(Event::NoNeedUpdate {
+                    reason: reason.clone(),
+                });
                 CheckResult::NoUpdate { code, reason }
             }
         };
@@ -573,23 +628,37 @@ impl Updater {
         let candidate = match self.runtime().block_on(self.find_candidate())? {
             Ok(c) => c,
             Err((code, reason)) => {
-                self.emit(Event::NoNeedUpdate { reason: reason.clone() });
+                self.emit(Event::NoNeedUpdate {
+                    reason: reason.clone(),
+                });
                 return Ok(UpdateOutcome::NoUpdate { code, reason });
             }
         };
         let m = candidate.verified.manifest.clone();
-        self.emit(Event::UpdateAvailable { sequence: m.sequence, version: m.version.clone() });
+        self.emit(Event::UpdateAvailable {
+            sequence: m.sequence,
+            version: m.version.clone(),
+        });
         let result = self.fetch_and_install(&candidate);
         let (id, downloaded, delta_used, delta_fallback) = match result {
             Ok(v) => v,
             Err(e) => {
-                self.emit(Event::DownloadFailed { version: m.version.clone(), error: e.to_string() });
+                self.emit(Event::DownloadFailed {
+                    version: m.version.clone(),
+                    error: e.to_string(),
+                });
                 return Err(e);
             }
         };
-        self.emit(Event::DownloadComplete { bundle_id: id.clone(), version: m.version.clone() });
-        self.emit(Event::SetNext { bundle_id: id.clone() });
-        let applied = self.inner.config.apply_mode == ApplyMode::Immediate && self.apply_now()?.is_some();
+        self.emit(Event::DownloadComplete {
+            bundle_id: id.clone(),
+            version: m.version.clone(),
+        });
+        self.emit(Event::SetNext {
+            bundle_id: id.clone(),
+        });
+        let applied =
+            self.inner.config.apply_mode == ApplyMode::Immediate && self.apply_now()?.is_some();
         Ok(UpdateOutcome::Installed {
             id,
             version: m.version.clone(),
@@ -606,23 +675,38 @@ impl Updater {
         let inner = Arc::downgrade(&self.inner);
         let last = Mutex::new(None::<u8>);
         move |done: u64, total: u64| {
-            let percent = if total == 0 { 100 } else { (done.saturating_mul(100) / total).min(100) as u8 };
+            let percent = if total == 0 {
+                100
+            } else {
+                (done.saturating_mul(100) / total).min(100) as u8
+            };
             let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
             if *last == Some(percent) {
                 return;
             }
             *last = Some(percent);
             if let Some(inner) = inner.upgrade() {
-                inner.events.on_event(Event::Download { version: version.clone(), percent, downloaded: done, total });
+                inner.events.on_event(Event::Download {
+                    version: version.clone(),
+                    percent,
+                    downloaded: done,
+                    total,
+                });
             }
         }
     }
 
     /// Returns (bundle id, bytes downloaded, delta used, delta fallback reason).
-    fn fetch_and_install(&self, c: &Candidate) -> Result<(String, u64, bool, Option<String>), CoreError> {
+    fn fetch_and_install(
+        &self,
+        c: &Candidate,
+    ) -> Result<(String, u64, bool, Option<String>), CoreError> {
         let m = &c.verified.manifest;
         let downloads = self.store().root().join("downloads");
-        std::fs::create_dir_all(&downloads).map_err(|source| CoreError::ReadInput { path: downloads.clone(), source })?;
+        std::fs::create_dir_all(&downloads).map_err(|source| CoreError::ReadInput {
+            path: downloads.clone(),
+            source,
+        })?;
         let mut fallback = None;
         if m.delta.is_some() {
             match self.try_delta(c, &downloads) {
@@ -631,14 +715,21 @@ impl Updater {
                     let reason = e.to_string();
                     // "Not worth it" is a plan, not a failure worth an event.
                     if !matches!(e, CoreError::Delta(delta::DeltaError::NotWorthIt { .. })) {
-                        log::warn!("delta update of {} failed, fetching the full bundle: {reason}", m.label());
-                        self.emit(Event::DeltaFallback { reason: reason.clone() });
+                        log::warn!(
+                            "delta update of {} failed, fetching the full bundle: {reason}",
+                            m.label()
+                        );
+                        self.emit(Event::DeltaFallback {
+                            reason: reason.clone(),
+                        });
                         fallback = Some(reason);
                     }
                 }
             }
         }
-        let url = c.url.join(&m.bundle.url).map_err(|_| NetError::BadUrl { url: m.bundle.url.clone() })?;
+        let url = c.url.join(&m.bundle.url).map_err(|_| NetError::BadUrl {
+            url: m.bundle.url.clone(),
+        })?;
         let part = downloads.join(format!("{}.part", m.bundle.sha256));
         prune_downloads(&downloads, &part);
         let fetcher = self.fetcher()?;
@@ -663,7 +754,11 @@ impl Updater {
         let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
         // A delta only pays off when it saves a good share of the bytes.
         if plan.remote_bytes * 10 > m.bundle.size * 7 {
-            return Err(delta::DeltaError::NotWorthIt { delta: plan.remote_bytes, full: m.bundle.size }.into());
+            return Err(delta::DeltaError::NotWorthIt {
+                delta: plan.remote_bytes,
+                full: m.bundle.size,
+            }
+            .into());
         }
         let key = install::content_key(m, &self.inner.config.bundle_keys)?;
         let work = downloads.join(format!("{}.delta", install::bundle_id(m)));
@@ -681,13 +776,22 @@ impl Updater {
             &tree,
             &report,
         ))?;
-        let id = install::install_with(&mut self.store(), &c.verified, &c.envelope, |_staging, staged_tree| {
-            std::fs::rename(&tree, staged_tree).map_err(|source| {
-                InstallError::Store(StoreError::Io { op: "moving", path: tree.clone(), source })
-            })?;
-            crate::unpack::check_dir(staged_tree, &m.files)?;
-            Ok(())
-        })?;
+        let id = install::install_with(
+            &mut self.store(),
+            &c.verified,
+            &c.envelope,
+            |_staging, staged_tree| {
+                std::fs::rename(&tree, staged_tree).map_err(|source| {
+                    InstallError::Store(StoreError::Io {
+                        op: "moving",
+                        path: tree.clone(),
+                        source,
+                    })
+                })?;
+                crate::unpack::check_dir(staged_tree, &m.files)?;
+                Ok(())
+            },
+        )?;
         let _ = store::remove_any(&work);
         Ok((id, bytes))
     }
@@ -699,10 +803,15 @@ impl Updater {
         let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config)? else {
             return Ok(None);
         };
-        self.emit(Event::Set { bundle_id: result.id.clone() });
+        self.emit(Event::Set {
+            bundle_id: result.id.clone(),
+        });
         self.emit(Event::ReloadRequired {
             bundle_id: result.id.clone(),
-            path: result.path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            path: result
+                .path
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
             reason: "apply".into(),
         });
         self.start_ready_timer(result.id.clone());
@@ -711,13 +820,22 @@ impl Updater {
 
     /// The app went to the background.
     pub fn app_moved_to_background(&self) {
-        *self.inner.backgrounded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+        *self
+            .inner
+            .backgrounded_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
     }
 
     /// The app came to the foreground: applies a pending `next` in apply mode `background` when
     /// the app stayed away at least `minBackgroundMs`. Returns what now serves, if it changed.
     pub fn app_moved_to_foreground(&self) -> Result<Option<LaunchResult>, CoreError> {
-        let since = self.inner.backgrounded_at.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let since = self
+            .inner
+            .backgrounded_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         let Some(since) = since else { return Ok(None) };
         if self.inner.config.apply_mode != ApplyMode::Background
             || since.elapsed() < Duration::from_millis(self.inner.config.min_background_ms)
@@ -732,16 +850,23 @@ impl Updater {
     /// stays for the next run to resume.
     pub fn run_background_update(&self, deadline: Duration) -> Result<UpdateOutcome, CoreError> {
         let (tx, rx) = mpsc::channel();
-        let me = Updater { inner: self.inner.clone() };
+        let me = Updater {
+            inner: self.inner.clone(),
+        };
         std::thread::Builder::new()
             .name("liveship-background".into())
             .spawn(move || {
                 let _ = tx.send(me.update());
             })
-            .map_err(|source| CoreError::ReadInput { path: "thread".into(), source })?;
+            .map_err(|source| CoreError::ReadInput {
+                path: "thread".into(),
+                source,
+            })?;
         match rx.recv_timeout(deadline) {
             Ok(result) => result,
-            Err(_) => Err(CoreError::DeadlineExceeded { seconds: deadline.as_secs() }),
+            Err(_) => Err(CoreError::DeadlineExceeded {
+                seconds: deadline.as_secs(),
+            }),
         }
     }
 }
