@@ -332,6 +332,34 @@ async fn slow_drip_past_the_idle_timeout_times_out() {
 }
 
 #[tokio::test]
+async fn server_that_never_answers_times_out_waiting_for_the_response() {
+    let server = Server::http(|_, _| vec![Step::Sleep(Duration::from_secs(5))]).await;
+    let f = Fetcher::new(HttpConfig {
+        connect_timeout: Duration::from_millis(200),
+        idle_timeout: Duration::from_millis(200),
+        max_attempts: 1,
+        ..cfg()
+    })
+    .unwrap();
+    let started = Instant::now();
+    let r = f.get_manifest(&server.url("/m.json"), None, 1024).await;
+    match r {
+        Err(FetchError::RetriesExhausted { attempts: 1, last }) => assert!(
+            matches!(
+                *last,
+                FetchError::Timeout {
+                    phase: TimeoutPhase::Response,
+                    ..
+                }
+            ),
+            "{last:?}"
+        ),
+        other => panic!("expected a response timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
 async fn silent_server_hits_the_overall_timeout() {
     let server = Server::http(|_, _| vec![Step::Sleep(Duration::from_secs(5))]).await;
     let f = Fetcher::new(HttpConfig {
