@@ -75,7 +75,13 @@ async fn download(f: &Fetcher, url: &Url, dest: &Path, body: &[u8]) -> Download 
     let calls = Mutex::new(Vec::new());
     let record = |done: u64, total: u64| calls.lock().unwrap().push((done, total));
     let result = f
-        .download(url, dest, body.len() as u64, &sha256_hex(body), &record)
+        .download(
+            url,
+            dest,
+            body.len() as u64,
+            Some(&sha256_hex(body)),
+            &record,
+        )
         .await;
     Download {
         result,
@@ -610,7 +616,7 @@ async fn plain_http_to_a_remote_host_is_refused_before_connecting() {
             &url("http://example.com/b.zip?token=abc"),
             &dest,
             1,
-            "00",
+            Some("00"),
             &|_, _| {},
         )
         .await;
