@@ -44,7 +44,12 @@ pub fn run(args: Args) -> Result<()> {
     let dir = &args.out;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
 
-    let names = [SIGNING_KEY_FILE, SIGNING_PUB_FILE, BUNDLE_KEY_FILE, CONFIG_FILE];
+    let names = [
+        SIGNING_KEY_FILE,
+        SIGNING_PUB_FILE,
+        BUNDLE_KEY_FILE,
+        CONFIG_FILE,
+    ];
     if !args.force {
         let existing: Vec<String> = names
             .iter()
@@ -86,6 +91,7 @@ pub fn run(args: Args) -> Result<()> {
     write_json(&dir.join(CONFIG_FILE), &config, PUBLIC_MODE)?;
 
     let p = |n: &str| dir.join(n).display().to_string();
+    let w = p(CONFIG_FILE).len() + 1;
     println!("Generated Liveship keys in {}", dir.display());
     println!(
         "  signing key  {signing_id}  (Ed25519, channels: {})",
@@ -95,20 +101,20 @@ pub fn run(args: Args) -> Result<()> {
     println!();
     println!("Secret: keep in your CI secret store, never commit (mode 0600):");
     println!(
-        "  {:<40} signs releases; in CI set {SIGNING_KEY_ENV} to its contents",
+        "  {:<w$} signs releases; in CI set {SIGNING_KEY_ENV} to its contents",
         p(SIGNING_KEY_FILE)
     );
     println!(
-        "  {:<40} encrypts bundles; in CI set {BUNDLE_KEY_ENV} to its contents",
+        "  {:<w$} encrypts bundles; in CI set {BUNDLE_KEY_ENV} to its contents",
         p(BUNDLE_KEY_FILE)
     );
     println!("Public: goes into the app:");
     println!(
-        "  {:<40} the pinned public key (for `liveship verify --public-key`)",
+        "  {:<w$} the pinned public key (for `liveship verify --public-key`)",
         p(SIGNING_PUB_FILE)
     );
     println!(
-        "  {:<40} merge into plugins.Liveship in capacitor.config",
+        "  {:<w$} merge into plugins.Liveship in capacitor.config",
         p(CONFIG_FILE)
     );
     println!();

@@ -122,13 +122,11 @@ fn malformed(what: &'static str, origin: &str, detail: impl Into<String>) -> Key
 /// Loads the manifest signing key from `--signing-key FILE`, else `$LIVESHIP_SIGNING_KEY`.
 pub fn load_signing_key(flag_path: Option<&Path>) -> Result<SigningKey, KeyError> {
     const WHAT: &str = "signing key";
-    let src = read_source(flag_path, WHAT, SIGNING_KEY_ENV)?.ok_or(
-        KeyError::Missing {
-            what: WHAT,
-            flag: "--signing-key",
-            env: SIGNING_KEY_ENV,
-        },
-    )?;
+    let src = read_source(flag_path, WHAT, SIGNING_KEY_ENV)?.ok_or(KeyError::Missing {
+        what: WHAT,
+        flag: "--signing-key",
+        env: SIGNING_KEY_ENV,
+    })?;
     let file: SigningKeyFile = parse(&src, WHAT)?;
     let seed: [u8; 32] = B64
         .decode(file.secret_key.trim())

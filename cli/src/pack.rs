@@ -104,11 +104,9 @@ pub fn parse_duration(text: &str) -> Result<u64> {
         "s" => 1,
         _ => bail!("invalid duration {text:?}: use a number followed by d, h, m or s (e.g. 90d)"),
     };
-    let n: u64 = num
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .with_context(|| format!("invalid duration {text:?}: expected a positive whole number before the unit"))?;
+    let n: u64 = num.parse().ok().filter(|n| *n > 0).with_context(|| {
+        format!("invalid duration {text:?}: expected a positive whole number before the unit")
+    })?;
     n.checked_mul(mult)
         .with_context(|| format!("duration {text:?} is too long"))
 }
@@ -205,7 +203,10 @@ pub fn run(args: Args) -> Result<()> {
 
     let bundles_dir = repo.join("bundles");
     let delta_rel = format!("files/{channel}/{}/", args.sequence);
-    let delta_dir = repo.join("files").join(channel).join(args.sequence.to_string());
+    let delta_dir = repo
+        .join("files")
+        .join(channel)
+        .join(args.sequence.to_string());
     for d in [
         &bundles_dir,
         &delta_dir,
@@ -247,11 +248,8 @@ pub fn run(args: Args) -> Result<()> {
             .context("encrypting the bundle")?;
             let (size, sha) = out.finish()?;
             pb.finish_and_clear();
-            let wrapped = crypto::wrap_content_key(
-                &bk.bytes()?,
-                &content_key,
-                &crypto::random_bytes::<12>(),
-            );
+            let wrapped =
+                crypto::wrap_content_key(&bk.bytes()?, &content_key, &crypto::random_bytes::<12>());
             let enc = Encryption {
                 alg: crypto::STREAM_ALG.to_string(),
                 key_id: bk.key_id.clone(),
@@ -340,11 +338,7 @@ pub fn run(args: Args) -> Result<()> {
     println!("  content id  {}", manifest.content_id());
     println!("Wrote");
     println!("  {}", bundle_path.display());
-    println!(
-        "  {} ({} objects)",
-        delta_dir.display(),
-        written.len()
-    );
+    println!("  {} ({} objects)", delta_dir.display(), written.len());
     println!("  {}", release_path.display());
     println!("  {}", channel_path.display());
     Ok(())
@@ -378,7 +372,8 @@ fn published_sequence(channel_path: &Path) -> Result<Option<u64>> {
 /// Lists the regular files under `root`, sorted by relative path bytes. Refuses symlinks, special
 /// files and non-UTF-8 names, and requires `index.html` at the top.
 fn walk_webdir(root: &Path) -> Result<Vec<SourceFile>> {
-    let meta = fs::metadata(root).with_context(|| format!("reading web folder {}", root.display()))?;
+    let meta =
+        fs::metadata(root).with_context(|| format!("reading web folder {}", root.display()))?;
     if !meta.is_dir() {
         bail!("{} is not a folder", root.display());
     }
@@ -402,7 +397,9 @@ fn walk_webdir(root: &Path) -> Result<Vec<SourceFile>> {
                 path.display()
             );
         }
-        let rel = path.strip_prefix(root).expect("walkdir yields paths under root");
+        let rel = path
+            .strip_prefix(root)
+            .expect("walkdir yields paths under root");
         let mut parts = Vec::new();
         for c in rel.components() {
             match c.as_os_str().to_str() {
@@ -437,7 +434,8 @@ fn write_zip(sources: &[SourceFile], out: &mut File, pb: &ProgressBar) -> Result
         zip.start_file(src.rel.as_str(), opts)
             .with_context(|| format!("adding {} to the bundle zip", src.rel))?;
         let mut reader = HashReader::new(pb.wrap_read(f));
-        io::copy(&mut reader, &mut zip).with_context(|| format!("zipping {}", src.abs.display()))?;
+        io::copy(&mut reader, &mut zip)
+            .with_context(|| format!("zipping {}", src.abs.display()))?;
         let (size, sha256) = reader.finish();
         files.push(FileEntry {
             path: src.rel.clone(),
@@ -446,7 +444,10 @@ fn write_zip(sources: &[SourceFile], out: &mut File, pb: &ProgressBar) -> Result
         });
     }
     let buf = zip.finish().context("finishing the bundle zip")?;
-    let file = buf.into_inner().map_err(|e| e.into_error()).context("writing the bundle zip")?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .context("writing the bundle zip")?;
     file.sync_all().context("syncing the bundle zip")?;
     Ok(files)
 }
@@ -544,10 +545,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("file");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(
         ".{name}.{}.tmp",
         hex::encode(crypto::random_bytes::<6>())

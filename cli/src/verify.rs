@@ -48,7 +48,9 @@ pub enum VerifyError {
     Envelope(ReleaseError),
     #[error("expiry check: {0}")]
     Expired(ReleaseError),
-    #[error("bundle url {url:?} is not relative to the manifest; verify checks local repositories only")]
+    #[error(
+        "bundle url {url:?} is not relative to the manifest; verify checks local repositories only"
+    )]
     NotLocal { url: String },
     #[error("bundle missing: cannot open {path}: {source}")]
     BundleMissing {
@@ -68,13 +70,18 @@ pub enum VerifyError {
         expected: String,
         actual: String,
     },
-    #[error("unsupported encryption {alg:?} (this build reads {})", crypto::STREAM_ALG)]
+    #[error(
+        "unsupported encryption {alg:?} (this build reads {})",
+        crypto::STREAM_ALG
+    )]
     UnsupportedAlg { alg: String },
     #[error("encryption parameters malformed: {0}")]
     EncryptionParams(String),
     #[error("missing bundle key: the bundle is encrypted under bundle key {key_id}; pass --bundle-key FILE, set {}, or give --config with bundleKeys", keys::BUNDLE_KEY_ENV)]
     BundleKeyMissing { key_id: String },
-    #[error("wrong bundle key: the bundle is encrypted under bundle key {wanted}, given {given:?}")]
+    #[error(
+        "wrong bundle key: the bundle is encrypted under bundle key {wanted}, given {given:?}"
+    )]
     BundleKeyMismatch { wanted: String, given: Vec<String> },
     #[error("content key unwrap failed: {0}")]
     Unwrap(CryptoError),
@@ -178,7 +185,7 @@ fn check_release(
         "not expired (expires at {}, {})",
         m.expires_at,
         if m.expires_at >= now {
-            format!("in {} h", (m.expires_at - now) / 3600)
+            format!("in {} days", (m.expires_at - now) / 86_400)
         } else {
             "within the clock-skew allowance".to_string()
         }
@@ -311,7 +318,16 @@ fn resolve(base: &Path, url: &str) -> Result<PathBuf, VerifyError> {
             url: url.to_string(),
         });
     }
-    Ok(base.join(url))
+    // Lexical: `channels/../bundles/x` reads better as `bundles/x` in reports.
+    let mut out = base.to_path_buf();
+    for part in url.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." && out.file_name().is_some() {
+            out.pop();
+        } else {
+            out.push(part);
+        }
+    }
+    Ok(out)
 }
 
 fn hash_file(path: &Path) -> Result<(u64, String), VerifyError> {
