@@ -574,6 +574,48 @@ mod pack_inputs {
     }
 
     #[test]
+    fn pack_records_expiry_native_range_and_platforms_in_the_signed_manifest() {
+        let f = Fixture::new();
+        let sk = f.key("signing.key");
+        let with = |expires: &str, seq: &str| {
+            run(&[
+                "pack",
+                p(&f.web),
+                "--app-id",
+                "com.example.app",
+                "--channel",
+                "production",
+                "--sequence",
+                seq,
+                "--version",
+                "2.0.0",
+                "--signing-key",
+                p(&sk),
+                "--no-encrypt",
+                "--expires-in",
+                expires,
+                "--native-min",
+                "3.1.0",
+                "--native-max",
+                "3.9.9",
+                "--platforms",
+                "android,ios",
+                "--out",
+                p(&f.repo),
+            ])
+        };
+        assert_fails_with(&with("90x", "1"), &["invalid duration \"90x\""]);
+        assert_fails_with(&with("0d", "1"), &["invalid duration \"0d\""]);
+        assert_ok(&with("12h", "1"));
+        let m = f.manifest("production");
+        assert_eq!(m.expires_at - m.issued_at, 12 * 3600);
+        assert_eq!(m.native.min.as_deref(), Some("3.1.0"));
+        assert_eq!(m.native.max.as_deref(), Some("3.9.9"));
+        assert_eq!(m.platforms, ["android", "ios"]);
+        assert_eq!(m.app_id, "com.example.app");
+    }
+
+    #[test]
     fn pack_refuses_symlinks_and_folders_without_index_html() {
         let f = Fixture::new();
         std::os::unix::fs::symlink("/etc/passwd", f.web.join("assets/link")).unwrap();
