@@ -274,6 +274,73 @@ pub fn file_key(content_key: &Key, file_sha256: &[u8; 32]) -> Key {
 /// Nonce prefix of every delta file object (see [`file_key`]).
 pub const FILE_NONCE_PREFIX: [u8; NONCE_PREFIX_SIZE] = [0; NONCE_PREFIX_SIZE];
 
+/// Counts and hashes the bytes read through it.
+pub struct HashReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: Read> HashReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashReader {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// Bytes read and their lowercase hex SHA-256.
+    pub fn finish(self) -> (u64, String) {
+        (self.len, hex::encode(self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for HashReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// Counts and hashes the bytes written through it.
+pub struct HashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashWriter {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// Flushes, then returns bytes written and their lowercase hex SHA-256.
+    pub fn finish(mut self) -> io::Result<(u64, String)> {
+        self.inner.flush()?;
+        Ok((self.len, hex::encode(self.hasher.finalize())))
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

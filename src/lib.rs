@@ -14,6 +14,7 @@ pub mod events;
 pub mod fetch;
 pub mod install;
 pub mod policy;
+pub mod publish;
 pub mod release;
 pub mod store;
 pub mod unpack;

@@ -148,5 +148,5 @@ fn normalize_channels(list: &[String]) -> Result<Vec<String>> {
 fn write_json<T: serde::Serialize>(path: &Path, value: &T, mode: u32) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("key files serialize");
     bytes.push(b'\n');
-    write_file_atomic(path, &bytes, mode)
+    Ok(write_file_atomic(path, &bytes, mode)?)
 }

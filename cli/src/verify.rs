@@ -20,7 +20,7 @@ use liveship::release::{self, BundleKey, Manifest, PinnedKey, ReleaseError};
 use liveship::unpack::{self, Budgets, UnpackError};
 
 use crate::keys;
-use crate::pack::{HashReader, HashWriter};
+use liveship::crypto::{HashReader, HashWriter};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
