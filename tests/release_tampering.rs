@@ -520,3 +520,77 @@ fn altered_wrapped_key_does_not_unwrap() {
         }
     }
 }
+
+#[test]
+fn signed_manifest_breaking_a_format_constraint_is_rejected() {
+    // Even a pinned key cannot get a manifest past verification that breaks FORMAT.md section 2.
+    type Mutation = fn(&mut Manifest);
+    let cases: [(&str, Mutation); 18] = [
+        ("channel", |m| m.channel = "Production".into()),
+        ("channel", |m| m.channel = "".into()),
+        ("channel", |m| m.channel = "-beta".into()),
+        ("channel", |m| m.channel = "a".repeat(65)),
+        ("channel", |m| m.channel = "../prod".into()),
+        ("expires_at", |m| m.expires_at = m.issued_at),
+        ("bundle.sha256", |m| m.bundle.sha256 = "AA".repeat(32)),
+        ("bundle.sha256", |m| m.bundle.sha256 = "aa".repeat(31)),
+        ("bundle.encryption.alg", |m| {
+            m.bundle.encryption.as_mut().unwrap().alg = "A128CBC".into()
+        }),
+        ("bundle.encryption.key_id", |m| {
+            m.bundle.encryption.as_mut().unwrap().key_id = "xyz".into()
+        }),
+        ("bundle.encryption.nonce_prefix", |m| {
+            m.bundle.encryption.as_mut().unwrap().nonce_prefix = "0001020304050607".into()
+        }),
+        ("bundle.encryption.wrapped_key", |m| {
+            m.bundle.encryption.as_mut().unwrap().wrapped_key = B64.encode([0u8; 59])
+        }),
+        ("files[1].path", |m| m.files[1].path = "../escape.js".into()),
+        ("files[1].path", |m| m.files[1].path = "/etc/passwd".into()),
+        ("files[1].path", |m| m.files[1].path = "index.html".into()),
+        ("files[0].sha256", |m| m.files[0].sha256 = "zz".repeat(32)),
+        ("delta.url", |m| {
+            m.delta.as_mut().unwrap().url = "../files/x".into()
+        }),
+        ("rollout", |m| m.rollout = Some(101)),
+    ];
+    let key = signing_key(1);
+    let keys = [pinned(&key, &["*"])];
+    for (expected, mutate) in cases {
+        let mut m = full_manifest();
+        mutate(&mut m);
+        match verify_envelope(&envelope_bytes(&signed(&m, &key)), &keys) {
+            Err(ReleaseError::FieldInvalid { field, .. }) => assert_eq!(field, expected),
+            other => panic!("{expected}: expected FieldInvalid, got {other:?}"),
+        }
+    }
+    let mut m = full_manifest();
+    m.incident
+        .as_mut()
+        .unwrap()
+        .revoked_sha256
+        .push("not-hex".into());
+    assert!(matches!(
+        verify_envelope(&envelope_bytes(&signed(&m, &key)), &keys),
+        Err(ReleaseError::FieldInvalid { field, .. }) if field == "incident.revoked_sha256[1]"
+    ));
+}
+
+#[test]
+fn channel_and_path_syntax_accept_what_the_format_allows() {
+    for ok in ["production", "beta", "0", "qa-2.rc_1", &"a".repeat(64)] {
+        assert!(release::is_valid_channel(ok), "{ok}");
+    }
+    for ok in [
+        "index.html",
+        "assets/app.js",
+        "a/b/c/.well-known",
+        "..x/y..",
+    ] {
+        assert!(release::is_valid_bundle_path(ok), "{ok}");
+    }
+    for bad in ["", "a//b", "a/", "./a", "a/../b", "a\\b", "a\0b", "/a"] {
+        assert!(!release::is_valid_bundle_path(bad), "{bad:?}");
+    }
+}
