@@ -43,6 +43,9 @@ pub enum ReleaseError {
     ManifestMalformed(String),
     #[error("manifest format {got} is not supported (this build reads format {FORMAT_VERSION})")]
     UnsupportedFormat { got: u32 },
+    /// A signed field breaks a constraint of FORMAT.md section 2 (syntax, range, uniqueness).
+    #[error("manifest field {field} is invalid: {reason}")]
+    FieldInvalid { field: String, reason: &'static str },
     #[error("release {channel}#{sequence} expired at {expires_at} (now {now})")]
     Expired {
         channel: String,
@@ -240,6 +243,78 @@ impl Manifest {
         content_id(&self.files)
     }
 
+    /// Checks the constraints of FORMAT.md section 2 that parsing alone does not: channel
+    /// name syntax, lowercase hex lengths, file path syntax and uniqueness, encryption
+    /// parameters, `rollout` range, `expires_at` after `issued_at`.
+    pub fn check_constraints(&self) -> Result<(), ReleaseError> {
+        let bad =
+            |field: String, reason: &'static str| Err(ReleaseError::FieldInvalid { field, reason });
+        if !is_valid_channel(&self.channel) {
+            return bad("channel".into(), "not [a-z0-9][a-z0-9._-]{0,63}");
+        }
+        if self.expires_at <= self.issued_at {
+            return bad("expires_at".into(), "not after issued_at");
+        }
+        if !is_hex(&self.bundle.sha256, 64) {
+            return bad("bundle.sha256".into(), "not 64 lowercase hex digits");
+        }
+        if let Some(enc) = &self.bundle.encryption {
+            if enc.alg != crypto::STREAM_ALG {
+                return bad("bundle.encryption.alg".into(), "unknown algorithm");
+            }
+            if !is_hex(&enc.key_id, 16) {
+                return bad(
+                    "bundle.encryption.key_id".into(),
+                    "not 16 lowercase hex digits",
+                );
+            }
+            if !is_hex(&enc.nonce_prefix, 2 * crypto::NONCE_PREFIX_SIZE) {
+                return bad(
+                    "bundle.encryption.nonce_prefix".into(),
+                    "not 14 lowercase hex digits",
+                );
+            }
+            if B64.decode(&enc.wrapped_key).map(|k| k.len()) != Ok(crypto::WRAPPED_KEY_SIZE) {
+                return bad(
+                    "bundle.encryption.wrapped_key".into(),
+                    "not base64 of 60 bytes",
+                );
+            }
+        }
+        let mut paths = std::collections::HashSet::new();
+        for (i, f) in self.files.iter().enumerate() {
+            if !is_valid_bundle_path(&f.path) {
+                return bad(
+                    format!("files[{i}].path"),
+                    "not a relative path of normal components",
+                );
+            }
+            if !paths.insert(f.path.as_str()) {
+                return bad(format!("files[{i}].path"), "duplicate path");
+            }
+            if !is_hex(&f.sha256, 64) {
+                return bad(format!("files[{i}].sha256"), "not 64 lowercase hex digits");
+            }
+        }
+        if let Some(d) = &self.delta {
+            if !d.url.ends_with('/') {
+                return bad("delta.url".into(), "does not end with /");
+            }
+        }
+        if self.rollout.is_some_and(|r| r > 100) {
+            return bad("rollout".into(), "above 100");
+        }
+        if let Some(inc) = &self.incident {
+            if let Some(i) = inc.revoked_sha256.iter().position(|h| !is_hex(h, 64)) {
+                return bad(
+                    format!("incident.revoked_sha256[{i}]"),
+                    "not 64 lowercase hex digits",
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Fails if the manifest expired more than [`CLOCK_SKEW_SECS`] before `now`.
     pub fn check_expiry(&self, now: u64) -> Result<(), ReleaseError> {
         if now > self.expires_at.saturating_add(CLOCK_SKEW_SECS) {
@@ -252,6 +327,32 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// Whether `name` is a valid channel name: `[a-z0-9][a-z0-9._-]{0,63}`.
+pub fn is_valid_channel(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
+}
+
+/// Whether `path` is a valid bundle file path: relative, `/`-separated, no empty, `.` or `..`
+/// component, no `\` and no NUL.
+pub fn is_valid_bundle_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains(['\\', '\0'])
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 /// SHA-256 over the canonical file list: for each entry in order, `path \0 size \0 sha256 \n`.
@@ -332,7 +433,8 @@ pub struct VerifiedRelease {
 ///
 /// Checked, in order: size cap, envelope shape, payload type, a signature by a pinned key that
 /// verifies strictly over the PAE of the received payload bytes, then the payload parses as a
-/// manifest of a supported format, then that key may sign for the manifest's channel.
+/// manifest of a supported format whose fields meet FORMAT.md's constraints, then that key may
+/// sign for the manifest's channel.
 /// Expiry and device policy are separate ([`Manifest::check_expiry`], `policy`).
 pub fn verify_envelope(bytes: &[u8], keys: &[PinnedKey]) -> Result<VerifiedRelease, ReleaseError> {
     if bytes.len() > MAX_ENVELOPE_BYTES {
@@ -391,6 +493,7 @@ pub fn verify_envelope(bytes: &[u8], keys: &[PinnedKey]) -> Result<VerifiedRelea
             got: manifest.format,
         });
     }
+    manifest.check_constraints()?;
     if !key.allows_channel(&manifest.channel) {
         return Err(ReleaseError::KeyNotAllowedForChannel {
             key_id: key.key_id.clone(),
