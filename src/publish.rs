@@ -348,6 +348,13 @@ pub fn pack(opts: &PackOptions<'_>, progress: &dyn Progress) -> Result<Packed, P
         rollout: opts.rollout,
         incident: opts.incident.clone(),
     };
+    // Never sign what a device would refuse to parse.
+    manifest
+        .check_constraints()
+        .map_err(|e| PublishError::Invalid {
+            what: "manifest",
+            reason: e.to_string(),
+        })?;
     let envelope = release::sign_envelope(&release::manifest_bytes(&manifest), opts.signing_key);
     let mut env_bytes = serde_json::to_vec_pretty(&envelope).expect("envelope serializes");
     env_bytes.push(b'\n');
