@@ -73,21 +73,17 @@ fn local_index(store: &Store, builtin_dir: &Path) -> Result<HashMap<String, Path
         }
     }
     if builtin_dir.is_dir() {
-        hash_tree(builtin_dir, builtin_dir, &mut index)?;
+        hash_tree(builtin_dir, &mut index)?;
     }
     Ok(index)
 }
 
-fn hash_tree(
-    root: &Path,
-    dir: &Path,
-    index: &mut HashMap<String, PathBuf>,
-) -> Result<(), StoreError> {
+fn hash_tree(dir: &Path, index: &mut HashMap<String, PathBuf>) -> Result<(), StoreError> {
     for entry in fs::read_dir(dir).map_err(io("listing", dir))? {
         let path = entry.map_err(io("listing", dir))?.path();
         let meta = fs::symlink_metadata(&path).map_err(io("inspecting", &path))?;
         if meta.is_dir() {
-            hash_tree(root, &path, index)?;
+            hash_tree(&path, index)?;
         } else if meta.is_file() {
             let f = File::open(&path).map_err(io("opening", &path))?;
             let (_, sha) = crypto::sha256_reader(f).map_err(io("reading", &path))?;

@@ -675,11 +675,10 @@ impl Updater {
         let inner = Arc::downgrade(&self.inner);
         let last = Mutex::new(None::<u8>);
         move |done: u64, total: u64| {
-            let percent = if total == 0 {
-                100
-            } else {
-                (done.saturating_mul(100) / total).min(100) as u8
-            };
+            let percent = done
+                .saturating_mul(100)
+                .checked_div(total)
+                .map_or(100, |p| p.min(100) as u8);
             let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
             if *last == Some(percent) {
                 return;

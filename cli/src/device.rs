@@ -81,9 +81,13 @@ pub fn launch_json(r: &LaunchResult, config: &Config) -> Value {
     })
 }
 
-pub fn open(data_dir: &std::path::Path, config_path: &std::path::Path) -> Result<(Updater, Config)> {
+pub fn open(
+    data_dir: &std::path::Path,
+    config_path: &std::path::Path,
+) -> Result<(Updater, Config)> {
     let config = Config::load(config_path)?;
-    let events = Arc::new(|e: Event| eprintln!("event: {}", serde_json::to_string(&e).unwrap_or_default()));
+    let events =
+        Arc::new(|e: Event| eprintln!("event: {}", serde_json::to_string(&e).unwrap_or_default()));
     let updater = Updater::open(config.clone(), data_dir, events)
         .with_context(|| format!("opening device state in {}", data_dir.display()))?;
     Ok((updater, config))

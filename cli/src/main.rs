@@ -1,15 +1,18 @@
-//! `liveship`: the publisher CLI. Generates keys, packs a web folder into a signed and encrypted
-//! release in a static repository folder, and verifies a published release the way a device
-//! would. Exit status: 0 on success, 1 when a command fails (including a failed check), 2 on a
-//! usage error.
+//! `liveship`: the publisher CLI and the desktop device harness. Generates keys, packs a web
+//! folder into a signed and encrypted release in a static repository folder, verifies a
+//! published release the way a device would, serves a repository for development, drives the
+//! device core from a shell (`device`), and runs the end-to-end demo. Exit status: 0 on
+//! success, 1 when a command fails (including a failed check), 2 on a usage error.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod device;
 mod keygen;
 mod keys;
 mod pack;
+mod serve;
 mod verify;
 
 #[derive(Debug, Parser)]
@@ -38,6 +41,10 @@ enum Command {
     Pack(pack::Args),
     /// Check a published release end to end: signature, expiry, bundle, decryption, files, delta
     Verify(verify::Args),
+    /// Serve a release repository over HTTP(S) for development (read-only)
+    Serve(serve::ServeArgs),
+    /// Drive the device core from a shell: install, launch, ready, status, check, update, ...
+    Device(device::DeviceArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +53,8 @@ fn main() -> ExitCode {
         Command::Keygen(a) => keygen::run(a),
         Command::Pack(a) => pack::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Serve(a) => serve::run(a).map_err(Into::into),
+        Command::Device(a) => device::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
