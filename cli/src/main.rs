@@ -38,7 +38,7 @@ enum Command {
     /// Create a signing key pair, a bundle key and the app's liveship.config.json
     Keygen(keygen::Args),
     /// Zip, encrypt and sign a web folder as a new release in a repository folder
-    Pack(pack::Args),
+    Pack(Box<pack::Args>),
     /// Check a published release end to end: signature, expiry, bundle, decryption, files, delta
     Verify(verify::Args),
     /// Serve a release repository over HTTP(S) for development (read-only)
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen(a) => keygen::run(a),
-        Command::Pack(a) => pack::run(a),
+        Command::Pack(a) => pack::run(*a),
         Command::Verify(a) => verify::run(a),
         Command::Serve(a) => serve::run(a).map_err(Into::into),
         Command::Device(a) => device::run(a),
