@@ -56,6 +56,10 @@ pub enum DeviceCommand {
     SetNext { id: String },
     /// Delete an installed bundle that holds no role.
     Delete { id: String },
+    /// Ask the configured updateUrl whether an update is available (downloads nothing).
+    Check,
+    /// Check, download (delta when cheaper) and install as next.
+    Update,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -100,7 +104,8 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         DeviceCommand::Launch => print(&launch_json(&updater.launch(), &config)),
         DeviceCommand::Ready { bundle } => {
             let out = updater.notify_app_ready(&bundle)?;
-            print(&json!({"id": bundle, "confirmed": format!("{out:?}")}))
+            let promoted = matches!(out, liveship::boot::Confirmed::Promoted { .. });
+            print(&json!({"id": bundle, "promoted": promoted}))
         }
         DeviceCommand::Status => print(&updater.status()?),
         DeviceCommand::List => print(&updater.list()?),
@@ -120,5 +125,7 @@ pub fn run(args: DeviceArgs) -> Result<()> {
             updater.delete(&id)?;
             print(&json!({"deleted": id}))
         }
+        DeviceCommand::Check => print(&updater.check()?),
+        DeviceCommand::Update => print(&updater.update()?),
     }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod device;
 mod keygen;
 mod keys;
@@ -43,6 +44,8 @@ enum Command {
     Verify(verify::Args),
     /// Serve a release repository over HTTP(S) for development (read-only)
     Serve(serve::ServeArgs),
+    /// Run the whole flow end to end on loopback: publish, serve, update, revert, delta
+    Demo(demo::DemoArgs),
     /// Drive the device core from a shell: install, launch, ready, status, check, update, ...
     Device(device::DeviceArgs),
 }
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Serve(a) => serve::run(a).map_err(Into::into),
         Command::Device(a) => device::run(a),
+        Command::Demo(a) => demo::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
