@@ -148,18 +148,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         _ => None,
     };
 
-    let listener = TcpListener::bind(args.addr).map_err(|source| ServeError::Bind {
-        addr: args.addr,
-        source,
-    })?;
-    let local = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: args.addr,
-        source,
-    })?;
     let bind_err = |source| ServeError::Bind {
         addr: args.addr,
         source,
     };
+    let listener = TcpListener::bind(args.addr).map_err(bind_err)?;
+    let local = listener.local_addr().map_err(bind_err)?;
 
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone())?);
