@@ -737,6 +737,28 @@ mod operations {
         assert!(stderr.contains("is not a directory"), "{stderr}");
     }
 
+    #[test]
+    fn a_port_in_use_is_refused_naming_the_address() {
+        let repo = Repo::new();
+        let server = Server::start(&repo.root(), &[]);
+        let addr = format!("127.0.0.1:{}", server.port());
+        let root = repo.root();
+        let out = Command::new(env!("CARGO_BIN_EXE_liveship"))
+            .arg("serve")
+            .arg(&root)
+            .args(["--addr", &addr])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("cannot listen on {addr}")),
+            "{stderr}"
+        );
+    }
+
     #[tokio::test]
     async fn each_request_is_logged_on_stderr_with_status_and_bytes() {
         let repo = Repo::new();
