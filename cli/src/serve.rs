@@ -30,7 +30,8 @@
 //! - **Observable.** On start it prints exactly one line to stdout, `listening on
 //!   http(s)://HOST:PORT`, and flushes it; everything else (one line per request: peer, method,
 //!   path, status, Content-Length, time) goes to stderr. `SIGINT`/`SIGTERM` stop accepting and
-//!   let in-flight requests finish (up to [`GRACE`]).
+//!   let in-flight requests finish (up to [`GRACE`]); their handlers are installed before the
+//!   `listening on` line, so a signal sent as soon as it is read is honoured, not fatal.
 //!
 //! The ETag is computed from the file before `ServeDir` opens it again; a write landing between
 //! the two can pair a fresh body with the previous ETag. That window is a development-server
@@ -116,6 +117,8 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: io::Error },
     #[error("cannot start the async runtime: {source}")]
     Runtime { source: io::Error },
+    #[error("cannot install the SIGINT/SIGTERM handlers: {source}")]
+    Signals { source: io::Error },
     #[error("server stopped with an error: {source}")]
     Serve { source: io::Error },
 }
@@ -145,21 +148,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         _ => None,
     };
 
-    let listener = TcpListener::bind(args.addr).map_err(|source| ServeError::Bind {
-        addr: args.addr,
-        source,
-    })?;
-    let local = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: args.addr,
-        source,
-    })?;
     let bind_err = |source| ServeError::Bind {
         addr: args.addr,
         source,
     };
+    let listener = TcpListener::bind(args.addr).map_err(bind_err)?;
+    let local = listener.local_addr().map_err(bind_err)?;
 
     let handle = axum_server::Handle::new();
-    tokio::spawn(shutdown_on_signal(handle.clone()));
+    tokio::spawn(shutdown_on_signal(handle.clone())?);
     let service = router(root.clone()).into_make_service_with_connect_info::<SocketAddr>();
 
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -259,27 +256,35 @@ fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Serv
     Ok(Arc::new(config))
 }
 
-async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT/SIGTERM handlers now (so a signal sent right after the `listening on`
+/// line is not lost) and returns a future that starts a graceful shutdown when one arrives.
+fn shutdown_on_signal(
+    handle: axum_server::Handle<SocketAddr>,
+) -> Result<impl std::future::Future<Output = ()>, ServeError> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let install = |kind| signal(kind).map_err(|source| ServeError::Signals { source });
+        let (mut interrupt, mut terminate) = (
+            install(SignalKind::interrupt())?,
+            install(SignalKind::terminate())?,
+        );
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
-    eprintln!("liveship serve: shutting down");
-    handle.graceful_shutdown(Some(GRACE));
+    let signals = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    Ok(async move {
+        signals.await;
+        eprintln!("liveship serve: shutting down");
+        handle.graceful_shutdown(Some(GRACE));
+    })
 }
 
 /// One stderr line per request: peer, method, path, Range if any, status, Content-Length, time.

@@ -90,11 +90,11 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
-    /// Sends SIGTERM and waits for the exit status (at most 15 s).
+    /// Sends `signal` (`TERM`, `INT`) and waits for the exit status (at most 15 s).
     #[cfg(unix)]
-    fn terminate(&mut self) -> ExitStatus {
+    fn signal(&mut self, signal: &str) -> ExitStatus {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
@@ -103,7 +103,10 @@ impl Server {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "no exit within 15 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "no exit within 15 s of SIG{signal}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -734,6 +737,28 @@ mod operations {
         assert!(stderr.contains("is not a directory"), "{stderr}");
     }
 
+    #[test]
+    fn a_port_in_use_is_refused_naming_the_address() {
+        let repo = Repo::new();
+        let server = Server::start(&repo.root(), &[]);
+        let addr = format!("127.0.0.1:{}", server.port());
+        let root = repo.root();
+        let out = Command::new(env!("CARGO_BIN_EXE_liveship"))
+            .arg("serve")
+            .arg(&root)
+            .args(["--addr", &addr])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("cannot listen on {addr}")),
+            "{stderr}"
+        );
+    }
+
     #[tokio::test]
     async fn each_request_is_logged_on_stderr_with_status_and_bytes() {
         let repo = Repo::new();
@@ -766,15 +791,16 @@ mod operations {
     }
 
     #[cfg(unix)]
-    #[test]
-    fn sigterm_stops_the_server_cleanly() {
+    fn assert_stops_cleanly_on(signal: &str, request_first: bool) {
         let repo = Repo::new();
         let mut server = Server::start(&repo.root(), &[]);
         let port = server.port();
-        let (status, _) = raw_get(port, "/channels/production.json");
-        assert_eq!(status, 200);
-        let exit = server.terminate();
-        assert!(exit.success(), "exit status after SIGTERM: {exit:?}");
+        if request_first {
+            let (status, _) = raw_get(port, "/channels/production.json");
+            assert_eq!(status, 200);
+        }
+        let exit = server.signal(signal);
+        assert!(exit.success(), "exit status after SIG{signal}: {exit:?}");
         let deadline = Instant::now() + Duration::from_secs(5);
         while !server.stderr().contains("liveship serve: stopped") {
             assert!(
@@ -788,5 +814,19 @@ mod operations {
             TcpStream::connect(("127.0.0.1", port)).is_err(),
             "still listening"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sigterm_stops_the_server_cleanly() {
+        assert_stops_cleanly_on("TERM", true);
+    }
+
+    /// The handlers are installed before the `listening on` line, so a Ctrl-C sent as soon as
+    /// the line is read is not lost (nor fatal).
+    #[cfg(unix)]
+    #[test]
+    fn sigint_right_after_the_listening_line_stops_the_server_cleanly() {
+        assert_stops_cleanly_on("INT", false);
     }
 }
