@@ -26,7 +26,15 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test"
-cargo test --workspace
+log_dir=$(mktemp -d "${TMPDIR:-/tmp}/liveship-test.XXXXXX")
+echo "== cargo test --workspace"
+cargo test --workspace 2>&1 | tee "$log_dir/cargo-test.log"
 
-echo "test.sh: all checks passed (fmt, clippy, tests)"
+echo "== liveship demo (the README's first command)"
+cargo run -q -p liveship-cli -- demo
+
+# One closing line that counts every Rust test (cargo prints one result line per test binary).
+passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+echo "test.sh: all checks passed (fmt, clippy, tests, demo)"
+echo "rust tests: ${passed} passed, ${failed} failed"

@@ -870,13 +870,16 @@ impl Updater {
     }
 }
 
-/// Removes partial downloads other than `keep` (a newer release replaced them).
+/// Removes partial downloads and delta work folders other than `keep` (a newer release
+/// replaced them).
 fn prune_downloads(dir: &Path, keep: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let p = e.path();
-            if p != keep && p.extension().is_some_and(|x| x == "part") {
-                let _ = std::fs::remove_file(p);
+            let stale_part = p.extension().is_some_and(|x| x == "part");
+            let stale_delta = p.extension().is_some_and(|x| x == "delta");
+            if p != keep && (stale_part || stale_delta) {
+                let _ = store::remove_any(&p);
             }
         }
     }
