@@ -83,6 +83,8 @@ struct Inner {
     /// Held by the one check-download-install in flight.
     flight: Mutex<()>,
     backgrounded_at: Mutex<Option<std::time::Instant>>,
+    /// Retry, backoff and timeout limits the configuration's network fields are applied onto.
+    http_base: HttpConfig,
 }
 
 impl Updater {
@@ -92,6 +94,19 @@ impl Updater {
         config: Config,
         data_dir: &Path,
         events: Arc<dyn EventSink>,
+    ) -> Result<Updater, CoreError> {
+        Self::open_with_http(config, data_dir, events, HttpConfig::default())
+    }
+
+    /// [`Updater::open`] with other HTTP limits (attempts, backoff, connect and overall
+    /// timeouts) than [`HttpConfig::default`], for hosts with unusual networks and for tests.
+    /// The configuration still decides `allowInsecureLoopback`, `extraCaCert` and
+    /// `responseTimeout` (the idle timeout): those fields of `http` are overwritten.
+    pub fn open_with_http(
+        config: Config,
+        data_dir: &Path,
+        events: Arc<dyn EventSink>,
+        http: HttpConfig,
     ) -> Result<Updater, CoreError> {
         config.validate()?;
         let (mut store, report) = Store::open(data_dir)?;
@@ -117,6 +132,7 @@ impl Updater {
                 fetcher: Default::default(),
                 flight: Mutex::new(()),
                 backgrounded_at: Mutex::new(None),
+                http_base: http,
             }),
         })
     }
@@ -450,7 +466,7 @@ impl Updater {
             allow_insecure_loopback: c.allow_insecure_loopback,
             extra_ca_pem,
             idle_timeout: Duration::from_secs(c.response_timeout.max(1)),
-            ..HttpConfig::default()
+            ..self.inner.http_base.clone()
         };
         let f = Fetcher::new(cfg).map_err(NetError::from)?;
         Ok(self.inner.fetcher.get_or_init(|| f).clone())
