@@ -219,7 +219,11 @@ fn reverted_content_is_blocklisted_and_never_downloaded_again() {
         d.updater.update().unwrap(),
         UpdateOutcome::NoUpdate { code, .. } if code == "blocklisted"
     ));
-    assert_eq!(bundle_gets(&net), gets, "a blocklisted release was downloaded");
+    assert_eq!(
+        bundle_gets(&net),
+        gets,
+        "a blocklisted release was downloaded"
+    );
 }
 
 // ---------------------------------------------------------------- rollout
@@ -287,7 +291,10 @@ fn signed_revocation_of_the_installed_release_reverts_it() {
     });
     d.events.clear();
     let result = d.updater.check().unwrap();
-    assert!(matches!(result, CheckResult::UpdateAvailable { sequence: 2, .. }));
+    assert!(matches!(
+        result,
+        CheckResult::UpdateAvailable { sequence: 2, .. }
+    ));
     let events = d.events.events();
     assert!(events.iter().any(|e| matches!(e,
         Event::UpdateFailed { bundle_id, reason, .. } if *bundle_id == id && reason.contains("revoked"))));

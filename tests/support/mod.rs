@@ -367,13 +367,47 @@ impl Publisher {
             "<!doctype html><script src=main.js></script>",
         )
         .unwrap();
-        std::fs::write(web.join("main.js"), format!("console.log({marker:?});\n").repeat(200))
-            .unwrap();
+        std::fs::write(
+            web.join("main.js"),
+            format!("console.log({marker:?});\n").repeat(200),
+        )
+        .unwrap();
         let blob = data(8 * 50 * 1024);
         for (i, chunk) in blob.chunks(50 * 1024).enumerate() {
             std::fs::write(web.join("assets").join(format!("a{i}.bin")), chunk).unwrap();
         }
         web
+    }
+
+    /// Packs `channel#sequence` whose assets all differ from every other release's (no file
+    /// in common: a delta would cost as much as the full bundle, so the full one is fetched).
+    pub fn pack_fresh(&self, sequence: u64, marker: &str) -> liveship::publish::Packed {
+        let web = self.webdir(&format!("fresh-{sequence}"), marker);
+        for i in 0..8 {
+            let path = web.join("assets").join(format!("a{i}.bin"));
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[..marker.len()].copy_from_slice(marker.as_bytes());
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let repo = self.repo();
+        let version = format!("1.0.{sequence}");
+        let opts = liveship::publish::PackOptions {
+            webdir: &web,
+            repo: &repo,
+            app_id: &self.app_id,
+            channel: "production",
+            sequence,
+            version: &version,
+            signing_key: &self.signing,
+            bundle_key: self.encrypt.then_some(&self.bundle_key),
+            expires_in: 7 * 24 * 3600,
+            native: Default::default(),
+            platforms: vec![],
+            rollout: None,
+            incident: None,
+            now: now(),
+        };
+        liveship::publish::pack(&opts, &liveship::publish::Silent).unwrap()
     }
 
     /// Packs `marker`'s web folder as `channel#sequence`, with `tweak` applied to the options.
@@ -516,6 +550,16 @@ impl Net {
     pub fn scripted(handler: impl Fn(usize, &Request) -> Vec<Step> + Send + Sync + 'static) -> Net {
         let rt = server_runtime();
         let server = rt.block_on(Server::http(handler));
+        Net { server, rt }
+    }
+
+    /// The same over TLS.
+    pub fn https(
+        acceptor: TlsAcceptor,
+        handler: impl Fn(usize, &Request) -> Vec<Step> + Send + Sync + 'static,
+    ) -> Net {
+        let rt = server_runtime();
+        let server = rt.block_on(Server::https(acceptor, handler));
         Net { server, rt }
     }
 
