@@ -210,10 +210,7 @@ fn dynamic_endpoint_gets_device_info_and_answers_204_or_an_envelope() {
         serve_file(&root, "/repo", req)
     });
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = p.config(
-        &net.server.url("/repo/channels/check").to_string(),
-        dir.path(),
-    );
+    let mut cfg = p.config(net.server.url("/repo/channels/check").as_ref(), dir.path());
     cfg.update_mode = liveship::config::UpdateMode::Dynamic;
     let d = Device::open(cfg, dir);
 
@@ -284,8 +281,7 @@ fn dynamic_endpoint_gets_device_info_and_answers_204_or_an_envelope() {
         .server
         .requests()
         .into_iter()
-        .filter(|r| r.method == "POST")
-        .last()
+        .rfind(|r| r.method == "POST")
         .unwrap();
     let info: serde_json::Value = serde_json::from_slice(&last.body).unwrap();
     assert_eq!(info["sequence"], 1);
