@@ -573,14 +573,19 @@ impl Updater {
         }
     }
 
-    /// Signed incident instructions of a manifest no older than the high-water mark (an old,
-    /// replayed one is ignored). Returns a reason when nothing else is to be done.
+    /// Signed incident instructions of an unexpired manifest for this app and channel, no older
+    /// than the high-water mark (an old, replayed one is ignored). Returns a reason when nothing else is to be done.
     fn obey_incident(&self, m: &release::Manifest) -> Result<Option<String>, CoreError> {
         let Some(incident) = &m.incident else {
             return Ok(None);
         };
         let hwm = store::high_water(self.store().read(), &m.channel)?.unwrap_or(0);
-        if m.sequence < hwm || m.channel != self.channel()? || m.app_id != self.inner.config.app_id
+        // FORMAT.md 4.3: no manifest field is acted on unless the manifest is unexpired; an
+        // expired incident is then refused by the policy like any expired release.
+        if m.sequence < hwm
+            || m.channel != self.channel()?
+            || m.app_id != self.inner.config.app_id
+            || m.check_expiry(store::now()).is_err()
         {
             return Ok(None);
         }

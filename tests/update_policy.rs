@@ -361,3 +361,31 @@ fn replayed_old_incident_is_ignored() {
     assert_eq!(d.updater.current().unwrap().id, id);
     assert_eq!(d.updater.launch().id, id);
 }
+
+#[test]
+fn expired_incident_is_not_obeyed() {
+    let p = Publisher::new(false);
+    p.pack(1, "one");
+    let net = Net::repo(p.repo());
+    let d = device(&p, &net);
+    let id = take_and_confirm(&d);
+    // A newer, validly signed instruction that expired before this device saw it.
+    p.pack_with("production", 2, "two", |o| {
+        o.now = support::now() - 3600;
+        o.expires_in = 600;
+        o.incident = Some(Incident {
+            revoked_sequences: vec![1],
+            revert_to_builtin: true,
+            ..Default::default()
+        })
+    });
+    d.events.clear();
+    let (code, _) = refusal(&d);
+    assert_eq!(code, "expired");
+    assert!(!d
+        .events
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::UpdateFailed { .. } | Event::ReloadRequired { .. })));
+    assert_eq!(d.updater.current().unwrap().id, id);
+}
