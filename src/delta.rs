@@ -229,7 +229,7 @@ pub async fn assemble(
         done += size;
         let dest = tree.join(&entry.path);
         let mut input = BufReader::new(File::open(&object).map_err(io("opening", &object))?);
-        write_checked(&dest, entry, |out| match content_key {
+        let written = write_checked(&dest, entry, |out| match content_key {
             Some(key) => {
                 let raw: [u8; 32] = hex::decode(&entry.sha256)
                     .ok()
@@ -250,7 +250,12 @@ pub async fn assemble(
                 .map_err(|_| DeltaError::Mismatch {
                     path: entry.path.clone(),
                 }),
-        })?;
+        });
+        if written.is_err() {
+            // A bad object is not kept for "resuming": the next attempt fetches it again.
+            let _ = fs::remove_file(&object);
+        }
+        written?;
     }
     sync_tree(tree)?;
     Ok(done)

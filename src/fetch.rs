@@ -498,6 +498,7 @@ impl Fetcher {
                 &mut hasher,
                 expected_size,
                 url,
+                &mut reporter,
             )
             .await;
         // Flush even on failure, so the next attempt sees every byte written as the prefix.
@@ -531,6 +532,7 @@ impl Fetcher {
         hasher: &mut Sha256,
         expected_size: u64,
         url: &Url,
+        reporter: &mut Progress<'_>,
     ) -> Result<(), Failure> {
         while let Some(chunk) = self
             .next_chunk(resp, *have, Some(expected_size), url)
@@ -547,6 +549,8 @@ impl Fetcher {
             file.write_all(chunk).await.map_err(io_err("write", dest))?;
             hasher.update(chunk);
             *have += chunk.len() as u64;
+            // Throttled to PROGRESS_INTERVAL, so a fast download reports a handful of times.
+            reporter.tick(*have);
         }
         Ok(())
     }

@@ -41,8 +41,8 @@ pub enum CoreError {
     Net(#[from] NetError),
     #[error("delta update: {0}")]
     Delta(#[from] delta::DeltaError),
-    #[error("background update did not finish within {seconds} s; it resumes next time")]
-    DeadlineExceeded { seconds: u64 },
+    #[error("background update did not finish within {millis} ms; it resumes next time")]
+    DeadlineExceeded { millis: u64 },
 }
 
 /// Current state, for `status`.
@@ -83,6 +83,8 @@ struct Inner {
     /// Held by the one check-download-install in flight.
     flight: Mutex<()>,
     backgrounded_at: Mutex<Option<std::time::Instant>>,
+    /// Retry, backoff and timeout limits the configuration's network fields are applied onto.
+    http_base: HttpConfig,
 }
 
 impl Updater {
@@ -92,6 +94,19 @@ impl Updater {
         config: Config,
         data_dir: &Path,
         events: Arc<dyn EventSink>,
+    ) -> Result<Updater, CoreError> {
+        Self::open_with_http(config, data_dir, events, HttpConfig::default())
+    }
+
+    /// [`Updater::open`] with other HTTP limits (attempts, backoff, connect and overall
+    /// timeouts) than [`HttpConfig::default`], for hosts with unusual networks and for tests.
+    /// The configuration still decides `allowInsecureLoopback`, `extraCaCert` and
+    /// `responseTimeout` (the idle timeout): those fields of `http` are overwritten.
+    pub fn open_with_http(
+        config: Config,
+        data_dir: &Path,
+        events: Arc<dyn EventSink>,
+        http: HttpConfig,
     ) -> Result<Updater, CoreError> {
         config.validate()?;
         let (mut store, report) = Store::open(data_dir)?;
@@ -117,6 +132,7 @@ impl Updater {
                 fetcher: Default::default(),
                 flight: Mutex::new(()),
                 backgrounded_at: Mutex::new(None),
+                http_base: http,
             }),
         })
     }
@@ -450,7 +466,7 @@ impl Updater {
             allow_insecure_loopback: c.allow_insecure_loopback,
             extra_ca_pem,
             idle_timeout: Duration::from_secs(c.response_timeout.max(1)),
-            ..HttpConfig::default()
+            ..self.inner.http_base.clone()
         };
         let f = Fetcher::new(cfg).map_err(NetError::from)?;
         Ok(self.inner.fetcher.get_or_init(|| f).clone())
@@ -557,14 +573,19 @@ impl Updater {
         }
     }
 
-    /// Signed incident instructions of a manifest no older than the high-water mark (an old,
-    /// replayed one is ignored). Returns a reason when nothing else is to be done.
+    /// Signed incident instructions of an unexpired manifest for this app and channel, no older
+    /// than the high-water mark (an old, replayed one is ignored). Returns a reason when nothing else is to be done.
     fn obey_incident(&self, m: &release::Manifest) -> Result<Option<String>, CoreError> {
         let Some(incident) = &m.incident else {
             return Ok(None);
         };
         let hwm = store::high_water(self.store().read(), &m.channel)?.unwrap_or(0);
-        if m.sequence < hwm || m.channel != self.channel()? || m.app_id != self.inner.config.app_id
+        // FORMAT.md 4.3: no manifest field is acted on unless the manifest is unexpired; an
+        // expired incident is then refused by the policy like any expired release.
+        if m.sequence < hwm
+            || m.channel != self.channel()?
+            || m.app_id != self.inner.config.app_id
+            || m.check_expiry(store::now()).is_err()
         {
             return Ok(None);
         }
@@ -624,8 +645,45 @@ impl Updater {
     /// apply mode `immediate`, also switch to it now. Concurrent callers are serialised: one
     /// download at a time, and a caller that waited finds the work done ("up to date").
     pub fn update(&self) -> Result<UpdateOutcome, CoreError> {
-        let _flight = self.inner.flight.lock().unwrap_or_else(|p| p.into_inner());
-        let candidate = match self.runtime().block_on(self.find_candidate())? {
+        self.update_until(None)
+    }
+
+    /// Runs `fut` on the network runtime; past `deadline` it is dropped (a download stops where
+    /// it is, its bytes kept for resuming) and the call fails with `DeadlineExceeded`.
+    fn run<F: std::future::Future>(
+        &self,
+        fut: F,
+        deadline: Option<Deadline>,
+    ) -> Result<F::Output, CoreError> {
+        match deadline {
+            None => Ok(self.runtime().block_on(fut)),
+            Some(d) => self
+                .runtime()
+                .block_on(async { tokio::time::timeout_at(d.at.into(), fut).await })
+                .map_err(|_| d.exceeded()),
+        }
+    }
+
+    fn update_until(&self, deadline: Option<Deadline>) -> Result<UpdateOutcome, CoreError> {
+        let _flight = match deadline {
+            None => self.inner.flight.lock().unwrap_or_else(|p| p.into_inner()),
+            // Another update in flight: wait for it, but not past the deadline.
+            Some(d) => loop {
+                match self.inner.flight.try_lock() {
+                    Ok(g) => break g,
+                    Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock)
+                        if std::time::Instant::now() >= d.at =>
+                    {
+                        return Err(d.exceeded())
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                }
+            },
+        };
+        let candidate = match self.run(self.find_candidate(), deadline)?? {
             Ok(c) => c,
             Err((code, reason)) => {
                 self.emit(Event::NoNeedUpdate {
@@ -639,7 +697,7 @@ impl Updater {
             sequence: m.sequence,
             version: m.version.clone(),
         });
-        let result = self.fetch_and_install(&candidate);
+        let result = self.fetch_and_install(&candidate, deadline);
         let (id, downloaded, delta_used, delta_fallback) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -699,6 +757,7 @@ impl Updater {
     fn fetch_and_install(
         &self,
         c: &Candidate,
+        deadline: Option<Deadline>,
     ) -> Result<(String, u64, bool, Option<String>), CoreError> {
         let m = &c.verified.manifest;
         let downloads = self.store().root().join("downloads");
@@ -708,8 +767,10 @@ impl Updater {
         })?;
         let mut fallback = None;
         if m.delta.is_some() {
-            match self.try_delta(c, &downloads) {
+            match self.try_delta(c, &downloads, deadline) {
                 Ok((id, bytes)) => return Ok((id, bytes, true, None)),
+                // Out of time is not a reason to start the full bundle.
+                Err(e @ CoreError::DeadlineExceeded { .. }) => return Err(e),
                 Err(e) => {
                     let reason = e.to_string();
                     // "Not worth it" is a plan, not a failure worth an event.
@@ -733,9 +794,11 @@ impl Updater {
         prune_downloads(&downloads, &part);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        self.runtime()
-            .block_on(fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report))
-            .map_err(NetError::from)?;
+        self.run(
+            fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
+            deadline,
+        )?
+        .map_err(NetError::from)?;
         let id = install::install(
             &mut self.store(),
             &c.verified,
@@ -748,7 +811,12 @@ impl Updater {
         Ok((id, m.bundle.size, false, fallback))
     }
 
-    fn try_delta(&self, c: &Candidate, downloads: &Path) -> Result<(String, u64), CoreError> {
+    fn try_delta(
+        &self,
+        c: &Candidate,
+        downloads: &Path,
+        deadline: Option<Deadline>,
+    ) -> Result<(String, u64), CoreError> {
         let m = &c.verified.manifest;
         let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
         // A delta only pays off when it saves a good share of the bytes.
@@ -765,16 +833,19 @@ impl Updater {
         let _ = store::remove_any(&tree);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        let bytes = self.runtime().block_on(delta::assemble(
-            &fetcher,
-            &c.url,
-            m,
-            &plan,
-            key.as_ref(),
-            &work.join("objects"),
-            &tree,
-            &report,
-        ))?;
+        let bytes = self.run(
+            delta::assemble(
+                &fetcher,
+                &c.url,
+                m,
+                &plan,
+                key.as_ref(),
+                &work.join("objects"),
+                &tree,
+                &report,
+            ),
+            deadline,
+        )??;
         let id = install::install_with(
             &mut self.store(),
             &c.verified,
@@ -845,27 +916,29 @@ impl Updater {
     }
 
     /// For WorkManager / BGTaskScheduler: check, download and install within `deadline`.
-    /// Returns what it did; a deadline that runs out is an error, and the partial download
-    /// stays for the next run to resume.
+    /// Returns what it did. When the deadline runs out the network work stops (nothing keeps
+    /// running after the OS's budget), the call fails with `DeadlineExceeded`, and the partial
+    /// download stays for the next run to resume. Local work already started (verifying,
+    /// extracting, installing) finishes first: it is bounded and leaves no half state.
     pub fn run_background_update(&self, deadline: Duration) -> Result<UpdateOutcome, CoreError> {
-        let (tx, rx) = mpsc::channel();
-        let me = Updater {
-            inner: self.inner.clone(),
-        };
-        std::thread::Builder::new()
-            .name("liveship-background".into())
-            .spawn(move || {
-                let _ = tx.send(me.update());
-            })
-            .map_err(|source| CoreError::ReadInput {
-                path: "thread".into(),
-                source,
-            })?;
-        match rx.recv_timeout(deadline) {
-            Ok(result) => result,
-            Err(_) => Err(CoreError::DeadlineExceeded {
-                seconds: deadline.as_secs(),
-            }),
+        self.update_until(Some(Deadline {
+            at: std::time::Instant::now() + deadline,
+            budget: deadline,
+        }))
+    }
+}
+
+/// When a background update must stop.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: std::time::Instant,
+    budget: Duration,
+}
+
+impl Deadline {
+    fn exceeded(&self) -> CoreError {
+        CoreError::DeadlineExceeded {
+            millis: self.budget.as_millis() as u64,
         }
     }
 }

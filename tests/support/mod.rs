@@ -255,3 +255,321 @@ pub fn test_ca() -> TestCa {
         acceptor: TlsAcceptor::from(Arc::new(config)),
     }
 }
+
+// ------------------------------------------------------------------ release repositories
+
+/// Answers `req` from the static repository folder `root` served at `prefix` (e.g. `/repo`),
+/// like any static host: `ETag` (the file's SHA-256) with `If-None-Match` -> `304`, and
+/// `Range: bytes=N-` -> `206` with `Content-Range`. Unknown paths are `404`.
+pub fn serve_file(root: &std::path::Path, prefix: &str, req: &Request) -> Vec<Step> {
+    let Some(rel) = req.path.strip_prefix(prefix) else {
+        return respond("404 Not Found", &[], b"");
+    };
+    let rel = rel.trim_start_matches('/');
+    if rel.split('/').any(|c| c == ".." || c.is_empty()) {
+        return respond("404 Not Found", &[], b"");
+    }
+    let Ok(body) = std::fs::read(root.join(rel)) else {
+        return respond("404 Not Found", &[], b"");
+    };
+    let etag = format!("\"{}\"", liveship::crypto::sha256_hex(&body));
+    if req.header("if-none-match") == Some(etag.as_str()) {
+        return vec![Step::Send(head(
+            "304 Not Modified",
+            &[("ETag", etag), ("Content-Length", "0".into())],
+        ))];
+    }
+    let from = req
+        .header("range")
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse::<usize>().ok());
+    match from {
+        Some(from) if from < body.len() => {
+            let range = format!("bytes {from}-{}/{}", body.len() - 1, body.len());
+            respond(
+                "206 Partial Content",
+                &[("ETag", etag), ("Content-Range", range)],
+                &body[from..],
+            )
+        }
+        _ => respond("200 OK", &[("ETag", etag)], &body),
+    }
+}
+
+/// A multi-threaded runtime that keeps loopback servers running while the (synchronous)
+/// device API is called from the test thread.
+pub fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A publisher: keys, a web folder and a repository folder, packing with `liveship::publish`.
+pub struct Publisher {
+    pub dir: tempfile::TempDir,
+    pub signing: ed25519_dalek::SigningKey,
+    pub bundle_key: liveship::release::BundleKey,
+    pub encrypt: bool,
+    pub app_id: String,
+}
+
+pub const APP_ID: &str = "com.example.app";
+
+pub fn signing_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&liveship::crypto::random_bytes::<32>())
+}
+
+/// The pinned form of `key`, allowed for `channels`.
+pub fn pinned(key: &ed25519_dalek::SigningKey, channels: &[&str]) -> liveship::release::PinnedKey {
+    use base64::Engine;
+    let vk = key.verifying_key();
+    liveship::release::PinnedKey {
+        key_id: liveship::crypto::public_key_id(vk.as_bytes()),
+        public_key: base64::engine::general_purpose::STANDARD.encode(vk.as_bytes()),
+        channels: channels.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl Publisher {
+    pub fn new(encrypt: bool) -> Publisher {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("repo")).unwrap();
+        Publisher {
+            dir,
+            signing: signing_key(),
+            bundle_key: liveship::release::BundleKey::new(&liveship::crypto::random_bytes()),
+            encrypt,
+            app_id: APP_ID.into(),
+        }
+    }
+
+    pub fn repo(&self) -> std::path::PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    /// A web folder of about 400 KB: `index.html`, `main.js` (small, carries `marker`) and
+    /// eight 50 KB assets (incompressible, so the zip is about as large).
+    pub fn webdir(&self, name: &str, marker: &str) -> std::path::PathBuf {
+        let web = self.dir.path().join("web").join(name);
+        std::fs::create_dir_all(web.join("assets")).unwrap();
+        std::fs::write(
+            web.join("index.html"),
+            "<!doctype html><script src=main.js></script>",
+        )
+        .unwrap();
+        std::fs::write(
+            web.join("main.js"),
+            format!("console.log({marker:?});\n").repeat(200),
+        )
+        .unwrap();
+        let blob = data(8 * 50 * 1024);
+        for (i, chunk) in blob.chunks(50 * 1024).enumerate() {
+            std::fs::write(web.join("assets").join(format!("a{i}.bin")), chunk).unwrap();
+        }
+        web
+    }
+
+    /// Packs `channel#sequence` whose assets all differ from every other release's (no file
+    /// in common: a delta would cost as much as the full bundle, so the full one is fetched).
+    pub fn pack_fresh(&self, sequence: u64, marker: &str) -> liveship::publish::Packed {
+        let web = self.webdir(&format!("fresh-{sequence}"), marker);
+        for i in 0..8 {
+            let path = web.join("assets").join(format!("a{i}.bin"));
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[..marker.len()].copy_from_slice(marker.as_bytes());
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let repo = self.repo();
+        let version = format!("1.0.{sequence}");
+        let opts = liveship::publish::PackOptions {
+            webdir: &web,
+            repo: &repo,
+            app_id: &self.app_id,
+            channel: "production",
+            sequence,
+            version: &version,
+            signing_key: &self.signing,
+            bundle_key: self.encrypt.then_some(&self.bundle_key),
+            expires_in: 7 * 24 * 3600,
+            native: Default::default(),
+            platforms: vec![],
+            rollout: None,
+            incident: None,
+            now: now(),
+        };
+        liveship::publish::pack(&opts, &liveship::publish::Silent).unwrap()
+    }
+
+    /// Packs `marker`'s web folder as `channel#sequence`, with `tweak` applied to the options.
+    pub fn pack_with(
+        &self,
+        channel: &str,
+        sequence: u64,
+        marker: &str,
+        tweak: impl FnOnce(&mut liveship::publish::PackOptions<'_>),
+    ) -> liveship::publish::Packed {
+        let web = self.webdir(&format!("{channel}-{sequence}"), marker);
+        let repo = self.repo();
+        let version = format!("1.0.{sequence}");
+        let mut opts = liveship::publish::PackOptions {
+            webdir: &web,
+            repo: &repo,
+            app_id: &self.app_id,
+            channel,
+            sequence,
+            version: &version,
+            signing_key: &self.signing,
+            bundle_key: self.encrypt.then_some(&self.bundle_key),
+            expires_in: 7 * 24 * 3600,
+            native: Default::default(),
+            platforms: vec![],
+            rollout: None,
+            incident: None,
+            now: now(),
+        };
+        tweak(&mut opts);
+        liveship::publish::pack(&opts, &liveship::publish::Silent).unwrap()
+    }
+
+    pub fn pack(&self, sequence: u64, marker: &str) -> liveship::publish::Packed {
+        self.pack_with("production", sequence, marker, |_| {})
+    }
+
+    /// A device configuration trusting this publisher, with a built-in bundle under `device`.
+    pub fn config(&self, update_url: &str, device: &std::path::Path) -> liveship::config::Config {
+        let builtin = device.join("builtin");
+        std::fs::create_dir_all(&builtin).unwrap();
+        std::fs::write(builtin.join("index.html"), "built-in").unwrap();
+        serde_json::from_value(serde_json::json!({
+            "appId": APP_ID,
+            "platform": "android",
+            "nativeVersion": "1.0.0",
+            "builtinDir": builtin,
+            "updateUrl": update_url,
+            "allowInsecureLoopback": true,
+            "publicKeys": [pinned(&self.signing, &["*"])],
+            "bundleKeys": [self.bundle_key],
+            "appReadyTimeout": 0,
+            "responseTimeout": 1,
+        }))
+        .unwrap()
+    }
+}
+
+/// HTTP limits that resolve faults in well under a second (the product defaults are 5 attempts
+/// from 500 ms backoff): same code path, smaller numbers.
+pub fn fast_http() -> liveship::fetch::HttpConfig {
+    liveship::fetch::HttpConfig {
+        connect_timeout: Duration::from_secs(2),
+        overall_timeout: Duration::from_secs(20),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(3),
+        ..Default::default()
+    }
+}
+
+/// Events a device emitted, in order.
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Vec<liveship::events::Event>>>);
+
+impl Recorder {
+    pub fn sink(&self) -> Arc<dyn liveship::events::EventSink> {
+        let log = self.0.clone();
+        Arc::new(move |e| log.lock().unwrap().push(e))
+    }
+    pub fn events(&self) -> Vec<liveship::events::Event> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear()
+    }
+}
+
+/// A device: its data folder and its updater.
+pub struct Device {
+    pub dir: tempfile::TempDir,
+    pub updater: liveship::updater::Updater,
+    pub events: Recorder,
+}
+
+impl Device {
+    pub fn open(config: liveship::config::Config, dir: tempfile::TempDir) -> Device {
+        Self::open_with(config, dir, fast_http())
+    }
+
+    pub fn open_with(
+        config: liveship::config::Config,
+        dir: tempfile::TempDir,
+        http: liveship::fetch::HttpConfig,
+    ) -> Device {
+        let events = Recorder::default();
+        let updater = liveship::updater::Updater::open_with_http(
+            config,
+            &dir.path().join("data"),
+            events.sink(),
+            http,
+        )
+        .unwrap();
+        Device {
+            dir,
+            updater,
+            events,
+        }
+    }
+}
+
+/// How many requests went to paths containing `part`.
+pub fn count(server: &Server, part: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(part))
+        .count()
+}
+
+/// A loopback server and the runtime it runs on (the server field drops first).
+pub struct Net {
+    pub server: Server,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Net {
+    /// Serves with a scripted handler.
+    pub fn scripted(handler: impl Fn(usize, &Request) -> Vec<Step> + Send + Sync + 'static) -> Net {
+        let rt = server_runtime();
+        let server = rt.block_on(Server::http(handler));
+        Net { server, rt }
+    }
+
+    /// The same over TLS.
+    pub fn https(
+        acceptor: TlsAcceptor,
+        handler: impl Fn(usize, &Request) -> Vec<Step> + Send + Sync + 'static,
+    ) -> Net {
+        let rt = server_runtime();
+        let server = rt.block_on(Server::https(acceptor, handler));
+        Net { server, rt }
+    }
+
+    /// Serves the repository folder `root` at `/repo/` like a static host.
+    pub fn repo(root: std::path::PathBuf) -> Net {
+        Self::scripted(move |_, req| serve_file(&root, "/repo", req))
+    }
+
+    /// The `updateUrl` of the served repository.
+    pub fn update_url(&self) -> String {
+        self.server.url("/repo/").to_string()
+    }
+}
