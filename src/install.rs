@@ -249,6 +249,7 @@ fn publish(
         store::remove_any(&dest)?;
         fs::rename(tree, &dest).map_err(io("publishing", &dest))?;
     }
+    fail::fail_point!("install.tree_renamed");
     fs::rename(&env_tmp, &env_dest).map_err(io("publishing", &env_dest))?;
     store::sync_dir(&store.bundles_dir())?;
     fail::fail_point!("install.renamed");

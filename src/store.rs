@@ -317,6 +317,7 @@ impl Store {
         for entry in fs::read_dir(&staging).map_err(io("listing", &staging))? {
             let path = entry.map_err(io("listing", &staging))?.path();
             remove_any(&path)?;
+            fail::fail_point!("open.leftover_removed");
             cleaned.push(format!("staging/{}", file_name(&path)));
         }
         let known: Vec<String> = {
@@ -333,6 +334,7 @@ impl Store {
             let id = name.strip_suffix(".envelope.json").unwrap_or(&name);
             if !known.iter().any(|k| k == id) {
                 remove_any(&path)?;
+                fail::fail_point!("open.leftover_removed");
                 cleaned.push(format!("bundles/{name}"));
             }
         }
