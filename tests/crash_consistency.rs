@@ -641,9 +641,11 @@ fn random_kills(stream: u64, kills: usize) {
     let mut last_hw = 0;
     let mut done = 0;
     let mut chains = 1;
+    let mut with_leftovers = 0;
+    let mut installs_seen = 0;
     while done < kills {
         let child_seed = rng.next();
-        let delay = Duration::from_micros(rng.below(40_000));
+        let delay = Duration::from_micros(rng.below(120_000));
         let ctx = format!(
             "random kill #{done} (LIVESHIP_CRASH_SEED={base}, stream {stream}, delay {delay:?})"
         );
@@ -663,7 +665,10 @@ fn random_kills(stream: u64, kills: usize) {
             continue;
         }
         child.kill();
-        let (_, r) = reopen_and_check(data.path(), &mut last_hw, &ctx);
+        let hw_before = last_hw;
+        let (after, r) = reopen_and_check(data.path(), &mut last_hw, &ctx);
+        with_leftovers += usize::from(!after.cleaned.is_empty());
+        installs_seen += (after.high_water - hw_before) as usize;
         // The app that starts after the crash confirms a good trial, as its page would.
         if r.trial {
             let mut st = Store::open(data.path()).unwrap().0;
@@ -674,7 +679,12 @@ fn random_kills(stream: u64, kills: usize) {
         }
         done += 1;
     }
-    eprintln!("{kills} random kills over {chains} chains (LIVESHIP_CRASH_SEED={base})");
+    eprintln!(
+        "{kills} random kills over {chains} chains, {with_leftovers} with leftovers to clean, \
+         {installs_seen} installs committed between kills (LIVESHIP_CRASH_SEED={base})"
+    );
+    // Kills must land inside installs too, not only around them.
+    assert!(with_leftovers > 0 && installs_seen > 0, "kills never hit an install");
 }
 
 #[test]
