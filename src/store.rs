@@ -203,7 +203,16 @@ impl Store {
         let mut report = OpenReport::default();
         let db = root.join("liveship.db");
         let conn = match Self::open_db(&db) {
-            Ok(conn) => conn,
+            // A database with no schema yet, next to stored envelopes, is a lost one (emptied or
+            // deleted), not a first start: rebuild the floors from the envelopes like a corrupt one.
+            Ok((conn, true)) if has_envelopes(&root.join("bundles"))? => {
+                let reason =
+                    "state database missing or empty; rebuilt from installed bundles".to_string();
+                log::error!("{reason}");
+                report.reset = Some(reason);
+                conn
+            }
+            Ok((conn, _)) => conn,
             Err(StoreError::Db(e)) if is_corruption(&e) => {
                 let reason =
                     format!("state database unreadable ({e}); rebuilt from installed bundles");
@@ -214,7 +223,7 @@ impl Store {
                     let _ = fs::remove_file(root.join(format!("liveship.db{ext}")));
                 }
                 report.reset = Some(reason);
-                Self::open_db(&db)?
+                Self::open_db(&db)?.0
             }
             Err(e) => return Err(e),
         };
@@ -232,7 +241,8 @@ impl Store {
         Ok((store, report))
     }
 
-    fn open_db(path: &Path) -> Result<Connection, StoreError> {
+    /// Opens and migrates the database; the flag says whether it had no schema at all.
+    fn open_db(path: &Path) -> Result<(Connection, bool), StoreError> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL keeps readers from blocking the writer; FULL syncs the WAL on every commit, so a
@@ -243,6 +253,7 @@ impl Store {
         if version > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew { found: version });
         }
+        let created = version == 0;
         if version < SCHEMA_VERSION {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             // Re-read inside the lock: another process may have migrated meanwhile.
@@ -255,7 +266,7 @@ impl Store {
         }
         // Reading the state row proves the file is a usable database.
         conn.query_row("SELECT id FROM state WHERE id = 1", [], |_| Ok(()))?;
-        Ok(conn)
+        Ok((conn, created))
     }
 
     pub fn root(&self) -> &Path {
@@ -388,6 +399,16 @@ fn is_corruption(e: &rusqlite::Error) -> bool {
         rusqlite::Error::QueryReturnedNoRows | rusqlite::Error::InvalidColumnType(..) => true,
         _ => false,
     }
+}
+
+fn has_envelopes(bundles: &Path) -> Result<bool, StoreError> {
+    for entry in fs::read_dir(bundles).map_err(io("listing", bundles))? {
+        let path = entry.map_err(io("listing", bundles))?.path();
+        if file_name(&path).ends_with(".envelope.json") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn decode_unverified(envelope: &[u8]) -> Option<Manifest> {
