@@ -160,7 +160,15 @@ pub fn install(
                 let input = File::open(object).map_err(io("opening", object))?;
                 let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
                 let mut out = BufWriter::new(out);
-                crypto::open_stream(&key, &prefix, input, &mut out)?;
+                crypto::open_stream(&key, &prefix, input, &mut out).map_err(|e| match e {
+                    // Name the file and give the ENOSPC hint: running out of space is the
+                    // likely cause, and the user can act on it.
+                    CryptoError::Io { op, source } => {
+                        let path = if op.starts_with("reading") { object } else { &zip_path };
+                        InstallError::Store(io(op, path)(source))
+                    }
+                    e => InstallError::Decrypt(e),
+                })?;
                 out.flush().map_err(io("writing", &zip_path))?;
                 zip_path
             }

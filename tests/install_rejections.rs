@@ -520,9 +520,10 @@ fn running_out_of_space_mid_install_fails_cleanly() {
     eprintln!("rejected as expected: {err}");
     let msg = err.to_string();
     assert!(
-        msg.contains("No space left") || msg.contains("no space left"),
+        matches!(&err, CoreError::Install(InstallError::Store(liveship::store::StoreError::Io { path, .. })) if path.starts_with(f.data.path().join("staging"))),
         "{msg}"
     );
+    assert!(msg.contains("no space left on device: free some storage"), "{msg}");
     // With the disk still full, release 1 serves and nothing is left behind.
     let r = f.u.launch();
     assert_eq!((r.id.as_str(), r.trial), (f.id1.as_str(), false));
