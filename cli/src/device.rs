@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use liveship::boot::{LaunchResult, ResetTarget};
+use liveship::boot::{Confirmed, LaunchResult, ResetTarget};
 use liveship::config::Config;
 use liveship::events::Event;
 use liveship::updater::Updater;
@@ -100,7 +100,11 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         DeviceCommand::Launch => print(&launch_json(&updater.launch(), &config)),
         DeviceCommand::Ready { bundle } => {
             let out = updater.notify_app_ready(&bundle)?;
-            print(&json!({"id": bundle, "confirmed": format!("{out:?}")}))
+            let (confirmed, previous) = match out {
+                Confirmed::Promoted { previous } => ("promoted", previous),
+                Confirmed::AlreadyCurrent => ("alreadyCurrent", None),
+            };
+            print(&json!({"id": bundle, "confirmed": confirmed, "previous": previous}))
         }
         DeviceCommand::Status => print(&updater.status()?),
         DeviceCommand::List => print(&updater.list()?),
