@@ -4,7 +4,9 @@
 //! Layout under the data directory:
 //! `liveship.db` (state), `bundles/<id>/` (extracted bundles, never modified after the rename
 //! that publishes them), `bundles/<id>.envelope.json` (the signed envelope, used to rebuild state
-//! if the database is lost), `staging/` (work in progress), `install.lock`.
+//! if the database is lost), `floors/<channel>.envelope.json` (the newest release installed per
+//! channel, kept when retention deletes its bundle: the anti-rollback floor after a lost
+//! database), `staging/` (work in progress), `install.lock`.
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
@@ -205,7 +207,10 @@ impl Store {
         let conn = match Self::open_db(&db) {
             // A database with no schema yet, next to stored envelopes, is a lost one (emptied or
             // deleted), not a first start: rebuild the floors from the envelopes like a corrupt one.
-            Ok((conn, true)) if has_envelopes(&root.join("bundles"))? => {
+            Ok((conn, true))
+                if has_envelopes(&root.join("bundles"))?
+                    || has_envelopes(&root.join("floors"))? =>
+            {
                 let reason =
                     "state database missing or empty; rebuilt from installed bundles".to_string();
                 log::error!("{reason}");
@@ -284,6 +289,29 @@ impl Store {
     pub fn envelope_path(&self, id: &str) -> PathBuf {
         self.bundles_dir().join(format!("{id}.envelope.json"))
     }
+    /// Where the envelope of the newest release installed on `channel` is kept, whatever
+    /// retention later deletes: the anti-rollback floor a lost database is rebuilt from.
+    pub fn floor_path(&self, channel: &str) -> PathBuf {
+        self.root
+            .join("floors")
+            .join(format!("{channel}.envelope.json"))
+    }
+
+    /// Durably records `envelope` as the floor of `channel` (temp file, fsync, rename, fsync).
+    pub fn record_floor(&self, channel: &str, envelope: &[u8]) -> Result<(), StoreError> {
+        let path = self.floor_path(channel);
+        let dir = path.parent().expect("floors dir").to_path_buf();
+        fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        let tmp = dir.join(format!(".{channel}.tmp"));
+        {
+            use std::io::Write;
+            let mut f = File::create(&tmp).map_err(io("creating", &tmp))?;
+            f.write_all(envelope).map_err(io("writing", &tmp))?;
+            f.sync_all().map_err(io("syncing", &tmp))?;
+        }
+        fs::rename(&tmp, &path).map_err(io("publishing", &path))?;
+        sync_dir(&dir)
+    }
 
     /// Takes the install lock if it is free. Held for a whole install, it keeps two processes
     /// from installing at once and from cleaning each other's staging.
@@ -361,10 +389,16 @@ impl Store {
     /// from their stored envelopes, so a lost database cannot be used to roll a device back.
     /// The bundles themselves are dropped (they are unconfirmed as far as the new state knows).
     fn rebuild_from_envelopes(&mut self, reason: &str) -> Result<(), StoreError> {
-        let bundles = self.bundles_dir();
         let mut marks: Vec<(String, u64)> = Vec::new();
-        for entry in fs::read_dir(&bundles).map_err(io("listing", &bundles))? {
-            let path = entry.map_err(io("listing", &bundles))?.path();
+        let floors = self.root.join("floors");
+        let mut paths = Vec::new();
+        for dir in [self.bundles_dir(), floors] {
+            let Ok(rd) = fs::read_dir(&dir) else { continue };
+            for entry in rd {
+                paths.push(entry.map_err(io("listing", &dir))?.path());
+            }
+        }
+        for path in paths {
             if !file_name(&path).ends_with(".envelope.json") {
                 continue;
             }
@@ -401,9 +435,12 @@ fn is_corruption(e: &rusqlite::Error) -> bool {
     }
 }
 
-fn has_envelopes(bundles: &Path) -> Result<bool, StoreError> {
-    for entry in fs::read_dir(bundles).map_err(io("listing", bundles))? {
-        let path = entry.map_err(io("listing", bundles))?.path();
+fn has_envelopes(dir: &Path) -> Result<bool, StoreError> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(false);
+    };
+    for entry in rd {
+        let path = entry.map_err(io("listing", dir))?.path();
         if file_name(&path).ends_with(".envelope.json") {
             return Ok(true);
         }

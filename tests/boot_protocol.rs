@@ -160,14 +160,20 @@ fn confirm_promotes_trial_and_previous_becomes_fallback() {
     let s = u.status().unwrap();
     assert_eq!(s.current.unwrap().id, id2);
     let fb = s.fallback.unwrap();
-    assert_eq!((fb.id.as_str(), fb.status.as_str()), (id1.as_str(), "fallback"));
+    assert_eq!(
+        (fb.id.as_str(), fb.status.as_str()),
+        (id1.as_str(), "fallback")
+    );
     assert!(s.trial.is_none() && s.next.is_none());
     // A second call (page reload) changes nothing.
     assert_eq!(u.notify_app_ready(&id2).unwrap(), Confirmed::AlreadyCurrent);
     // Confirmed: later launches serve it, not on trial, never reverted.
     drop(u);
     let r = d.open().launch();
-    assert_eq!((r.id.as_str(), r.trial, r.reverted), (id2.as_str(), false, None));
+    assert_eq!(
+        (r.id.as_str(), r.trial, r.reverted),
+        (id2.as_str(), false, None)
+    );
     assert!(d
         .events()
         .iter()
@@ -195,10 +201,7 @@ fn ready_timer_reverts_and_asks_for_reload() {
     assert!(u.launch().trial);
     let reverted = wait_for(
         &d.events,
-        |ev| {
-            ev.iter()
-                .any(|e| matches!(e, Event::ReloadRequired { .. }))
-        },
+        |ev| ev.iter().any(|e| matches!(e, Event::ReloadRequired { .. })),
         Duration::from_secs(10),
     );
     assert!(reverted, "no reload requested: {:?}", d.events());
@@ -253,7 +256,10 @@ fn high_water_mark_never_decreases_after_revert() {
     // Release 1 again (signed, valid) is a rollback now.
     let err = u.install_from_file(&r1).unwrap_err();
     assert!(
-        matches!(err, CoreError::Refused(Refusal::Rollback { got: 1, have: 2 })),
+        matches!(
+            err,
+            CoreError::Refused(Refusal::Rollback { got: 1, have: 2 })
+        ),
         "{err}"
     );
     // Below the policy layer, the install step refuses it on its own.
@@ -272,7 +278,14 @@ fn high_water_mark_never_decreases_after_revert() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, InstallError::NotNewer { got: 1, have: 2, .. }),
+        matches!(
+            err,
+            InstallError::NotNewer {
+                got: 1,
+                have: 2,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -289,10 +302,7 @@ fn native_setup(d: &Device) -> (String, String) {
         },
         ..Rel::default()
     };
-    let id1 = u
-        .install_from_file(&d.release(1, &web, &rel))
-        .unwrap()
-        .id;
+    let id1 = u.install_from_file(&d.release(1, &web, &rel)).unwrap().id;
     u.launch();
     u.notify_app_ready(&id1).unwrap();
     let id2 = d.confirmed(&u, 2);
@@ -374,12 +384,11 @@ fn corrupt_database_serves_builtin_and_rebuilds() {
         assert!(matches!(err, CoreError::Refused(_)), "{err}");
     }
     // The damaged file is kept aside for diagnosis, and the bundles it knew are gone.
-    assert!(d
-        .data
-        .path()
-        .read_dir()
+    assert!(d.data.path().read_dir().unwrap().any(|e| e
         .unwrap()
-        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("liveship.db.corrupt-")));
+        .file_name()
+        .to_string_lossy()
+        .starts_with("liveship.db.corrupt-")));
     assert!(!d.data.path().join("bundles").join(&id2).exists());
     // A newer release installs and runs.
     let id3 = d.confirmed(&u, 3);
@@ -402,7 +411,42 @@ fn emptied_database_keeps_high_water_from_envelopes() {
     let u = d.open();
     assert_eq!(u.launch().id, BUILTIN);
     assert_eq!(u.status().unwrap().high_water, Some(1));
-    assert!(u.install_from_file(&r1).is_err(), "rollback after state loss");
+    assert!(
+        u.install_from_file(&r1).is_err(),
+        "rollback after state loss"
+    );
+}
+
+#[test]
+fn high_water_survives_lost_database_after_retention_removed_the_newest_bundle() {
+    let d = Device::new();
+    let u = d.open();
+    let r1 = d.good(1);
+    d.confirmed_file(&u, &r1);
+    d.confirmed(&u, 2);
+    // Release 3 fails and is reverted; retention then deletes it with its envelope.
+    let r3 = d.broken(3);
+    let id3 = u.install_from_file(&r3).unwrap().id;
+    u.launch();
+    assert_eq!(u.launch().reverted.unwrap().id, id3);
+    u.reset(ResetTarget::LastGood).unwrap();
+    assert!(!d.data.path().join("bundles").join(&id3).exists());
+    drop(u);
+    // The database is lost: the blocklist goes with it, the floor must not.
+    fs::write(d.data.path().join("liveship.db"), vec![0x5a; 4096]).unwrap();
+    let u = d.open();
+    assert_eq!(u.status().unwrap().high_water, Some(3));
+    let err = u.install_from_file(&r3).unwrap_err();
+    assert!(
+        matches!(err, CoreError::Refused(Refusal::UpToDate { sequence: 3 })),
+        "{err}"
+    );
+    drop(u);
+    // Lost again, before anything new was installed: still no way back.
+    fs::write(d.data.path().join("liveship.db"), vec![0x5a; 4096]).unwrap();
+    let u = d.open();
+    assert_eq!(u.status().unwrap().high_water, Some(3));
+    assert!(u.install_from_file(&r1).is_err());
 }
 
 #[test]
@@ -477,7 +521,9 @@ fn retention_keeps_only_current_fallback_next() {
     }
     let (st, _) = Store::open(d.data.path()).unwrap();
     let m4 = manifest_of(&d.repo.path().join("releases/production.4.json"));
-    assert!(store::blocked(st.read(), &m4.content_id()).unwrap().is_some());
+    assert!(store::blocked(st.read(), &m4.content_id())
+        .unwrap()
+        .is_some());
 }
 
 #[test]
@@ -495,9 +541,10 @@ fn set_next_and_reset_to_builtin_and_last_good() {
     let now = u.reset(ResetTarget::LastGood).unwrap();
     assert_eq!((now.id.as_str(), now.trial), (id2.as_str(), false));
     assert_eq!(status_of(&u, &id1).as_deref(), Some("fallback"));
-    assert!(d.events().iter().any(
-        |e| matches!(e, Event::ReloadRequired { bundle_id, .. } if *bundle_id == id2)
-    ));
+    assert!(d
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::ReloadRequired { bundle_id, .. } if *bundle_id == id2)));
     assert_eq!(u.launch().id, id2);
     // reset to built-in: nothing downloaded serves; the last current is kept as fallback.
     let now = u.reset(ResetTarget::Builtin).unwrap();
@@ -548,7 +595,9 @@ fn history_records_every_transition() {
         ("set_next", Some(&id1)),
     ];
     assert_eq!(got, want, "{h:#?}");
-    assert!(h.windows(2).all(|w| w[0].seq < w[1].seq && w[0].at <= w[1].at));
+    assert!(h
+        .windows(2)
+        .all(|w| w[0].seq < w[1].seq && w[0].at <= w[1].at));
     assert!(h.iter().all(|e| !e.detail.is_empty()));
     assert_eq!(h[5].detail, REASON_NOT_CONFIRMED);
 }

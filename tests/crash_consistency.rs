@@ -107,7 +107,11 @@ fn child_process_entry_point() {
     let spec: Value = serde_json::from_str(&spec).unwrap();
     let data = PathBuf::from(spec["data"].as_str().unwrap());
     let repo_dir = PathBuf::from(spec["repo"].as_str().unwrap());
-    let release = |seq: u64| repo_dir.join("releases").join(format!("{CHANNEL}.{seq}.json"));
+    let release = |seq: u64| {
+        repo_dir
+            .join("releases")
+            .join(format!("{CHANNEL}.{seq}.json"))
+    };
     if let Some(point) = spec["failpoint"].as_str() {
         let name = point.to_string();
         fail::cfg_callback(point, move || {
@@ -320,12 +324,21 @@ fn reopen_and_check(data: &Path, last_hw: &mut u64, ctx: &str) -> (AfterKill, La
         .into_iter()
         .flatten()
     {
-        assert!(known.contains(&id.as_str()), "{ctx}: role points at {id}, no row");
+        assert!(
+            known.contains(&id.as_str()),
+            "{ctx}: role points at {id}, no row"
+        );
     }
     let hw = store::high_water(st.read(), CHANNEL).unwrap().unwrap_or(0);
-    assert!(hw >= *last_hw, "{ctx}: high-water mark fell {last_hw} -> {hw}");
+    assert!(
+        hw >= *last_hw,
+        "{ctx}: high-water mark fell {last_hw} -> {hw}"
+    );
     let max_row = rows.iter().map(|b| b.sequence).max().unwrap_or(0);
-    assert!(hw >= max_row, "{ctx}: high-water {hw} below bundle {max_row}");
+    assert!(
+        hw >= max_row,
+        "{ctx}: high-water {hw} below bundle {max_row}"
+    );
     *last_hw = hw;
 
     let r = boot::launch(&mut st, &device_config(data));
@@ -340,11 +353,16 @@ fn reopen_and_check(data: &Path, last_hw: &mut u64, ctx: &str) -> (AfterKill, La
             let row = store::bundle(st.read(), t).unwrap().unwrap();
             assert_eq!(row.status, BundleStatus::Failed, "{ctx}");
             assert!(
-                store::blocked(st.read(), &row.content_id).unwrap().is_some(),
+                store::blocked(st.read(), &row.content_id)
+                    .unwrap()
+                    .is_some(),
                 "{ctx}: reverted content not blocklisted"
             );
             let want = roles.current.clone().unwrap_or_else(|| "builtin".into());
-            assert_eq!(r.id, want, "{ctx}: a revert serves the last confirmed bundle");
+            assert_eq!(
+                r.id, want,
+                "{ctx}: a revert serves the last confirmed bundle"
+            );
             assert!(!r.trial, "{ctx}");
         }
         None => {
@@ -473,7 +491,10 @@ fn kill_after_publish_rename_removes_unrecorded_bundle_and_envelope() {
     let id = repo().id(2);
     assert_install_rolled_back(
         "install.renamed",
-        &[format!("bundles/{id}"), format!("bundles/{id}.envelope.json")],
+        &[
+            format!("bundles/{id}"),
+            format!("bundles/{id}.envelope.json"),
+        ],
     );
 }
 
@@ -657,7 +678,10 @@ fn random_kills(stream: u64, kills: usize) {
             let err = child.child.wait_with_output_stderr();
             assert!(status.success(), "{ctx}: child failed: {err}");
             let lines: Vec<String> = child.lines.try_iter().collect();
-            assert!(lines.iter().any(|l| l.ends_with("DONE")), "{ctx}: {lines:?}");
+            assert!(
+                lines.iter().any(|l| l.ends_with("DONE")),
+                "{ctx}: {lines:?}"
+            );
             reopen_and_check(data.path(), &mut last_hw, &ctx);
             data = tempfile::tempdir().unwrap();
             last_hw = 0;
@@ -684,7 +708,10 @@ fn random_kills(stream: u64, kills: usize) {
          {installs_seen} installs committed between kills (LIVESHIP_CRASH_SEED={base})"
     );
     // Kills must land inside installs too, not only around them.
-    assert!(with_leftovers > 0 && installs_seen > 0, "kills never hit an install");
+    assert!(
+        with_leftovers > 0 && installs_seen > 0,
+        "kills never hit an install"
+    );
 }
 
 #[test]

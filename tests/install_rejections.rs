@@ -62,7 +62,10 @@ impl Fixture {
             (r.id.as_str(), r.trial, r.reverted),
             (self.id1.as_str(), false, None)
         );
-        assert_eq!(entries(&self.data.path().join("staging")), Vec::<String>::new());
+        assert_eq!(
+            entries(&self.data.path().join("staging")),
+            Vec::<String>::new()
+        );
         let mut want = vec![self.id1.clone(), format!("{}.envelope.json", self.id1)];
         want.sort();
         assert_eq!(entries(&self.data.path().join("bundles")), want);
@@ -186,7 +189,9 @@ fn altered_ciphertext_with_matching_signed_hash_fails_authentication() {
     assert!(
         matches!(
             err,
-            CoreError::Install(InstallError::Decrypt(CryptoError::SegmentAuth { segment: 0 }))
+            CoreError::Install(InstallError::Decrypt(CryptoError::SegmentAuth {
+                segment: 0
+            }))
         ),
         "{err}"
     );
@@ -224,7 +229,16 @@ fn file<'a>(name: &'a str, data: &'a str) -> Entry<'a> {
 }
 
 fn python_zip(dir: &Path, entries: &[Entry<'_>]) -> Vec<u8> {
-    let out = dir.join(format!("made-by-python-{}.zip", crypto::sha256_hex(entries.iter().map(|e| e.name).collect::<String>().as_bytes())));
+    let out = dir.join(format!(
+        "made-by-python-{}.zip",
+        crypto::sha256_hex(
+            entries
+                .iter()
+                .map(|e| e.name)
+                .collect::<String>()
+                .as_bytes()
+        )
+    ));
     let list: Vec<_> = entries
         .iter()
         .map(|e| serde_json::json!({"name": e.name, "data": e.data, "symlink": e.symlink}))
@@ -253,14 +267,24 @@ fn plain_zip_of(f: &Fixture, m: &Manifest) -> Vec<u8> {
     let contents: Vec<(String, String)> = m
         .files
         .iter()
-        .map(|e| (e.path.clone(), fs::read_to_string(web.join(&e.path)).unwrap()))
+        .map(|e| {
+            (
+                e.path.clone(),
+                fs::read_to_string(web.join(&e.path)).unwrap(),
+            )
+        })
         .collect();
     let entries: Vec<Entry<'_>> = contents.iter().map(|(p, d)| file(p, d)).collect();
     python_zip(f.repo.path(), &entries)
 }
 
 /// Release 2 whose zip holds `zip_entries` while the signed list is `signed`.
-fn zip_release(f: &Fixture, name: &str, zip_entries: &[Entry<'_>], signed: Vec<FileEntry>) -> PathBuf {
+fn zip_release(
+    f: &Fixture,
+    name: &str,
+    zip_entries: &[Entry<'_>],
+    signed: Vec<FileEntry>,
+) -> PathBuf {
     let (_, mut m) = f.release2();
     let zip = python_zip(f.repo.path(), zip_entries);
     m.files = signed;
@@ -279,7 +303,10 @@ fn python_zip_matching_the_signed_list_installs() {
         &f,
         "production.2-ok",
         &[file("index.html", INDEX), file("assets/app.js", APP)],
-        vec![signed_entry("index.html", INDEX), signed_entry("assets/app.js", APP)],
+        vec![
+            signed_entry("index.html", INDEX),
+            signed_entry("assets/app.js", APP),
+        ],
     );
     let id = f.u.install_from_file(&rel).unwrap().id;
     assert_eq!(f.u.launch().id, id);
@@ -296,7 +323,10 @@ fn zip_with_a_file_not_in_the_signed_list_is_rejected() {
             file("assets/app.js", APP),
             file("assets/extra.js", "steal()"),
         ],
-        vec![signed_entry("index.html", INDEX), signed_entry("assets/app.js", APP)],
+        vec![
+            signed_entry("index.html", INDEX),
+            signed_entry("assets/app.js", APP),
+        ],
     );
     let err = install_err(&f, &rel);
     assert!(
@@ -313,7 +343,10 @@ fn zip_missing_a_signed_file_is_rejected() {
         &f,
         "production.2-missing",
         &[file("index.html", INDEX)],
-        vec![signed_entry("index.html", INDEX), signed_entry("assets/app.js", APP)],
+        vec![
+            signed_entry("index.html", INDEX),
+            signed_entry("assets/app.js", APP),
+        ],
     );
     let err = install_err(&f, &rel);
     assert!(
@@ -331,7 +364,10 @@ fn zip_with_an_altered_file_is_rejected() {
         &f,
         "production.2-altered",
         &[file("index.html", INDEX), file("assets/app.js", altered)],
-        vec![signed_entry("index.html", INDEX), signed_entry("assets/app.js", APP)],
+        vec![
+            signed_entry("index.html", INDEX),
+            signed_entry("assets/app.js", APP),
+        ],
     );
     let err = install_err(&f, &rel);
     assert!(
@@ -397,7 +433,14 @@ fn install_below_policy(f: &Fixture, release: &Path) -> Result<String, InstallEr
     // The updater holds the store; a second Store on the same directory is what another
     // process would have.
     let (mut st, _) = Store::open(f.data.path()).unwrap();
-    install::install(&mut st, &v, &bytes, &obj, &[bundle_key()], &Default::default())
+    install::install(
+        &mut st,
+        &v,
+        &bytes,
+        &obj,
+        &[bundle_key()],
+        &Default::default(),
+    )
 }
 
 #[test]
@@ -523,11 +566,17 @@ fn running_out_of_space_mid_install_fails_cleanly() {
         matches!(&err, CoreError::Install(InstallError::Store(liveship::store::StoreError::Io { path, .. })) if path.starts_with(f.data.path().join("staging"))),
         "{msg}"
     );
-    assert!(msg.contains("no space left on device: free some storage"), "{msg}");
+    assert!(
+        msg.contains("no space left on device: free some storage"),
+        "{msg}"
+    );
     // With the disk still full, release 1 serves and nothing is left behind.
     let r = f.u.launch();
     assert_eq!((r.id.as_str(), r.trial), (f.id1.as_str(), false));
-    assert_eq!(entries(&f.data.path().join("staging")), Vec::<String>::new());
+    assert_eq!(
+        entries(&f.data.path().join("staging")),
+        Vec::<String>::new()
+    );
     fs::remove_file(&filler).unwrap();
     f.assert_previous_still_serves();
     // Space back: the same release installs.
@@ -567,7 +616,10 @@ fn policy_refusals_keep_the_previous_bundle() {
             ..Rel::default()
         },
     );
-    assert!(matches!(r, Refusal::WrongApp { ref got, .. } if got == "com.other.app"), "{r}");
+    assert!(
+        matches!(r, Refusal::WrongApp { ref got, .. } if got == "com.other.app"),
+        "{r}"
+    );
     let r = refused(
         &f,
         "channel",
@@ -576,7 +628,10 @@ fn policy_refusals_keep_the_previous_bundle() {
             ..Rel::default()
         },
     );
-    assert!(matches!(r, Refusal::WrongChannel { ref got, .. } if got == "beta"), "{r}");
+    assert!(
+        matches!(r, Refusal::WrongChannel { ref got, .. } if got == "beta"),
+        "{r}"
+    );
     let r = refused(
         &f,
         "platform",

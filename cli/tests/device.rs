@@ -174,12 +174,19 @@ fn shell_walkthrough_reverts_unconfirmed_release_and_confirms_fixed_one() {
     let list = sh.device(&["list"]);
     let b1 = &list.as_array().unwrap()[0];
     assert_bundle_object(b1);
-    assert_eq!((b1["id"].as_str(), b1["status"].as_str()), (Some(id1.as_str()), Some("failed")));
+    assert_eq!(
+        (b1["id"].as_str(), b1["status"].as_str()),
+        (Some(id1.as_str()), Some("failed"))
+    );
     // Blocklisted: the same content republished is refused.
     fs::remove_dir_all(sh.path("repo")).unwrap();
     sh.pack(&web1, 2);
     fails_with(
-        &sh.device_raw(&["install", "--release", &sh.s("repo/channels/production.json")]),
+        &sh.device_raw(&[
+            "install",
+            "--release",
+            &sh.s("repo/channels/production.json"),
+        ]),
         "blocklisted",
     );
 
@@ -188,9 +195,15 @@ fn shell_walkthrough_reverts_unconfirmed_release_and_confirms_fixed_one() {
     sh.pack(&web3, 3);
     let id3 = sh.install_channel()["id"].as_str().unwrap().to_string();
     let l = sh.device(&["launch"]);
-    assert_eq!((l["id"].as_str(), l["trial"].as_bool()), (Some(id3.as_str()), Some(true)));
+    assert_eq!(
+        (l["id"].as_str(), l["trial"].as_bool()),
+        (Some(id3.as_str()), Some(true))
+    );
     let r = sh.device(&["ready", "--bundle", &id3]);
-    assert_eq!(r, json!({"id": id3, "confirmed": "promoted", "previous": null}));
+    assert_eq!(
+        r,
+        json!({"id": id3, "confirmed": "promoted", "previous": null})
+    );
     let l = sh.device(&["launch"]);
     assert_eq!(l["id"], id3.as_str());
     assert_eq!(l["trial"], false);
@@ -224,7 +237,15 @@ fn shell_walkthrough_reverts_unconfirmed_release_and_confirms_fixed_one() {
         .collect();
     assert_eq!(
         events,
-        ["installed", "trial", "reverted", "installed", "trial", "confirmed", "retention"]
+        [
+            "installed",
+            "trial",
+            "reverted",
+            "installed",
+            "trial",
+            "confirmed",
+            "retention"
+        ]
     );
     for e in h.as_array().unwrap() {
         assert_eq!(keys(e), ["at", "bundle", "detail", "event", "seq"]);
@@ -239,7 +260,10 @@ fn shell_errors_exit_nonzero_with_a_message() {
     let id = sh.install_channel()["id"].as_str().unwrap().to_string();
     sh.device(&["launch"]);
     // The outgoing (built-in) page cannot confirm the trial.
-    fails_with(&sh.device_raw(&["ready", "--bundle", "builtin"]), "not on trial");
+    fails_with(
+        &sh.device_raw(&["ready", "--bundle", "builtin"]),
+        "not on trial",
+    );
     fails_with(&sh.device_raw(&["delete", &id]), "trial");
     fails_with(
         &sh.device_raw(&["delete", "0000000000000000"]),
@@ -251,13 +275,18 @@ fn shell_errors_exit_nonzero_with_a_message() {
     );
     // Already installed at this sequence.
     fails_with(
-        &sh.device_raw(&["install", "--release", &sh.s("repo/channels/production.json")]),
+        &sh.device_raw(&[
+            "install",
+            "--release",
+            &sh.s("repo/channels/production.json"),
+        ]),
         "up to date",
     );
     // A release signed by a key the app does not pin.
     let other = sh.path("other-keys");
     ok(&liveship(&["keygen", "--out", other.to_str().unwrap()]));
-    let mut cfg: Value = serde_json::from_slice(&fs::read(sh.path("config.json")).unwrap()).unwrap();
+    let mut cfg: Value =
+        serde_json::from_slice(&fs::read(sh.path("config.json")).unwrap()).unwrap();
     let other_cfg: Value =
         serde_json::from_slice(&fs::read(other.join("liveship.config.json")).unwrap()).unwrap();
     cfg["publicKeys"] = other_cfg["publicKeys"].clone();
@@ -265,7 +294,11 @@ fn shell_errors_exit_nonzero_with_a_message() {
     fs::remove_dir_all(sh.path("repo")).unwrap();
     let web2 = sh.web("web2", "<h1>two</h1>");
     sh.pack(&web2, 2);
-    let o = sh.device_raw(&["install", "--release", &sh.s("repo/channels/production.json")]);
+    let o = sh.device_raw(&[
+        "install",
+        "--release",
+        &sh.s("repo/channels/production.json"),
+    ]);
     assert!(!o.status.success());
     assert!(!o.stderr.is_empty());
     // A config that is not valid.
@@ -296,7 +329,10 @@ fn shell_reset_set_next_and_delete() {
             (b["id"].as_str().unwrap(), b["status"].as_str().unwrap())
         })
         .collect();
-    assert_eq!(roles, [(id1.as_str(), "fallback"), (id2.as_str(), "current")]);
+    assert_eq!(
+        roles,
+        [(id1.as_str(), "fallback"), (id2.as_str(), "current")]
+    );
 
     assert_eq!(sh.device(&["set-next", id1]), json!({"next": id1}));
     fails_with(&sh.device_raw(&["delete", id1]), "next");
