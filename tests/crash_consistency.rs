@@ -34,7 +34,7 @@ const CHILD_TEST: &str = "child_process_entry_point";
 const RELEASES: u64 = 24;
 
 fn is_broken(seq: u64) -> bool {
-    seq % 4 == 0
+    seq.is_multiple_of(4)
 }
 
 struct Repo {
