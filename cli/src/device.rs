@@ -1,5 +1,5 @@
 //! `liveship device`: the device core driven from a shell, for debugging and for tests.
-//! Every command prints one JSON document on stdout (documented in docs/CLI.md); errors go to
+//! Every command prints one JSON document on stdout (documented in docs/DEVICE.md); errors go to
 //! stderr with a non-zero exit.
 
 use std::path::PathBuf;
