@@ -22,7 +22,9 @@ fn stream_open(c: &mut Criterion) {
         crypto::seal_stream(&[7; 32], &[1; 7], plain.as_slice(), &mut sealed).unwrap();
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &sealed, |b, sealed| {
-            b.iter(|| crypto::open_stream(&[7; 32], &[1; 7], sealed.as_slice(), io::sink()).unwrap())
+            b.iter(|| {
+                crypto::open_stream(&[7; 32], &[1; 7], sealed.as_slice(), io::sink()).unwrap()
+            })
         });
     }
     group.finish();
@@ -42,7 +44,9 @@ fn fixture(files: usize, file_size: usize) -> Fixture {
     std::fs::write(web.join("index.html"), b"<!doctype html><p>bench</p>").unwrap();
     for i in 0..files {
         let mut f = std::fs::File::create(web.join("assets").join(format!("f{i}.js"))).unwrap();
-        let body: Vec<u8> = (0..file_size).map(|j| ((i * 31 + j) % 97) as u8 + 32).collect();
+        let body: Vec<u8> = (0..file_size)
+            .map(|j| ((i * 31 + j) % 97) as u8 + 32)
+            .collect();
         f.write_all(&body).unwrap();
     }
     let signing = SigningKey::from_bytes(&[9; 32]);
@@ -78,7 +82,12 @@ fn fixture(files: usize, file_size: usize) -> Fixture {
         "appReadyTimeout": 0,
     }))
     .unwrap();
-    Fixture { data: dir.path().join("device"), channel_json: packed.channel_path, config, _dir: dir }
+    Fixture {
+        data: dir.path().join("device"),
+        channel_json: packed.channel_path,
+        config,
+        _dir: dir,
+    }
 }
 
 fn open(config: &Config, data: &Path) -> Updater {
@@ -110,16 +119,19 @@ fn install(c: &mut Criterion) {
     for (files, size) in [(20usize, 16 * 1024usize), (100, 32 * 1024)] {
         let fx = fixture(files, size);
         group.throughput(Throughput::Bytes((files * size) as u64));
-        group.bench_function(BenchmarkId::from_parameter(format!("{files}x{}KiB", size / 1024)), |b| {
-            b.iter_batched(
-                || {
-                    let _ = std::fs::remove_dir_all(&fx.data);
-                    open(&fx.config, &fx.data)
-                },
-                |u| black_box(u.install_from_file(&fx.channel_json).unwrap()),
-                criterion::BatchSize::PerIteration,
-            )
-        });
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("{files}x{}KiB", size / 1024)),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let _ = std::fs::remove_dir_all(&fx.data);
+                        open(&fx.config, &fx.data)
+                    },
+                    |u| black_box(u.install_from_file(&fx.channel_json).unwrap()),
+                    criterion::BatchSize::PerIteration,
+                )
+            },
+        );
     }
     group.finish();
 }

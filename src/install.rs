@@ -7,9 +7,11 @@
 //! 3. zip extracted with budgets into `staging/.../tree`, every file checked against the signed
 //!    list, files and directories fsynced (`unpack::extract_verified`);
 //! 4. envelope written next to it and fsynced;
-//! 5. `tree` renamed to `bundles/<id>`, envelope to `bundles/<id>.envelope.json`, `bundles/`
+//! 5. `tree` renamed to `bundles/<id>` (failpoint `install.tree_renamed`), envelope to `bundles/<id>.envelope.json`, `bundles/`
 //!    fsynced (until the transaction below commits, these are unknown to the database: leftovers);
-//! 6. one transaction records the bundle, makes it `next` and raises the channel's high-water mark.
+//! 6. one transaction records the bundle, makes it `next` and raises the channel's high-water mark;
+//! 7. the envelope is copied to `floors/<channel>.envelope.json` (temp, fsync, rename), the floor
+//!    a lost database is rebuilt from even after retention deleted the bundle.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -160,7 +162,19 @@ pub fn install(
                 let input = File::open(object).map_err(io("opening", object))?;
                 let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
                 let mut out = BufWriter::new(out);
-                crypto::open_stream(&key, &prefix, input, &mut out)?;
+                crypto::open_stream(&key, &prefix, input, &mut out).map_err(|e| match e {
+                    // Name the file and give the ENOSPC hint: running out of space is the
+                    // likely cause, and the user can act on it.
+                    CryptoError::Io { op, source } => {
+                        let path = if op.starts_with("reading") {
+                            object
+                        } else {
+                            &zip_path
+                        };
+                        InstallError::Store(io(op, path)(source))
+                    }
+                    e => InstallError::Decrypt(e),
+                })?;
                 out.flush().map_err(io("writing", &zip_path))?;
                 zip_path
             }
@@ -249,6 +263,7 @@ fn publish(
         store::remove_any(&dest)?;
         fs::rename(tree, &dest).map_err(io("publishing", &dest))?;
     }
+    fail::fail_point!("install.tree_renamed");
     fs::rename(&env_tmp, &env_dest).map_err(io("publishing", &env_dest))?;
     store::sync_dir(&store.bundles_dir())?;
     fail::fail_point!("install.renamed");
@@ -285,6 +300,12 @@ fn publish(
         Ok(())
     })?;
     fail::fail_point!("install.committed");
+    // After the commit, so a release that never committed does not raise the floor. A kill
+    // before this line leaves the older floor; the new envelope is next to its bundle anyway.
+    // Best effort: the install itself is durable already, and the database holds the mark.
+    if let Err(e) = store.record_floor(&m.channel, envelope) {
+        log::warn!("recording the anti-rollback floor of {}: {e}", m.channel);
+    }
     Ok(())
 }
 

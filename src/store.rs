@@ -4,7 +4,9 @@
 //! Layout under the data directory:
 //! `liveship.db` (state), `bundles/<id>/` (extracted bundles, never modified after the rename
 //! that publishes them), `bundles/<id>.envelope.json` (the signed envelope, used to rebuild state
-//! if the database is lost), `staging/` (work in progress), `install.lock`.
+//! if the database is lost), `floors/<channel>.envelope.json` (the newest release installed per
+//! channel, kept when retention deletes its bundle: the anti-rollback floor after a lost
+//! database), `staging/` (work in progress), `install.lock`.
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
@@ -203,7 +205,19 @@ impl Store {
         let mut report = OpenReport::default();
         let db = root.join("liveship.db");
         let conn = match Self::open_db(&db) {
-            Ok(conn) => conn,
+            // A database with no schema yet, next to stored envelopes, is a lost one (emptied or
+            // deleted), not a first start: rebuild the floors from the envelopes like a corrupt one.
+            Ok((conn, true))
+                if has_envelopes(&root.join("bundles"))?
+                    || has_envelopes(&root.join("floors"))? =>
+            {
+                let reason =
+                    "state database missing or empty; rebuilt from installed bundles".to_string();
+                log::error!("{reason}");
+                report.reset = Some(reason);
+                conn
+            }
+            Ok((conn, _)) => conn,
             Err(StoreError::Db(e)) if is_corruption(&e) => {
                 let reason =
                     format!("state database unreadable ({e}); rebuilt from installed bundles");
@@ -214,7 +228,7 @@ impl Store {
                     let _ = fs::remove_file(root.join(format!("liveship.db{ext}")));
                 }
                 report.reset = Some(reason);
-                Self::open_db(&db)?
+                Self::open_db(&db)?.0
             }
             Err(e) => return Err(e),
         };
@@ -232,7 +246,8 @@ impl Store {
         Ok((store, report))
     }
 
-    fn open_db(path: &Path) -> Result<Connection, StoreError> {
+    /// Opens and migrates the database; the flag says whether it had no schema at all.
+    fn open_db(path: &Path) -> Result<(Connection, bool), StoreError> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL keeps readers from blocking the writer; FULL syncs the WAL on every commit, so a
@@ -243,6 +258,7 @@ impl Store {
         if version > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew { found: version });
         }
+        let created = version == 0;
         if version < SCHEMA_VERSION {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             // Re-read inside the lock: another process may have migrated meanwhile.
@@ -255,7 +271,7 @@ impl Store {
         }
         // Reading the state row proves the file is a usable database.
         conn.query_row("SELECT id FROM state WHERE id = 1", [], |_| Ok(()))?;
-        Ok(conn)
+        Ok((conn, created))
     }
 
     pub fn root(&self) -> &Path {
@@ -272,6 +288,29 @@ impl Store {
     }
     pub fn envelope_path(&self, id: &str) -> PathBuf {
         self.bundles_dir().join(format!("{id}.envelope.json"))
+    }
+    /// Where the envelope of the newest release installed on `channel` is kept, whatever
+    /// retention later deletes: the anti-rollback floor a lost database is rebuilt from.
+    pub fn floor_path(&self, channel: &str) -> PathBuf {
+        self.root
+            .join("floors")
+            .join(format!("{channel}.envelope.json"))
+    }
+
+    /// Durably records `envelope` as the floor of `channel` (temp file, fsync, rename, fsync).
+    pub fn record_floor(&self, channel: &str, envelope: &[u8]) -> Result<(), StoreError> {
+        let path = self.floor_path(channel);
+        let dir = path.parent().expect("floors dir").to_path_buf();
+        fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        let tmp = dir.join(format!(".{channel}.tmp"));
+        {
+            use std::io::Write;
+            let mut f = File::create(&tmp).map_err(io("creating", &tmp))?;
+            f.write_all(envelope).map_err(io("writing", &tmp))?;
+            f.sync_all().map_err(io("syncing", &tmp))?;
+        }
+        fs::rename(&tmp, &path).map_err(io("publishing", &path))?;
+        sync_dir(&dir)
     }
 
     /// Takes the install lock if it is free. Held for a whole install, it keeps two processes
@@ -317,6 +356,7 @@ impl Store {
         for entry in fs::read_dir(&staging).map_err(io("listing", &staging))? {
             let path = entry.map_err(io("listing", &staging))?.path();
             remove_any(&path)?;
+            fail::fail_point!("open.leftover_removed");
             cleaned.push(format!("staging/{}", file_name(&path)));
         }
         let known: Vec<String> = {
@@ -333,6 +373,7 @@ impl Store {
             let id = name.strip_suffix(".envelope.json").unwrap_or(&name);
             if !known.iter().any(|k| k == id) {
                 remove_any(&path)?;
+                fail::fail_point!("open.leftover_removed");
                 cleaned.push(format!("bundles/{name}"));
             }
         }
@@ -348,10 +389,16 @@ impl Store {
     /// from their stored envelopes, so a lost database cannot be used to roll a device back.
     /// The bundles themselves are dropped (they are unconfirmed as far as the new state knows).
     fn rebuild_from_envelopes(&mut self, reason: &str) -> Result<(), StoreError> {
-        let bundles = self.bundles_dir();
         let mut marks: Vec<(String, u64)> = Vec::new();
-        for entry in fs::read_dir(&bundles).map_err(io("listing", &bundles))? {
-            let path = entry.map_err(io("listing", &bundles))?.path();
+        let floors = self.root.join("floors");
+        let mut paths = Vec::new();
+        for dir in [self.bundles_dir(), floors] {
+            let Ok(rd) = fs::read_dir(&dir) else { continue };
+            for entry in rd {
+                paths.push(entry.map_err(io("listing", &dir))?.path());
+            }
+        }
+        for path in paths {
             if !file_name(&path).ends_with(".envelope.json") {
                 continue;
             }
@@ -386,6 +433,19 @@ fn is_corruption(e: &rusqlite::Error) -> bool {
         rusqlite::Error::QueryReturnedNoRows | rusqlite::Error::InvalidColumnType(..) => true,
         _ => false,
     }
+}
+
+fn has_envelopes(dir: &Path) -> Result<bool, StoreError> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(false);
+    };
+    for entry in rd {
+        let path = entry.map_err(io("listing", dir))?.path();
+        if file_name(&path).ends_with(".envelope.json") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn decode_unverified(envelope: &[u8]) -> Option<Manifest> {

@@ -1,5 +1,5 @@
 //! `liveship device`: the device core driven from a shell, for debugging and for tests.
-//! Every command prints one JSON document on stdout (documented in docs/CLI.md); errors go to
+//! Every command prints one JSON document on stdout (documented in docs/DEVICE.md); errors go to
 //! stderr with a non-zero exit.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use liveship::boot::{LaunchResult, ResetTarget};
+use liveship::boot::{Confirmed, LaunchResult, ResetTarget};
 use liveship::config::Config;
 use liveship::events::Event;
 use liveship::updater::Updater;
@@ -104,8 +104,11 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         DeviceCommand::Launch => print(&launch_json(&updater.launch(), &config)),
         DeviceCommand::Ready { bundle } => {
             let out = updater.notify_app_ready(&bundle)?;
-            let promoted = matches!(out, liveship::boot::Confirmed::Promoted { .. });
-            print(&json!({"id": bundle, "promoted": promoted}))
+            let (confirmed, previous) = match out {
+                Confirmed::Promoted { previous } => ("promoted", previous),
+                Confirmed::AlreadyCurrent => ("alreadyCurrent", None),
+            };
+            print(&json!({"id": bundle, "confirmed": confirmed, "previous": previous}))
         }
         DeviceCommand::Status => print(&updater.status()?),
         DeviceCommand::List => print(&updater.list()?),
