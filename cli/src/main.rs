@@ -1,1 +1,57 @@
-fn main() {}
+//! `liveship`: the publisher CLI. Generates keys, packs a web folder into a signed and encrypted
+//! release in a static repository folder, and verifies a published release the way a device
+//! would. Exit status: 0 on success, 1 when a command fails (including a failed check), 2 on a
+//! usage error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod keygen;
+mod keys;
+mod pack;
+mod verify;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "liveship",
+    version,
+    about = "Publish signed, encrypted live updates for Capacitor apps",
+    long_about = "Publish signed, encrypted live updates for Capacitor apps.\n\n\
+        Typical use: `liveship keygen` once (keep the secrets in your CI secret store, put \
+        liveship.config.json into the app), then `liveship pack` in CI for every release, \
+        upload the repository folder to any static host, and `liveship verify` to check what \
+        devices will see.",
+    after_help = "Secrets can come from the environment instead of files: \
+        LIVESHIP_SIGNING_KEY and LIVESHIP_BUNDLE_KEY hold the JSON of signing.key and bundle.key."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a signing key pair, a bundle key and the app's liveship.config.json
+    Keygen(keygen::Args),
+    /// Zip, encrypt and sign a web folder as a new release in a repository folder
+    Pack(pack::Args),
+    /// Check a published release end to end: signature, expiry, bundle, decryption, files, delta
+    Verify(verify::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(a) => keygen::run(a),
+        Command::Pack(a) => pack::run(a),
+        Command::Verify(a) => verify::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

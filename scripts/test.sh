@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, lints, and the whole test suite.
+# Usage: scripts/test.sh   (from anywhere; it works from the repository root)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Tests use real tools made by others: python3's zipfile and Info-ZIP's zip build test zips.
+need_tool() { command -v "$1" >/dev/null 2>&1; }
+missing=()
+for pair in python3:python3 zip:zip unzip:unzip; do
+  tool=${pair%%:*} pkg=${pair##*:}
+  need_tool "$tool" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "test.sh: installing missing tools: ${missing[*]}" >&2
+  if need_tool apt-get; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  for pkg in "${missing[@]}"; do
+    need_tool "$pkg" || { echo "test.sh: FAILED: required tool '$pkg' is missing and could not be installed" >&2; exit 1; }
+  done
+fi
+need_tool cargo || { echo "test.sh: FAILED: cargo is missing (install Rust stable)" >&2; exit 1; }
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --workspace
+
+echo "test.sh: all checks passed (fmt, clippy, tests)"
