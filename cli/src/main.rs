@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod keygen;
 mod keys;
 mod pack;
+mod serve;
 mod verify;
 
 #[derive(Debug, Parser)]
@@ -38,6 +39,8 @@ enum Command {
     Pack(pack::Args),
     /// Check a published release end to end: signature, expiry, bundle, decryption, files, delta
     Verify(verify::Args),
+    /// Serve a release repository over HTTP(S) for development (read-only)
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => keygen::run(a),
         Command::Pack(a) => pack::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Serve(a) => serve::run(a).map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

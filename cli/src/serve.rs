@@ -1,0 +1,536 @@
+//! `liveship serve`: a read-only static file server for a release repository, for development
+//! and for the desktop device harness.
+//!
+//! It owns the HTTP(S) face of the static layout that `pack` writes (`channels/<channel>.json`,
+//! `releases/<seq>.json`, `bundles/<sha256>.<ext>`, `files/...`) and guarantees:
+//!
+//! - **Read-only, inside the repository.** Files are served by tower-http's `ServeDir`: only
+//!   `GET` and `HEAD` (anything else is `405`), no path that leaves the root (`..`, absolute or
+//!   drive-prefixed components are refused with `404`), no directory listings (a directory is a
+//!   `404`, never an index or a redirect), `404` for anything missing. Symbolic links inside the
+//!   repository are followed: the repository is the operator's own folder.
+//! - **Byte ranges.** `Range: bytes=a-b` answers `206` with `Content-Range` (single ranges;
+//!   `ServeDir` refuses multipart ranges), so a device can resume a bundle download.
+//! - **Content validators.** Every file answer carries a strong `ETag`: the SHA-256 of the bytes
+//!   on disk, cached per file while its (size, mtime, ctime, inode) stay the same. A file whose
+//!   mtime is within [`RACY_WINDOW`] of the moment it was hashed is never cached (the "racy git"
+//!   rule), because a second write inside the same timestamp tick would leave the stamp unchanged;
+//!   so a channel file that `pack` rewrites, even with the same size and in the same instant,
+//!   gets a new ETag. A matching `If-None-Match` answers `304`. `If-Range` with anything but the
+//!   current ETag drops the `Range` (full `200`), so a resumed download never splices two
+//!   versions. Time-based validators are not honoured: `If-Modified-Since` is removed before
+//!   `ServeDir` sees it and `Last-Modified` is not sent, because their one-second resolution can
+//!   hide a re-pack made within the same second.
+//! - **Cache-Control.** `channels/` and `releases/` (and anything else that is not
+//!   content-addressed) get `no-cache`: caches may store them but must revalidate every time,
+//!   which with the ETag costs a `304` when nothing changed, and a device never sees a stale
+//!   channel. `bundles/` and `files/` are named by their content hash, so they get
+//!   `public, max-age=31536000, immutable`: a changed file is a new name.
+//! - **TLS** (`--tls-cert` and `--tls-key`, PEM) with rustls on the *ring* provider only.
+//! - **Observable.** On start it prints exactly one line to stdout, `listening on
+//!   http(s)://HOST:PORT`, and flushes it; everything else (one line per request: peer, method,
+//!   path, status, Content-Length, time) goes to stderr. `SIGINT`/`SIGTERM` stop accepting and
+//!   let in-flight requests finish (up to [`GRACE`]).
+//!
+//! The ETag is computed from the file before `ServeDir` opens it again; a write landing between
+//! the two can pair a fresh body with the previous ETag. That window is a development-server
+//! trade-off; the core verifies every byte it downloads against the signed manifest anyway.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::HttpBody;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::{Digest, Sha256};
+use tower_http::services::ServeDir;
+
+/// How long in-flight requests may run after a shutdown signal.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// A file modified this recently before it was hashed may still change without its stamp
+/// changing (coarse filesystem timestamps), so its hash is not cached.
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+const NO_CACHE: &str = "no-cache";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Arguments of `liveship serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Release repository folder (the output folder of `pack`).
+    pub repo: PathBuf,
+
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+
+    /// PEM certificate chain for HTTPS (leaf first); requires --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for HTTPS; requires --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Why `serve` could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open repository {path}: {source}")]
+    RepoUnreadable { path: PathBuf, source: io::Error },
+    #[error("repository {path} is not a directory")]
+    RepoNotADirectory { path: PathBuf },
+    #[error("cannot read TLS {what} file {path}: {source}")]
+    PemUnreadable {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("TLS {what} file {path} is not valid PEM: {source}")]
+    PemInvalid {
+        what: &'static str,
+        path: PathBuf,
+        source: pem::Error,
+    },
+    #[error("TLS certificate file {path} holds no CERTIFICATE section")]
+    NoCertificate { path: PathBuf },
+    #[error("TLS key file {path} holds no private key (PKCS#8, PKCS#1 or SEC1 PEM)")]
+    NoPrivateKey { path: PathBuf },
+    #[error("TLS certificate {cert} and key {key} were rejected: {source}")]
+    TlsConfigRejected {
+        cert: PathBuf,
+        key: PathBuf,
+        source: rustls::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot start the async runtime: {source}")]
+    Runtime { source: io::Error },
+    #[error("server stopped with an error: {source}")]
+    Serve { source: io::Error },
+}
+
+/// Runs the server until SIGINT/SIGTERM, on a runtime of its own (call it from sync code; from
+/// async code use [`serve`]).
+pub fn run(args: ServeArgs) -> Result<(), ServeError> {
+    tokio::runtime::Runtime::new()
+        .map_err(|source| ServeError::Runtime { source })?
+        .block_on(serve(args))
+}
+
+/// Checks the repository and TLS files, binds, prints the `listening on` line, then serves
+/// until SIGINT/SIGTERM and returns once in-flight requests are done (or [`GRACE`] passed).
+pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let root = &args.repo;
+    let meta = std::fs::metadata(root).map_err(|source| ServeError::RepoUnreadable {
+        path: root.clone(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(ServeError::RepoNotADirectory { path: root.clone() });
+    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+        // clap's `requires` makes one flag without the other a usage error.
+        _ => None,
+    };
+
+    let listener = TcpListener::bind(args.addr).map_err(|source| ServeError::Bind {
+        addr: args.addr,
+        source,
+    })?;
+    let local = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: args.addr,
+        source,
+    })?;
+    let bind_err = |source| ServeError::Bind {
+        addr: args.addr,
+        source,
+    };
+
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let service = router(root.clone()).into_make_service_with_connect_info::<SocketAddr>();
+
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // The one machine-readable line: tests and the demo read the port from it.
+    let mut stdout = io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {scheme}://{local}");
+    let _ = stdout.flush();
+    drop(stdout);
+    eprintln!(
+        "liveship serve: serving {} read-only on {scheme}://{local}",
+        root.display()
+    );
+
+    let served = match tls {
+        Some(config) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(config);
+            axum_server::from_tcp_rustls(listener, config)
+                .map_err(bind_err)?
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)
+                .map_err(bind_err)?
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    };
+    served.map_err(|source| ServeError::Serve { source })?;
+    eprintln!("liveship serve: stopped");
+    Ok(())
+}
+
+/// The request pipeline: request log, then validators and caching headers, then `ServeDir`.
+pub fn router(root: PathBuf) -> Router {
+    let files = ServeDir::new(&root).append_index_html_on_directories(false);
+    let validators = Arc::new(Validators {
+        root,
+        cache: Mutex::new(HashMap::new()),
+    });
+    Router::new()
+        .fallback_service(files)
+        .layer(middleware::from_fn_with_state(validators, revalidate))
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Builds a rustls server config on the ring provider from PEM files.
+fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+    let cert_pem = std::fs::read(cert).map_err(|source| ServeError::PemUnreadable {
+        what: "certificate",
+        path: cert.to_path_buf(),
+        source,
+    })?;
+    let key_pem = std::fs::read(key).map_err(|source| ServeError::PemUnreadable {
+        what: "key",
+        path: key.to_path_buf(),
+        source,
+    })?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| ServeError::PemInvalid {
+            what: "certificate",
+            path: cert.to_path_buf(),
+            source,
+        })?;
+    if chain.is_empty() {
+        return Err(ServeError::NoCertificate {
+            path: cert.to_path_buf(),
+        });
+    }
+    let private_key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| match source {
+        pem::Error::NoItemsFound => ServeError::NoPrivateKey {
+            path: key.to_path_buf(),
+        },
+        source => ServeError::PemInvalid {
+            what: "key",
+            path: key.to_path_buf(),
+            source,
+        },
+    })?;
+    let rejected = |source| ServeError::TlsConfigRejected {
+        cert: cert.to_path_buf(),
+        key: key.to_path_buf(),
+        source,
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(rejected)?
+    .with_no_client_auth()
+    .with_single_cert(chain, private_key)
+    .map_err(rejected)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    eprintln!("liveship serve: shutting down");
+    handle.graceful_shutdown(Some(GRACE));
+}
+
+/// One stderr line per request: peer, method, path, Range if any, status, Content-Length, time.
+async fn log_request(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|r| format!(" range={r}"))
+        .unwrap_or_default();
+    let res = next.run(req).await;
+    // Content-Length when set (file answers), else the body's exact size when known.
+    let bytes = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| res.body().size_hint().exact().map(|n| n.to_string()))
+        .unwrap_or_else(|| "-".to_owned());
+    eprintln!(
+        "{peer} {method} {path}{range} {} {bytes} {:.1?}",
+        res.status().as_u16(),
+        started.elapsed()
+    );
+    res
+}
+
+/// Content hashes of served files, keyed by path and stamped with the metadata they were
+/// computed from.
+struct Validators {
+    root: PathBuf,
+    cache: Mutex<HashMap<PathBuf, (Stamp, HeaderValue)>>,
+}
+
+/// What must stay equal for a cached hash to still describe the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    ctime: (i64, i64),
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+        }
+    }
+}
+
+impl Validators {
+    /// The strong ETag of the regular file at `rel`, or `None` when there is no such file or
+    /// it changed while being hashed (then the answer simply carries no ETag).
+    async fn etag(&self, rel: &Path) -> Option<HeaderValue> {
+        let path = self.root.join(rel);
+        let meta = tokio::fs::metadata(&path).await.ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let stamp = Stamp::of(&meta);
+        if let Some((cached, tag)) = self.cache.lock().ok()?.get(rel) {
+            if *cached == stamp {
+                return Some(tag.clone());
+            }
+        }
+        let hashed_at = SystemTime::now();
+        let (after, digest) = tokio::task::spawn_blocking(move || hash_file(&path))
+            .await
+            .ok()?
+            .ok()?;
+        if after != stamp {
+            return None;
+        }
+        let tag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(digest))).ok()?;
+        let settled = stamp.modified.is_some_and(|m| m + RACY_WINDOW < hashed_at);
+        if settled {
+            if let Ok(mut cache) = self.cache.lock() {
+                cache.insert(rel.to_path_buf(), (stamp, tag.clone()));
+            }
+        }
+        Some(tag)
+    }
+}
+
+/// SHA-256 of the file, with the metadata of the open file after reading it.
+fn hash_file(path: &Path) -> io::Result<(Stamp, [u8; 32])> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let stamp = Stamp::of(&file.metadata()?);
+    Ok((stamp, hasher.finalize().into()))
+}
+
+/// Maps a request path to a path relative to the root with the same rules as `ServeDir`
+/// (percent-decoded, only normal components); `None` for anything `ServeDir` would refuse.
+fn relative_path(uri_path: &str) -> Option<PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(uri_path.trim_start_matches('/'))
+        .decode_utf8()
+        .ok()?;
+    let mut rel = PathBuf::new();
+    for component in Path::new(&*decoded).components() {
+        match component {
+            Component::Normal(part)
+                if Path::new(part)
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_))) =>
+            {
+                rel.push(part)
+            }
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(rel)
+}
+
+/// `immutable` for the content-addressed folders, `no-cache` for everything else.
+fn cache_policy(rel: &Path) -> &'static str {
+    match rel.components().next() {
+        Some(Component::Normal(top)) if top == "bundles" || top == "files" => IMMUTABLE,
+        _ => NO_CACHE,
+    }
+}
+
+/// Does `If-None-Match` list `tag` (weak comparison, as RFC 9110 prescribes for it) or `*`?
+fn none_match_hits(headers: &HeaderMap, tag: &HeaderValue) -> bool {
+    let tag = tag.as_bytes();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.trim_start_matches("W/").as_bytes() == tag)
+}
+
+/// Adds the ETag and Cache-Control, answers `If-None-Match` with `304`, guards `If-Range`, and
+/// strips the time-based validators (see the module doc).
+async fn revalidate(
+    State(validators): State<Arc<Validators>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    req.headers_mut().remove(header::IF_MODIFIED_SINCE);
+    let readable = matches!(*req.method(), Method::GET | Method::HEAD);
+    let rel = relative_path(req.uri().path());
+    let tag = match (&rel, readable) {
+        (Some(rel), true) => validators.etag(rel).await,
+        _ => None,
+    };
+    let (Some(rel), Some(tag)) = (rel, tag) else {
+        return next.run(req).await;
+    };
+    let policy = HeaderValue::from_static(cache_policy(&rel));
+
+    if none_match_hits(req.headers(), &tag) {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, tag), (header::CACHE_CONTROL, policy)],
+        )
+            .into_response();
+    }
+    if req
+        .headers()
+        .get(header::IF_RANGE)
+        .is_some_and(|if_range| if_range != tag)
+    {
+        req.headers_mut().remove(header::RANGE);
+    }
+
+    let mut res = next.run(req).await;
+    if matches!(res.status(), StatusCode::OK | StatusCode::PARTIAL_CONTENT) {
+        let headers = res.headers_mut();
+        headers.insert(header::ETAG, tag);
+        headers.insert(header::CACHE_CONTROL, policy);
+        headers.remove(header::LAST_MODIFIED);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_path_refuses_what_serve_dir_refuses() {
+        assert_eq!(
+            relative_path("/channels/production.json"),
+            Some(PathBuf::from("channels/production.json"))
+        );
+        assert_eq!(
+            relative_path("/./bundles/a.zip"),
+            Some(PathBuf::from("bundles/a.zip"))
+        );
+        assert_eq!(relative_path("/../secret"), None);
+        assert_eq!(relative_path("/%2e%2e/secret"), None);
+        assert_eq!(relative_path("/channels/..%2f..%2fsecret"), None);
+        assert_eq!(
+            relative_path("//etc/passwd"),
+            Some(PathBuf::from("etc/passwd"))
+        );
+    }
+
+    #[test]
+    fn only_content_addressed_folders_are_immutable() {
+        assert_eq!(cache_policy(Path::new("bundles/ab.zip")), IMMUTABLE);
+        assert_eq!(cache_policy(Path::new("files/ab/cd")), IMMUTABLE);
+        assert_eq!(
+            cache_policy(Path::new("channels/production.json")),
+            NO_CACHE
+        );
+        assert_eq!(cache_policy(Path::new("releases/7.json")), NO_CACHE);
+        assert_eq!(cache_policy(Path::new("bundles-old/x")), NO_CACHE);
+    }
+
+    #[test]
+    fn if_none_match_accepts_lists_weak_forms_and_star() {
+        let tag = HeaderValue::from_static("\"abc\"");
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_NONE_MATCH, HeaderValue::from_static(v));
+            none_match_hits(&h, &tag)
+        };
+        assert!(with("\"abc\""));
+        assert!(with("\"x\", W/\"abc\""));
+        assert!(with("*"));
+        assert!(!with("\"abd\""));
+        assert!(!none_match_hits(&HeaderMap::new(), &tag));
+    }
+}
