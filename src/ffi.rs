@@ -143,7 +143,7 @@ impl Config {
             "nativeVersion": self.native_version,
         }))
         .map_err(|e| LiveshipError::InvalidArgument {
-            message: format!("config: {e}"),
+            reason: format!("config: {e}"),
         })?;
         c.data_dir = Some(PathBuf::from(self.data_dir));
         c.builtin_dir = PathBuf::from(self.builtin_dir);
@@ -428,31 +428,31 @@ pub enum LogLevel {
 // ---------------------------------------------------------------------------------------------
 // The one public error
 
-/// Every failure, in few actionable kinds. `message` is for people and logs, never parsed.
+/// Every failure, in few actionable kinds. `reason` is for people and logs, never parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum LiveshipError {
     /// The server could not be reached or answered wrongly; retry later.
-    #[error("network: {message}")]
-    Network { message: String },
+    #[error("network: {reason}")]
+    Network { reason: String },
     /// A release failed a security or integrity check; `check` names it (`release.signatureInvalid`,
     /// `install.objectHash`, `unpack.hashMismatch`, `crypto.segmentAuth`, `policy.rollback`, ...).
-    #[error("verification failed ({check}): {message}")]
-    Verification { check: String, message: String },
+    #[error("verification failed ({check}): {reason}")]
+    Verification { check: String, reason: String },
     /// The release or bundle does not fit this app build (native range, platform, format).
-    #[error("incompatible: {message}")]
-    Incompatible { message: String },
+    #[error("incompatible: {reason}")]
+    Incompatible { reason: String },
     /// The device's storage failed (disk full, permissions, database).
-    #[error("storage: {message}")]
-    Storage { message: String },
+    #[error("storage: {reason}")]
+    Storage { reason: String },
     /// Another install holds the lock; retry later.
-    #[error("busy: {message}")]
-    Busy { message: String },
+    #[error("busy: {reason}")]
+    Busy { reason: String },
     /// The call itself is wrong (bad config, unknown bundle, bundle not on trial, ...).
-    #[error("invalid argument: {message}")]
-    InvalidArgument { message: String },
+    #[error("invalid argument: {reason}")]
+    InvalidArgument { reason: String },
     /// A bug: a panic or an impossible state. Logged with details.
-    #[error("internal error: {message}")]
-    Internal { message: String },
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
 }
 
 /// Lower-camel-case name of an error's variant, from its `Debug` form (`SignatureInvalid { .. }`
@@ -475,67 +475,67 @@ impl LiveshipError {
     /// The one mapping from internal errors to the public kinds.
     pub fn from_core(e: CoreError) -> LiveshipError {
         use LiveshipError as L;
-        let message = e.to_string();
+        let reason = e.to_string();
         let verification = |check: String| L::Verification {
             check,
-            message: message.clone(),
+            reason: reason.clone(),
         };
         let crypto = |c: &CryptoError| match c {
             CryptoError::Io { .. } => L::Storage {
-                message: message.clone(),
+                reason: reason.clone(),
             },
             other => verification(check_name("crypto", other)),
         };
         let fetch = |f: &FetchError| match f {
             FetchError::InsecureUrl { .. } | FetchError::Setup(_) => L::InvalidArgument {
-                message: message.clone(),
+                reason: reason.clone(),
             },
             FetchError::HashMismatch { .. } => verification(check_name("fetch", f)),
             FetchError::Io { .. } => L::Storage {
-                message: message.clone(),
+                reason: reason.clone(),
             },
             _ => L::Network {
-                message: message.clone(),
+                reason: reason.clone(),
             },
         };
         match &e {
-            CoreError::Config(_) => L::InvalidArgument { message },
-            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => L::Incompatible { message },
+            CoreError::Config(_) => L::InvalidArgument { reason },
+            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => L::Incompatible { reason },
             CoreError::Release(r) => verification(check_name("release", r)),
             CoreError::Refused(Refusal::IncompatibleNative { .. } | Refusal::WrongPlatform { .. }) => {
-                L::Incompatible { message }
+                L::Incompatible { reason }
             }
             CoreError::Refused(r) => verification(check_name("policy", r)),
             CoreError::Install(i) => match i {
-                InstallError::Busy => L::Busy { message },
+                InstallError::Busy => L::Busy { reason },
                 InstallError::InsufficientSpace { .. } | InstallError::Store(_) => {
-                    L::Storage { message }
+                    L::Storage { reason }
                 }
                 InstallError::Decrypt(c) => crypto(c),
-                InstallError::Unpack(UnpackError::Io { .. }) => L::Storage { message },
+                InstallError::Unpack(UnpackError::Io { .. }) => L::Storage { reason },
                 InstallError::Unpack(u) => verification(check_name("unpack", u)),
                 other => verification(check_name("install", other)),
             },
             CoreError::Boot(b) => match b {
-                boot::BootError::Incompatible { .. } => L::Incompatible { message },
-                boot::BootError::Store(_) => L::Storage { message },
-                _ => L::InvalidArgument { message },
+                boot::BootError::Incompatible { .. } => L::Incompatible { reason },
+                boot::BootError::Store(_) => L::Storage { reason },
+                _ => L::InvalidArgument { reason },
             },
-            CoreError::Store(_) | CoreError::ReadInput { .. } => L::Storage { message },
+            CoreError::Store(_) | CoreError::ReadInput { .. } => L::Storage { reason },
             CoreError::Net(NetError::NoUpdateUrl | NetError::BadUrl { .. }) => {
-                L::InvalidArgument { message }
+                L::InvalidArgument { reason }
             }
             CoreError::Net(NetError::Fetch(f)) => fetch(f),
             CoreError::Delta(d) => match d {
                 DeltaError::Fetch { source, .. } => fetch(source),
                 DeltaError::Decrypt { source, .. } => crypto(source),
-                DeltaError::Store(_) => L::Storage { message },
+                DeltaError::Store(_) => L::Storage { reason },
                 DeltaError::Mismatch { .. } | DeltaError::BadUrl { .. } => {
                     verification(check_name("delta", d))
                 }
-                DeltaError::NotOffered | DeltaError::NotWorthIt { .. } => L::Internal { message },
+                DeltaError::NotOffered | DeltaError::NotWorthIt { .. } => L::Internal { reason },
             },
-            CoreError::DeadlineExceeded { .. } => L::Network { message },
+            CoreError::DeadlineExceeded { .. } => L::Network { reason },
         }
     }
 }
@@ -546,7 +546,7 @@ fn guard<T>(op: &str, f: impl FnOnce() -> Result<T, LiveshipError>) -> Result<T,
         let what = panic_message(payload.as_ref());
         log::error!("{op} panicked: {what}");
         Err(LiveshipError::Internal {
-            message: format!("{op} panicked: {what}"),
+            reason: format!("{op} panicked: {what}"),
         })
     });
     if let Err(e) = &result {
@@ -747,7 +747,7 @@ impl Updater {
         listener: Option<Arc<dyn EventListener>>,
     ) -> Result<Arc<Self>, LiveshipError> {
         guard("open", || {
-            let invalid = |message: String| LiveshipError::InvalidArgument { message };
+            let invalid = |reason: String| LiveshipError::InvalidArgument { reason };
             let mut value: serde_json::Value = serde_json::from_str(&json)
                 .map_err(|e| invalid(format!("config JSON does not parse: {e}")))?;
             let obj = value
@@ -817,7 +817,7 @@ impl Updater {
                     }
                 })
                 .map_err(|e| LiveshipError::Internal {
-                    message: format!("cannot start the update thread: {e}"),
+                    reason: format!("cannot start the update thread: {e}"),
                 })?;
             Ok(())
         })
@@ -932,7 +932,7 @@ impl Updater {
         guard("setChannel", || {
             if channel.is_empty() {
                 return Err(LiveshipError::InvalidArgument {
-                    message: "channel must not be empty".into(),
+                    reason: "channel must not be empty".into(),
                 });
             }
             self.inner
@@ -977,7 +977,7 @@ impl Updater {
             .clone()
             .filter(|d| !d.as_os_str().is_empty())
             .ok_or_else(|| LiveshipError::InvalidArgument {
-                message: "dataDir must be set".into(),
+                reason: "dataDir must be set".into(),
             })?;
         let sink = Arc::new(ListenerSink(listener.clone()));
         let inner = updater::Updater::open(config, &data_dir, sink)
