@@ -500,11 +500,13 @@ impl LiveshipError {
         };
         match &e {
             CoreError::Config(_) => L::InvalidArgument { reason },
-            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => L::Incompatible { reason },
-            CoreError::Release(r) => verification(check_name("release", r)),
-            CoreError::Refused(Refusal::IncompatibleNative { .. } | Refusal::WrongPlatform { .. }) => {
+            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => {
                 L::Incompatible { reason }
             }
+            CoreError::Release(r) => verification(check_name("release", r)),
+            CoreError::Refused(
+                Refusal::IncompatibleNative { .. } | Refusal::WrongPlatform { .. },
+            ) => L::Incompatible { reason },
             CoreError::Refused(r) => verification(check_name("policy", r)),
             CoreError::Install(i) => match i {
                 InstallError::Busy => L::Busy { reason },
@@ -617,7 +619,9 @@ impl From<events::Event> for Event {
                 total,
             },
             E::NoNeedUpdate { reason } => Event::NoNeedUpdate { reason },
-            E::UpdateAvailable { sequence, version } => Event::UpdateAvailable { sequence, version },
+            E::UpdateAvailable { sequence, version } => {
+                Event::UpdateAvailable { sequence, version }
+            }
             E::DownloadComplete { bundle_id, version } => {
                 Event::DownloadComplete { bundle_id, version }
             }
@@ -670,7 +674,12 @@ impl log::Log for LogBridge {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let Some(logger) = self.logger.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+        let Some(logger) = self
+            .logger
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
             return;
         };
         let level = match record.level() {
@@ -980,8 +989,8 @@ impl Updater {
                 reason: "dataDir must be set".into(),
             })?;
         let sink = Arc::new(ListenerSink(listener.clone()));
-        let inner = updater::Updater::open(config, &data_dir, sink)
-            .map_err(LiveshipError::from_core)?;
+        let inner =
+            updater::Updater::open(config, &data_dir, sink).map_err(LiveshipError::from_core)?;
         Ok(Arc::new(Updater {
             inner: Arc::new(inner),
             listener,
@@ -1076,6 +1085,211 @@ impl From<updater::UpdateOutcome> for UpdateOutcome {
                 delta_fallback,
                 applied,
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(dir: &Path) -> Config {
+        Config {
+            app_id: "com.example.app".into(),
+            platform: "android".into(),
+            native_version: "1.0.0".into(),
+            data_dir: dir.join("data").to_string_lossy().into_owned(),
+            builtin_dir: dir.join("builtin").to_string_lossy().into_owned(),
+            builtin_version: None,
+            default_channel: None,
+            update_url: None,
+            update_mode: None,
+            public_keys: vec![],
+            bundle_keys: vec![],
+            app_ready_timeout_ms: None,
+            auto_update: None,
+            reset_when_update: None,
+            period_check_delay: None,
+            response_timeout: None,
+            apply_mode: None,
+            min_background_ms: None,
+            allow_insecure_loopback: None,
+            extra_ca_cert: None,
+            development: None,
+        }
+    }
+
+    #[test]
+    fn unset_record_fields_take_the_json_schema_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let from_record = record(dir.path()).into_core().unwrap();
+        let from_json: CoreConfig = serde_json::from_value(serde_json::json!({
+            "appId": "com.example.app", "platform": "android", "nativeVersion": "1.0.0",
+            "dataDir": dir.path().join("data"), "builtinDir": dir.path().join("builtin"),
+        }))
+        .unwrap();
+        assert_eq!(from_record, from_json);
+    }
+
+    #[test]
+    fn host_info_overrides_the_json_and_bad_json_is_an_invalid_argument() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = HostInfo {
+            app_id: "com.example.app".into(),
+            platform: "ios".into(),
+            native_version: "2.0".into(),
+            data_dir: dir.path().join("data").to_string_lossy().into_owned(),
+            builtin_dir: dir.path().join("builtin").to_string_lossy().into_owned(),
+        };
+        let json = r#"{"appId": "other.app", "defaultChannel": "beta"}"#;
+        let u = Updater::from_json(json.into(), host.clone(), None).unwrap();
+        assert_eq!(u.inner.config().app_id, "com.example.app");
+        assert_eq!(u.get_channel().unwrap(), "beta");
+        drop(u);
+        let err = Updater::from_json("{\"appReadyTimeout\": \"soon\"}".into(), host, None)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, LiveshipError::InvalidArgument { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_panic_inside_becomes_an_internal_error() {
+        let err = guard::<()>("boom", || panic!("kaboom")).unwrap_err();
+        assert_eq!(
+            err,
+            LiveshipError::Internal {
+                reason: "boom panicked: kaboom".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_listener_that_panics_does_not_take_the_core_down() {
+        struct Panics;
+        impl EventListener for Panics {
+            fn on_event(&self, _event: Event) {
+                panic!("listener bug");
+            }
+        }
+        let sink = ListenerSink(Some(Arc::new(Panics)));
+        sink.on_event(events::Event::AppReady {
+            bundle_id: "x".into(),
+        });
+    }
+
+    #[test]
+    fn internal_errors_map_to_their_public_kind_with_the_check_named() {
+        let cases: Vec<(CoreError, LiveshipError)> = vec![
+            (
+                ReleaseError::SignatureInvalid {
+                    key_id: "k1".into(),
+                }
+                .into(),
+                LiveshipError::Verification {
+                    check: "release.signatureInvalid".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                InstallError::Unpack(UnpackError::HashMismatch {
+                    path: "a.js".into(),
+                })
+                .into(),
+                LiveshipError::Verification {
+                    check: "unpack.hashMismatch".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                InstallError::Decrypt(CryptoError::SegmentAuth { segment: 3 }).into(),
+                LiveshipError::Verification {
+                    check: "crypto.segmentAuth".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                Refusal::Rollback { got: 1, have: 2 }.into(),
+                LiveshipError::Verification {
+                    check: "policy.rollback".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                Refusal::IncompatibleNative {
+                    native: "1".into(),
+                    min: Some("2".into()),
+                    max: None,
+                }
+                .into(),
+                LiveshipError::Incompatible {
+                    reason: String::new(),
+                },
+            ),
+            (
+                InstallError::Busy.into(),
+                LiveshipError::Busy {
+                    reason: String::new(),
+                },
+            ),
+            (
+                boot::BootError::NotOnTrial {
+                    id: "b".into(),
+                    trial: None,
+                }
+                .into(),
+                LiveshipError::InvalidArgument {
+                    reason: String::new(),
+                },
+            ),
+            (
+                NetError::Fetch(FetchError::Connect {
+                    url: "http://127.0.0.1:1/".into(),
+                    reason: "refused".into(),
+                })
+                .into(),
+                LiveshipError::Network {
+                    reason: String::new(),
+                },
+            ),
+            (
+                NetError::NoUpdateUrl.into(),
+                LiveshipError::InvalidArgument {
+                    reason: String::new(),
+                },
+            ),
+        ];
+        for (core, want) in cases {
+            let text = core.to_string();
+            let got = LiveshipError::from_core(core);
+            let blank = |e: &LiveshipError| match e.clone() {
+                LiveshipError::Verification { check, .. } => LiveshipError::Verification {
+                    check,
+                    reason: String::new(),
+                },
+                LiveshipError::Network { .. } => LiveshipError::Network {
+                    reason: String::new(),
+                },
+                LiveshipError::Incompatible { .. } => LiveshipError::Incompatible {
+                    reason: String::new(),
+                },
+                LiveshipError::Storage { .. } => LiveshipError::Storage {
+                    reason: String::new(),
+                },
+                LiveshipError::Busy { .. } => LiveshipError::Busy {
+                    reason: String::new(),
+                },
+                LiveshipError::InvalidArgument { .. } => LiveshipError::InvalidArgument {
+                    reason: String::new(),
+                },
+                LiveshipError::Internal { .. } => LiveshipError::Internal {
+                    reason: String::new(),
+                },
+            };
+            assert_eq!(blank(&got), want, "{text}");
+            assert!(got.to_string().contains(&text), "{got} should carry {text}");
         }
     }
 }
