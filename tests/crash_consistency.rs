@@ -208,8 +208,27 @@ struct Running {
     lines: mpsc::Receiver<String>,
 }
 
+/// The child command: this test binary, run through `LIVESHIP_CHILD_RUNNER` when set (the
+/// aarch64 run sets it to its qemu-user command line, as cargo's target runner does for the
+/// parent; SIGKILL of the emulator kills the emulated child with it).
+fn child_command() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    match std::env::var("LIVESHIP_CHILD_RUNNER")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+    {
+        Some(runner) => {
+            let mut parts = runner.split_whitespace();
+            let mut cmd = Command::new(parts.next().expect("non-empty runner"));
+            cmd.args(parts).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    }
+}
+
 fn spawn(spec: Value) -> Running {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let mut child = child_command()
         .args([
             "--exact",
             CHILD_TEST,
