@@ -157,6 +157,13 @@ impl Updater {
     }
 
     pub fn set_channel(&self, channel: Option<&str>) -> Result<(), CoreError> {
+        if let Some(c) = channel.filter(|c| !release::is_valid_channel(c)) {
+            return Err(ConfigError::Invalid {
+                field: "channel",
+                reason: format!("{c:?}: use 1-64 characters from a-z, 0-9, '.', '_', '-'"),
+            }
+            .into());
+        }
         self.store().write(|tx| -> Result<(), StoreError> {
             match channel {
                 Some(c) => store::set_meta(tx, "channel", c),
