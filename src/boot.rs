@@ -76,6 +76,98 @@ pub enum ResetTarget {
     LastGood,
 }
 
+/// A condition that must hold before a downloaded `next` bundle starts serving (Capgo's
+/// `setMultiDelay`). Each condition is removed once it has been met; `next` applies when none
+/// remain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum DelayCondition {
+    /// The app spent at least `ms` in the background (checked when it returns to the foreground).
+    #[serde(rename_all = "camelCase")]
+    Background { ms: u64 },
+    /// The app was killed and started again (met at the next launch).
+    Kill,
+    /// Not before this time (Unix seconds).
+    #[serde(rename_all = "camelCase")]
+    Date { not_before: u64 },
+    /// The native app is at least this version.
+    #[serde(rename_all = "camelCase")]
+    NativeVersion { at_least: String },
+}
+
+/// When delay conditions are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// A cold start (`launch`): meets `Kill`.
+    Launch,
+    /// The app returned to the foreground after `background_ms` away: meets `Background`.
+    Foreground { background_ms: u64 },
+    /// An in-process apply (`apply_next`): meets neither.
+    Apply,
+}
+
+const DELAY_KEY: &str = "delay_conditions";
+
+/// The pending delay conditions.
+pub fn delay(conn: &Connection) -> Result<Vec<DelayCondition>, BootError> {
+    Ok(store::meta(conn, DELAY_KEY)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// Replaces the delay conditions (an empty list cancels the delay).
+pub fn set_delay(store: &mut Store, conditions: &[DelayCondition]) -> Result<(), BootError> {
+    store.write(|tx| -> Result<_, BootError> {
+        let json = serde_json::to_string(conditions).expect("conditions serialize");
+        store::set_meta(tx, DELAY_KEY, &json)?;
+        store::add_history(tx, "delay", None, &format!("delay conditions set: {json}"))?;
+        Ok(())
+    })
+}
+
+/// Drops the conditions met at `moment`; true when none remain, i.e. `next` may apply.
+fn settle_delay(tx: &Connection, config: &Config, moment: Moment) -> Result<bool, BootError> {
+    let pending = delay(tx)?;
+    if pending.is_empty() {
+        return Ok(true);
+    }
+    let now = store::now();
+    let remaining: Vec<DelayCondition> = pending
+        .iter()
+        .filter(|c| {
+            let met = match c {
+                DelayCondition::Kill => moment == Moment::Launch,
+                DelayCondition::Background { ms } => {
+                    matches!(moment, Moment::Foreground { background_ms } if background_ms >= *ms)
+                }
+                DelayCondition::Date { not_before } => now >= *not_before,
+                DelayCondition::NativeVersion { at_least } => {
+                    config::compare_versions(&config.native_version, at_least).is_ge()
+                }
+            };
+            !met
+        })
+        .cloned()
+        .collect();
+    if remaining.len() != pending.len() {
+        let json = serde_json::to_string(&remaining).expect("conditions serialize");
+        store::set_meta(tx, DELAY_KEY, &json)?;
+        store::add_history(
+            tx,
+            "delay",
+            None,
+            &format!("delay conditions remaining: {json}"),
+        )?;
+    }
+    Ok(remaining.is_empty())
+}
+
+/// Settles the delay conditions at `moment` on their own (the foreground check); true when
+/// none remain.
+pub fn settle(store: &mut Store, config: &Config, moment: Moment) -> Result<bool, BootError> {
+    store.write(|tx| settle_delay(tx, config, moment))
+}
+
 /// How a bundle stands, for `list` and `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BundleInfo {
@@ -121,7 +213,7 @@ pub fn info(roles: &Roles, b: &BundleRow) -> BundleInfo {
 /// Native start-up's question: which bundle, and is it a trial. Never fails: any error with the
 /// state falls back to the built-in bundle (and is logged), so the app always starts.
 pub fn launch(store: &mut Store, config: &Config) -> LaunchResult {
-    match try_launch(store, config) {
+    match try_launch(store, config, Moment::Launch) {
         Ok(r) => r,
         Err(e) => {
             log::error!("launch: state unusable, serving the built-in bundle: {e}");
@@ -140,7 +232,11 @@ fn builtin(config: &Config, reverted: Option<Reverted>) -> LaunchResult {
     }
 }
 
-fn try_launch(store: &mut Store, config: &Config) -> Result<LaunchResult, BootError> {
+fn try_launch(
+    store: &mut Store,
+    config: &Config,
+    moment: Moment,
+) -> Result<LaunchResult, BootError> {
     let bundles_dir = store.bundles_dir();
     let (serve, trial, reverted) = store.write(|tx| -> Result<_, BootError> {
         let mut roles = store::roles(tx)?;
@@ -148,7 +244,8 @@ fn try_launch(store: &mut Store, config: &Config) -> Result<LaunchResult, BootEr
         let mut reverted = None;
         if let Some(id) = roles.trial.take() {
             reverted = Some(fail_bundle(tx, &id, REASON_NOT_CONFIRMED)?);
-        } else if let Some(id) = roles.next.take() {
+        } else if roles.next.is_some() && settle_delay(tx, config, moment)? {
+            let id = roles.next.take().expect("checked above");
             fail::fail_point!("launch.before_trial_commit");
             // A `next` whose directory went missing is not worth a crash on the trial run.
             if bundles_dir.join(&id).join("index.html").is_file() {
@@ -263,13 +360,17 @@ fn on_native_version(tx: &Connection, config: &Config, roles: &mut Roles) -> Res
 }
 
 /// Switches to `next` now, in-process (apply mode `immediate`, Capgo's `set`): it becomes the
-/// trial exactly as at a launch. `None` when there is no `next`.
+/// trial exactly as at a launch. `None` when there is no `next`, or delay conditions that an
+/// in-process apply cannot meet are pending.
 pub fn apply_next(store: &mut Store, config: &Config) -> Result<Option<LaunchResult>, BootError> {
     if store::roles(store.read())?.next.is_none() {
         return Ok(None);
     }
+    if !store.write(|tx| settle_delay(tx, config, Moment::Apply))? {
+        return Ok(None);
+    }
     // A trial still pending in this run was never confirmed: the launch path reverts it too.
-    Ok(Some(try_launch(store, config)?))
+    Ok(Some(try_launch(store, config, Moment::Apply)?))
 }
 
 /// Obeys a signed incident: bundles of the manifest's channel whose sequence is revoked, or whose

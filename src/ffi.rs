@@ -343,6 +343,46 @@ pub enum ResetTarget {
     LastGood,
 }
 
+/// A condition a downloaded `next` bundle waits for (Capgo's `setMultiDelay`); `next`
+/// applies once every condition has been met.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum DelayCondition {
+    /// The app spent at least `ms` in the background (met when it returns to the foreground).
+    Background { ms: u64 },
+    /// The app was killed and started again (met at the next launch).
+    Kill,
+    /// Not before this time (Unix seconds).
+    Date { not_before: u64 },
+    /// The native app is at least this version.
+    NativeVersion { at_least: String },
+}
+
+impl From<DelayCondition> for boot::DelayCondition {
+    fn from(c: DelayCondition) -> Self {
+        match c {
+            DelayCondition::Background { ms } => boot::DelayCondition::Background { ms },
+            DelayCondition::Kill => boot::DelayCondition::Kill,
+            DelayCondition::Date { not_before } => boot::DelayCondition::Date { not_before },
+            DelayCondition::NativeVersion { at_least } => {
+                boot::DelayCondition::NativeVersion { at_least }
+            }
+        }
+    }
+}
+
+impl From<boot::DelayCondition> for DelayCondition {
+    fn from(c: boot::DelayCondition) -> Self {
+        match c {
+            boot::DelayCondition::Background { ms } => DelayCondition::Background { ms },
+            boot::DelayCondition::Kill => DelayCondition::Kill,
+            boot::DelayCondition::Date { not_before } => DelayCondition::Date { not_before },
+            boot::DelayCondition::NativeVersion { at_least } => {
+                DelayCondition::NativeVersion { at_least }
+            }
+        }
+    }
+}
+
 /// One row of the transition history.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HistoryEntry {
@@ -972,6 +1012,28 @@ impl Updater {
     pub fn app_moved_to_foreground(&self) -> Result<Option<LaunchResult>, LiveshipError> {
         core("appMovedToForeground", || {
             Ok(self.inner.app_moved_to_foreground()?.map(Into::into))
+        })
+    }
+
+    /// Capgo's `setMultiDelay`: the downloaded `next` bundle waits until every condition has
+    /// been met (replaces earlier conditions).
+    pub fn set_multi_delay(&self, conditions: Vec<DelayCondition>) -> Result<(), LiveshipError> {
+        core("setMultiDelay", || {
+            let conditions: Vec<boot::DelayCondition> =
+                conditions.into_iter().map(Into::into).collect();
+            self.inner.set_delay(&conditions)
+        })
+    }
+
+    /// Capgo's `cancelDelay`: `next` applies at the next opportunity again.
+    pub fn cancel_delay(&self) -> Result<(), LiveshipError> {
+        core("cancelDelay", || self.inner.set_delay(&[]))
+    }
+
+    /// The delay conditions still pending.
+    pub fn delay_conditions(&self) -> Result<Vec<DelayCondition>, LiveshipError> {
+        core("delayConditions", || {
+            Ok(self.inner.delay()?.into_iter().map(Into::into).collect())
         })
     }
 }

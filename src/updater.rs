@@ -914,12 +914,30 @@ impl Updater {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         let Some(since) = since else { return Ok(None) };
-        if self.inner.config.apply_mode != ApplyMode::Background
-            || since.elapsed() < Duration::from_millis(self.inner.config.min_background_ms)
-        {
-            return Ok(None);
+        let away = since.elapsed();
+        let delayed = !boot::delay(self.store().read())?.is_empty();
+        let moment = boot::Moment::Foreground {
+            background_ms: away.as_millis() as u64,
+        };
+        let clear = boot::settle(&mut self.store(), &self.inner.config, moment)?;
+        // Delay conditions that have just all been met apply `next` now; otherwise the apply
+        // mode decides.
+        let background_apply = self.inner.config.apply_mode == ApplyMode::Background
+            && away >= Duration::from_millis(self.inner.config.min_background_ms);
+        if clear && (delayed || background_apply) {
+            return self.apply_now();
         }
-        self.apply_now()
+        Ok(None)
+    }
+
+    /// Capgo's `setMultiDelay`: `next` waits until every condition has been met.
+    pub fn set_delay(&self, conditions: &[boot::DelayCondition]) -> Result<(), CoreError> {
+        Ok(boot::set_delay(&mut self.store(), conditions)?)
+    }
+
+    /// The pending delay conditions.
+    pub fn delay(&self) -> Result<Vec<boot::DelayCondition>, CoreError> {
+        Ok(boot::delay(self.store().read())?)
     }
 
     /// For WorkManager / BGTaskScheduler: check, download and install within `deadline`.
