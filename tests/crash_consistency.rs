@@ -671,12 +671,30 @@ fn base_seed() -> u64 {
     }
 }
 
+/// The window random kill delays are drawn from: the time an uninterrupted child takes for about
+/// three of its installs (measured once on a fresh data directory, so the kills spread over
+/// installs on a fast machine and under qemu alike), and never less than 120 ms.
+fn kill_window(repo: &Repo) -> Duration {
+    static WINDOW: OnceLock<Duration> = OnceLock::new();
+    *WINDOW.get_or_init(|| {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = spawn(json!({"data": data.path(), "repo": repo.dir, "seed": 7}));
+        child.wait_for("START");
+        let started = Instant::now();
+        let status = child.child.wait().unwrap();
+        assert!(status.success(), "calibration run of the child failed");
+        let per_install = started.elapsed() / RELEASES as u32;
+        (per_install * 3).max(Duration::from_millis(120))
+    })
+}
+
 /// Runs `kills` random kills of the random workload; chains of kills share one data directory
 /// until the child has installed every release, then a fresh one starts.
 fn random_kills(stream: u64, kills: usize) {
     let base = base_seed();
     let mut rng = Rng(base ^ stream.wrapping_mul(0xA076_1D64_78BD_642F));
     let repo = repo();
+    let window = kill_window(repo).as_micros() as u64;
     let mut data = tempfile::tempdir().unwrap();
     let mut last_hw = 0;
     let mut done = 0;
@@ -685,7 +703,7 @@ fn random_kills(stream: u64, kills: usize) {
     let mut installs_seen = 0;
     while done < kills {
         let child_seed = rng.next();
-        let delay = Duration::from_micros(rng.below(120_000));
+        let delay = Duration::from_micros(rng.below(window));
         let ctx = format!(
             "random kill #{done} (LIVESHIP_CRASH_SEED={base}, stream {stream}, delay {delay:?})"
         );
