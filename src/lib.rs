@@ -5,6 +5,7 @@
 //! (crash-ordered install) -> `store` (SQLite state, bundle directories) and `unpack` (safe zip
 //! extraction); `policy` (may this device take a release) -> `release` (signed manifests) ->
 //! `crypto` (sealed bundles); `fetch` (HTTP); `config` and `events` are shared vocabulary.
+//! `ffi` is the public face for Kotlin, Swift and Python (uniffi), over `updater`.
 
 pub mod boot;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod crypto;
 pub mod delta;
 pub mod events;
 pub mod fetch;
+pub mod ffi;
 pub mod install;
 pub mod policy;
 pub mod publish;
@@ -19,3 +21,5 @@ pub mod release;
 pub mod store;
 pub mod unpack;
 pub mod updater;
+
+uniffi::setup_scaffolding!();

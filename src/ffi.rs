@@ -1,0 +1,1081 @@
+//! The public face for Kotlin, Swift and Python (uniffi proc-macros, bindings generated in
+//! library mode from the built library; see `docs/API.md`).
+//!
+//! One object, [`Updater`], holds an `Arc` of the plain-Rust [`crate::updater::Updater`] and
+//! forwards to it; this module owns only the translation at the edge:
+//! - records and enums mirroring the core's types (`Config`, `LaunchResult`, `Event`, ...);
+//! - [`LiveshipError`], the one public error, mapped from every internal error in
+//!   [`LiveshipError::from_core`] (the only place that decides which variant a failure is);
+//! - the foreign [`EventListener`] and [`Logger`] traits, and the `log` bridge to the latter.
+//!
+//! Guarantees: every exported method is synchronous and runs its body under `catch_unwind`, so a
+//! panic inside becomes [`LiveshipError::Internal`] (and is logged) instead of crossing the
+//! boundary; a listener or logger that throws cannot take a core thread down with it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use crate::boot;
+use crate::config::{self, Config as CoreConfig};
+use crate::crypto::CryptoError;
+use crate::delta::DeltaError;
+use crate::events::{self, EventSink};
+use crate::fetch::FetchError;
+use crate::install::InstallError;
+use crate::policy::Refusal;
+use crate::release::{self, ReleaseError};
+use crate::unpack::UnpackError;
+use crate::updater::{self, CoreError, NetError};
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/// When a downloaded release starts serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ApplyMode {
+    /// At the next cold start (the default).
+    NextLaunch,
+    /// When the app returns from at least `minBackgroundMs` in the background.
+    Background,
+    /// As soon as it is installed (`ReloadRequired` tells the native layer to reload).
+    Immediate,
+}
+
+/// How `updateUrl` is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum UpdateMode {
+    /// `updateUrl` is a static release repository folder (GET `channels/<channel>.json`).
+    Static,
+    /// `updateUrl` is an endpoint that receives the device's info by POST.
+    Dynamic,
+}
+
+/// A pinned Ed25519 signing key and the channels it may sign for (`*` = every channel).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PublicKey {
+    pub key_id: String,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    #[uniffi(default = [])]
+    pub channels: Vec<String>,
+}
+
+/// An AES-256 bundle key that unwraps release content keys.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BundleKey {
+    pub key_id: String,
+    /// Base64 of the 32-byte key.
+    pub key: String,
+}
+
+/// The app's configuration: the `plugins.Liveship` JSON schema (docs/CONFIG.md) as a record.
+/// Optional fields left `null` take the same defaults as in the JSON.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Config {
+    pub app_id: String,
+    /// `android`, `ios`, or anything else for desktop harnesses.
+    pub platform: String,
+    /// The native app's version (`versionName` / `CFBundleShortVersionString`).
+    pub native_version: String,
+    /// Where state and bundles live (app-private storage).
+    pub data_dir: String,
+    /// Folder of the web bundle shipped inside the app.
+    pub builtin_dir: String,
+    #[uniffi(default = None)]
+    pub builtin_version: Option<String>,
+    #[uniffi(default = None)]
+    pub default_channel: Option<String>,
+    #[uniffi(default = None)]
+    pub update_url: Option<String>,
+    #[uniffi(default = None)]
+    pub update_mode: Option<UpdateMode>,
+    #[uniffi(default = [])]
+    pub public_keys: Vec<PublicKey>,
+    #[uniffi(default = [])]
+    pub bundle_keys: Vec<BundleKey>,
+    /// JSON `appReadyTimeout`.
+    #[uniffi(default = None)]
+    pub app_ready_timeout_ms: Option<u64>,
+    #[uniffi(default = None)]
+    pub auto_update: Option<bool>,
+    #[uniffi(default = None)]
+    pub reset_when_update: Option<bool>,
+    /// Seconds between checks while the app runs.
+    #[uniffi(default = None)]
+    pub period_check_delay: Option<u64>,
+    /// Seconds before an HTTP request without progress is abandoned.
+    #[uniffi(default = None)]
+    pub response_timeout: Option<u64>,
+    #[uniffi(default = None)]
+    pub apply_mode: Option<ApplyMode>,
+    #[uniffi(default = None)]
+    pub min_background_ms: Option<u64>,
+    /// Permit `http://` to loopback (development and tests only).
+    #[uniffi(default = None)]
+    pub allow_insecure_loopback: Option<bool>,
+    /// Extra PEM CA certificate (text or file path), in addition to the system store.
+    #[uniffi(default = None)]
+    pub extra_ca_cert: Option<String>,
+    #[uniffi(default = None)]
+    pub development: Option<bool>,
+}
+
+/// What native code supplies itself when the rest of the configuration comes as JSON.
+/// These values override the same fields in the JSON.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HostInfo {
+    pub app_id: String,
+    pub platform: String,
+    pub native_version: String,
+    pub data_dir: String,
+    pub builtin_dir: String,
+}
+
+impl Config {
+    /// Maps onto the core's configuration. Defaults come from the JSON schema's own defaults
+    /// (deserialising the required fields alone), so they are defined once, in `config.rs`.
+    fn into_core(self) -> Result<CoreConfig, LiveshipError> {
+        let mut c: CoreConfig = serde_json::from_value(serde_json::json!({
+            "appId": self.app_id,
+            "platform": self.platform,
+            "nativeVersion": self.native_version,
+        }))
+        .map_err(|e| LiveshipError::InvalidArgument {
+            message: format!("config: {e}"),
+        })?;
+        c.data_dir = Some(PathBuf::from(self.data_dir));
+        c.builtin_dir = PathBuf::from(self.builtin_dir);
+        if let Some(v) = self.builtin_version {
+            c.builtin_version = v;
+        }
+        if let Some(v) = self.default_channel {
+            c.default_channel = v;
+        }
+        c.update_url = self.update_url;
+        if let Some(v) = self.update_mode {
+            c.update_mode = match v {
+                UpdateMode::Static => config::UpdateMode::Static,
+                UpdateMode::Dynamic => config::UpdateMode::Dynamic,
+            };
+        }
+        c.public_keys = self
+            .public_keys
+            .into_iter()
+            .map(|k| release::PinnedKey {
+                key_id: k.key_id,
+                public_key: k.public_key,
+                channels: if k.channels.is_empty() {
+                    vec!["*".into()]
+                } else {
+                    k.channels
+                },
+            })
+            .collect();
+        c.bundle_keys = self
+            .bundle_keys
+            .into_iter()
+            .map(|k| release::BundleKey {
+                key_id: k.key_id,
+                key: k.key,
+            })
+            .collect();
+        if let Some(v) = self.app_ready_timeout_ms {
+            c.app_ready_timeout = v;
+        }
+        if let Some(v) = self.auto_update {
+            c.auto_update = v;
+        }
+        if let Some(v) = self.reset_when_update {
+            c.reset_when_update = v;
+        }
+        if let Some(v) = self.period_check_delay {
+            c.period_check_delay = v;
+        }
+        if let Some(v) = self.response_timeout {
+            c.response_timeout = v;
+        }
+        if let Some(v) = self.apply_mode {
+            c.apply_mode = match v {
+                ApplyMode::NextLaunch => config::ApplyMode::NextLaunch,
+                ApplyMode::Background => config::ApplyMode::Background,
+                ApplyMode::Immediate => config::ApplyMode::Immediate,
+            };
+        }
+        if let Some(v) = self.min_background_ms {
+            c.min_background_ms = v;
+        }
+        if let Some(v) = self.allow_insecure_loopback {
+            c.allow_insecure_loopback = v;
+        }
+        c.extra_ca_cert = self.extra_ca_cert;
+        if let Some(v) = self.development {
+            c.development = v;
+        }
+        Ok(c)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records and enums returned to the app
+
+/// A revert that happened, and why.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Reverted {
+    pub id: String,
+    pub version: String,
+    pub reason: String,
+}
+
+/// What native start-up must load.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LaunchResult {
+    /// Bundle id, or `builtin`.
+    pub id: String,
+    pub version: String,
+    /// Folder to serve; `null` for the built-in bundle.
+    pub path: Option<String>,
+    /// This launch is the bundle's trial: its page must call `notifyAppReady(id)`.
+    pub trial: bool,
+    /// Set when this launch reverted a trial that never confirmed.
+    pub reverted: Option<Reverted>,
+}
+
+/// The role a bundle plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum BundleStatus {
+    Current,
+    Fallback,
+    Trial,
+    Next,
+    /// Installed, no role.
+    Ready,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BundleInfo {
+    pub id: String,
+    pub version: String,
+    pub channel: String,
+    pub sequence: u64,
+    pub status: BundleStatus,
+    pub failed_reason: Option<String>,
+    /// Unix seconds.
+    pub installed_at: u64,
+}
+
+/// The whole device state at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Status {
+    pub serving: LaunchResult,
+    pub current: Option<BundleInfo>,
+    pub fallback: Option<BundleInfo>,
+    pub trial: Option<BundleInfo>,
+    pub next: Option<BundleInfo>,
+    pub channel: String,
+    /// Newest sequence accepted on the channel (the anti-rollback counter).
+    pub high_water: Option<u64>,
+    pub device_id: String,
+    pub native_version: String,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CheckResult {
+    UpdateAvailable {
+        channel: String,
+        sequence: u64,
+        version: String,
+        bundle_size: u64,
+    },
+    /// `code` is machine-readable (`upToDate`, `blocklisted`, `rollback`, `incident`, ...).
+    NoUpdate { code: String, reason: String },
+}
+
+/// What a check-download-install did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum UpdateOutcome {
+    NoUpdate {
+        code: String,
+        reason: String,
+    },
+    Installed {
+        id: String,
+        version: String,
+        sequence: u64,
+        /// Bytes fetched (delta objects or the full bundle).
+        downloaded_bytes: u64,
+        /// Size of the full bundle object.
+        full_bytes: u64,
+        delta: bool,
+        /// Why a delta was abandoned for the full bundle.
+        delta_fallback: Option<String>,
+        /// The bundle already serves (apply mode `immediate`).
+        applied: bool,
+    },
+}
+
+/// A bundle installed from a local release file.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct InstalledBundle {
+    pub id: String,
+    pub version: String,
+    pub sequence: u64,
+}
+
+/// What `notifyAppReady` did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ReadyOutcome {
+    /// The trial became current; `previous` is now the fallback.
+    Promoted { previous: Option<String> },
+    /// The bundle already was current (a reload, a second call).
+    AlreadyCurrent,
+}
+
+/// Where `reset` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ResetTarget {
+    /// Serve the built-in bundle; forget current, trial and next.
+    Builtin,
+    /// Serve the last confirmed bundle; drop a pending trial or next without blaming it.
+    LastGood,
+}
+
+/// One row of the transition history.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: u64,
+    pub event: String,
+    pub bundle: Option<String>,
+    pub detail: String,
+}
+
+/// Everything the core reports as it happens (mapped to Capgo's JS event names by the plugin).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Event {
+    Download {
+        version: String,
+        percent: u8,
+        downloaded: u64,
+        total: u64,
+    },
+    NoNeedUpdate {
+        reason: String,
+    },
+    UpdateAvailable {
+        sequence: u64,
+        version: String,
+    },
+    DownloadComplete {
+        bundle_id: String,
+        version: String,
+    },
+    DownloadFailed {
+        version: String,
+        error: String,
+    },
+    /// A bundle was reverted (never confirmed, timed out, revoked).
+    UpdateFailed {
+        bundle_id: String,
+        version: String,
+        reason: String,
+    },
+    Set {
+        bundle_id: String,
+    },
+    SetNext {
+        bundle_id: String,
+    },
+    AppReady {
+        bundle_id: String,
+    },
+    /// The native layer must reload the WebView from `path` (`null` = built-in bundle).
+    ReloadRequired {
+        bundle_id: String,
+        path: Option<String>,
+        reason: String,
+    },
+    DeltaFallback {
+        reason: String,
+    },
+    StateReset {
+        reason: String,
+    },
+    /// `startDownloadAndInstall` finished.
+    UpdateFinished {
+        outcome: UpdateOutcome,
+    },
+    /// `startDownloadAndInstall` failed.
+    UpdateError {
+        error: LiveshipError,
+    },
+}
+
+/// Severity of a core log record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The one public error
+
+/// Every failure, in few actionable kinds. `message` is for people and logs, never parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum LiveshipError {
+    /// The server could not be reached or answered wrongly; retry later.
+    #[error("network: {message}")]
+    Network { message: String },
+    /// A release failed a security or integrity check; `check` names it (`release.signatureInvalid`,
+    /// `install.objectHash`, `unpack.hashMismatch`, `crypto.segmentAuth`, `policy.rollback`, ...).
+    #[error("verification failed ({check}): {message}")]
+    Verification { check: String, message: String },
+    /// The release or bundle does not fit this app build (native range, platform, format).
+    #[error("incompatible: {message}")]
+    Incompatible { message: String },
+    /// The device's storage failed (disk full, permissions, database).
+    #[error("storage: {message}")]
+    Storage { message: String },
+    /// Another install holds the lock; retry later.
+    #[error("busy: {message}")]
+    Busy { message: String },
+    /// The call itself is wrong (bad config, unknown bundle, bundle not on trial, ...).
+    #[error("invalid argument: {message}")]
+    InvalidArgument { message: String },
+    /// A bug: a panic or an impossible state. Logged with details.
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+/// Lower-camel-case name of an error's variant, from its `Debug` form (`SignatureInvalid { .. }`
+/// -> `signatureInvalid`): the `check` of a verification failure, stable with the variant names.
+fn check_name(layer: &str, e: &dyn std::fmt::Debug) -> String {
+    let debug = format!("{e:?}");
+    let variant: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let mut chars = variant.chars();
+    let lower = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect::<String>(),
+        None => "unknown".into(),
+    };
+    format!("{layer}.{lower}")
+}
+
+impl LiveshipError {
+    /// The one mapping from internal errors to the public kinds.
+    pub fn from_core(e: CoreError) -> LiveshipError {
+        use LiveshipError as L;
+        let message = e.to_string();
+        let verification = |check: String| L::Verification {
+            check,
+            message: message.clone(),
+        };
+        let crypto = |c: &CryptoError| match c {
+            CryptoError::Io { .. } => L::Storage {
+                message: message.clone(),
+            },
+            other => verification(check_name("crypto", other)),
+        };
+        let fetch = |f: &FetchError| match f {
+            FetchError::InsecureUrl { .. } | FetchError::Setup(_) => L::InvalidArgument {
+                message: message.clone(),
+            },
+            FetchError::HashMismatch { .. } => verification(check_name("fetch", f)),
+            FetchError::Io { .. } => L::Storage {
+                message: message.clone(),
+            },
+            _ => L::Network {
+                message: message.clone(),
+            },
+        };
+        match &e {
+            CoreError::Config(_) => L::InvalidArgument { message },
+            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => L::Incompatible { message },
+            CoreError::Release(r) => verification(check_name("release", r)),
+            CoreError::Refused(Refusal::IncompatibleNative { .. } | Refusal::WrongPlatform { .. }) => {
+                L::Incompatible { message }
+            }
+            CoreError::Refused(r) => verification(check_name("policy", r)),
+            CoreError::Install(i) => match i {
+                InstallError::Busy => L::Busy { message },
+                InstallError::InsufficientSpace { .. } | InstallError::Store(_) => {
+                    L::Storage { message }
+                }
+                InstallError::Decrypt(c) => crypto(c),
+                InstallError::Unpack(UnpackError::Io { .. }) => L::Storage { message },
+                InstallError::Unpack(u) => verification(check_name("unpack", u)),
+                other => verification(check_name("install", other)),
+            },
+            CoreError::Boot(b) => match b {
+                boot::BootError::Incompatible { .. } => L::Incompatible { message },
+                boot::BootError::Store(_) => L::Storage { message },
+                _ => L::InvalidArgument { message },
+            },
+            CoreError::Store(_) | CoreError::ReadInput { .. } => L::Storage { message },
+            CoreError::Net(NetError::NoUpdateUrl | NetError::BadUrl { .. }) => {
+                L::InvalidArgument { message }
+            }
+            CoreError::Net(NetError::Fetch(f)) => fetch(f),
+            CoreError::Delta(d) => match d {
+                DeltaError::Fetch { source, .. } => fetch(source),
+                DeltaError::Decrypt { source, .. } => crypto(source),
+                DeltaError::Store(_) => L::Storage { message },
+                DeltaError::Mismatch { .. } | DeltaError::BadUrl { .. } => {
+                    verification(check_name("delta", d))
+                }
+                DeltaError::NotOffered | DeltaError::NotWorthIt { .. } => L::Internal { message },
+            },
+            CoreError::DeadlineExceeded { .. } => L::Network { message },
+        }
+    }
+}
+
+/// Runs an exported method's body: a panic becomes `Internal` (logged), an error is logged.
+fn guard<T>(op: &str, f: impl FnOnce() -> Result<T, LiveshipError>) -> Result<T, LiveshipError> {
+    let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = panic_message(payload.as_ref());
+        log::error!("{op} panicked: {what}");
+        Err(LiveshipError::Internal {
+            message: format!("{op} panicked: {what}"),
+        })
+    });
+    if let Err(e) = &result {
+        match e {
+            LiveshipError::Internal { .. } | LiveshipError::Storage { .. } => {
+                log::error!("{op}: {e}")
+            }
+            _ => log::info!("{op}: {e}"),
+        }
+    }
+    result
+}
+
+/// [`guard`] for a body returning the core's result.
+fn core<T>(op: &str, f: impl FnOnce() -> Result<T, CoreError>) -> Result<T, LiveshipError> {
+    guard(op, || f().map_err(LiveshipError::from_core))
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Foreign traits
+
+/// Receives events. Called on the core's threads: return quickly, hop to the main thread yourself.
+#[uniffi::export(with_foreign)]
+pub trait EventListener: Send + Sync {
+    fn on_event(&self, event: Event);
+}
+
+/// Receives the core's log records (Logcat, os_log, the JS console).
+#[uniffi::export(with_foreign)]
+pub trait Logger: Send + Sync {
+    fn log(&self, level: LogLevel, target: String, message: String);
+}
+
+/// Forwards core events to the foreign listener; a listener that throws is logged, not fatal.
+struct ListenerSink(Option<Arc<dyn EventListener>>);
+
+impl EventSink for ListenerSink {
+    fn on_event(&self, event: events::Event) {
+        let Some(listener) = &self.0 else { return };
+        let event = Event::from(event);
+        if catch_unwind(AssertUnwindSafe(|| listener.on_event(event))).is_err() {
+            log::warn!("the event listener failed (threw or panicked); event dropped");
+        }
+    }
+}
+
+impl From<events::Event> for Event {
+    fn from(e: events::Event) -> Event {
+        use events::Event as E;
+        match e {
+            E::Download {
+                version,
+                percent,
+                downloaded,
+                total,
+            } => Event::Download {
+                version,
+                percent,
+                downloaded,
+                total,
+            },
+            E::NoNeedUpdate { reason } => Event::NoNeedUpdate { reason },
+            E::UpdateAvailable { sequence, version } => Event::UpdateAvailable { sequence, version },
+            E::DownloadComplete { bundle_id, version } => {
+                Event::DownloadComplete { bundle_id, version }
+            }
+            E::DownloadFailed { version, error } => Event::DownloadFailed { version, error },
+            E::UpdateFailed {
+                bundle_id,
+                version,
+                reason,
+            } => Event::UpdateFailed {
+                bundle_id,
+                version,
+                reason,
+            },
+            E::Set { bundle_id } => Event::Set { bundle_id },
+            E::SetNext { bundle_id } => Event::SetNext { bundle_id },
+            E::AppReady { bundle_id } => Event::AppReady { bundle_id },
+            E::ReloadRequired {
+                bundle_id,
+                path,
+                reason,
+            } => Event::ReloadRequired {
+                bundle_id,
+                path,
+                reason,
+            },
+            E::DeltaFallback { reason } => Event::DeltaFallback { reason },
+            E::StateReset { reason } => Event::StateReset { reason },
+        }
+    }
+}
+
+/// Dependencies that may log full URLs (with query tokens) below `warn`.
+const NOISY_TARGETS: &[&str] = &["reqwest", "hyper", "hyper_util", "rustls", "h2", "tokio"];
+
+/// The process-wide `log` implementation; installed once, forwards to the current [`Logger`].
+struct LogBridge {
+    logger: RwLock<Option<Arc<dyn Logger>>>,
+}
+
+impl log::Log for LogBridge {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        let target = m.target();
+        let noisy = NOISY_TARGETS
+            .iter()
+            .any(|t| target == *t || target.starts_with(&format!("{t}::")));
+        !noisy || m.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let Some(logger) = self.logger.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return;
+        };
+        let level = match record.level() {
+            log::Level::Error => LogLevel::Error,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Trace => LogLevel::Trace,
+        };
+        let (target, message) = (record.target().to_string(), record.args().to_string());
+        // No logging from here on failure: that would recurse into this logger.
+        let _ = catch_unwind(AssertUnwindSafe(|| logger.log(level, target, message)));
+    }
+
+    fn flush(&self) {}
+}
+
+/// The bridge, and whether `log` accepted it as the process's logger.
+static LOG_BRIDGE: OnceLock<(&'static LogBridge, bool)> = OnceLock::new();
+
+/// Sends the core's log records at `level` and above to `logger` (process-wide; a later call
+/// replaces the logger, `None` stops forwarding). Returns `false` when the process already had
+/// another `log` implementation (a Rust host app): that one keeps receiving the records.
+#[uniffi::export]
+pub fn set_logger(logger: Option<Arc<dyn Logger>>, level: LogLevel) -> bool {
+    let (bridge, installed) = *LOG_BRIDGE.get_or_init(|| {
+        let bridge: &'static LogBridge = Box::leak(Box::new(LogBridge {
+            logger: RwLock::new(None),
+        }));
+        (bridge, log::set_logger(bridge).is_ok())
+    });
+    *bridge.logger.write().unwrap_or_else(|p| p.into_inner()) = logger;
+    if installed {
+        log::set_max_level(match level {
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Trace => log::LevelFilter::Trace,
+        });
+    }
+    installed
+}
+
+// ---------------------------------------------------------------------------------------------
+// The object
+
+/// The live-update agent of one app. Thread-safe; every method blocks its calling thread (call
+/// it off the main thread) except `launch`, `notifyAppReady` and the getters, which are quick.
+#[derive(uniffi::Object)]
+pub struct Updater {
+    inner: Arc<updater::Updater>,
+    /// Also held here for the events only this layer emits (`UpdateFinished`, `UpdateError`).
+    listener: Option<Arc<dyn EventListener>>,
+}
+
+#[uniffi::export]
+impl Updater {
+    /// Opens (or creates) the device state in `config.dataDir`. `listener` receives events.
+    #[uniffi::constructor]
+    pub fn new(
+        config: Config,
+        listener: Option<Arc<dyn EventListener>>,
+    ) -> Result<Arc<Self>, LiveshipError> {
+        guard("open", || Self::open(config.into_core()?, listener))
+    }
+
+    /// Like `new`, from the `plugins.Liveship` JSON (docs/CONFIG.md); `host` supplies (and
+    /// overrides) what native code knows itself.
+    #[uniffi::constructor]
+    pub fn from_json(
+        json: String,
+        host: HostInfo,
+        listener: Option<Arc<dyn EventListener>>,
+    ) -> Result<Arc<Self>, LiveshipError> {
+        guard("open", || {
+            let invalid = |message: String| LiveshipError::InvalidArgument { message };
+            let mut value: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|e| invalid(format!("config JSON does not parse: {e}")))?;
+            let obj = value
+                .as_object_mut()
+                .ok_or_else(|| invalid("config JSON is not an object".into()))?;
+            obj.insert("appId".into(), host.app_id.into());
+            obj.insert("platform".into(), host.platform.into());
+            obj.insert("nativeVersion".into(), host.native_version.into());
+            obj.insert("dataDir".into(), host.data_dir.into());
+            obj.insert("builtinDir".into(), host.builtin_dir.into());
+            let config: CoreConfig = serde_json::from_value(value)
+                .map_err(|e| invalid(format!("config JSON is not valid: {e}")))?;
+            Self::open(config, listener)
+        })
+    }
+
+    /// Native start-up: which bundle to load now. Never fails: on any problem it serves the
+    /// built-in bundle (and logs why), so the app always starts.
+    pub fn launch(&self) -> LaunchResult {
+        guard("launch", || Ok(self.inner.launch().into())).unwrap_or_else(|_| LaunchResult {
+            id: boot::BUILTIN.into(),
+            version: self.inner.config().builtin_version.clone(),
+            path: None,
+            trial: false,
+            reverted: None,
+        })
+    }
+
+    /// `notifyAppReady` from the page of bundle `bundle_id` (captured when the page started).
+    pub fn notify_app_ready(&self, bundle_id: String) -> Result<ReadyOutcome, LiveshipError> {
+        core("notifyAppReady", || {
+            Ok(match self.inner.notify_app_ready(&bundle_id)? {
+                boot::Confirmed::Promoted { previous } => ReadyOutcome::Promoted { previous },
+                boot::Confirmed::AlreadyCurrent => ReadyOutcome::AlreadyCurrent,
+            })
+        })
+    }
+
+    /// Asks the update server whether a release this device may take exists (no download).
+    pub fn check(&self) -> Result<CheckResult, LiveshipError> {
+        core("check", || Ok(self.inner.check()?.into()))
+    }
+
+    /// Checks, downloads (delta or full, resumable), verifies and installs the release as the
+    /// next bundle; with apply mode `immediate` also switches to it. Blocks until done.
+    pub fn download_and_install(&self) -> Result<UpdateOutcome, LiveshipError> {
+        core("downloadAndInstall", || Ok(self.inner.update()?.into()))
+    }
+
+    /// `downloadAndInstall` on a background thread; progress and the result (`UpdateFinished`
+    /// or `UpdateError`) arrive through the listener. Returns at once.
+    pub fn start_download_and_install(&self) -> Result<(), LiveshipError> {
+        let inner = self.inner.clone();
+        let listener = self.listener.clone();
+        guard("startDownloadAndInstall", || {
+            std::thread::Builder::new()
+                .name("liveship-update".into())
+                .spawn(move || {
+                    let event = match core("downloadAndInstall", || inner.update()) {
+                        Ok(outcome) => Event::UpdateFinished {
+                            outcome: outcome.into(),
+                        },
+                        Err(error) => Event::UpdateError { error },
+                    };
+                    if let Some(l) = listener {
+                        let _ = catch_unwind(AssertUnwindSafe(|| l.on_event(event)));
+                    }
+                })
+                .map_err(|e| LiveshipError::Internal {
+                    message: format!("cannot start the update thread: {e}"),
+                })?;
+            Ok(())
+        })
+    }
+
+    /// For WorkManager / BGTaskScheduler: check, download and install within the deadline.
+    /// A deadline that runs out is a `Network` error; the partial download resumes next time.
+    pub fn run_background_update(
+        &self,
+        deadline_seconds: u64,
+    ) -> Result<UpdateOutcome, LiveshipError> {
+        core("runBackgroundUpdate", || {
+            Ok(self
+                .inner
+                .run_background_update(Duration::from_secs(deadline_seconds))?
+                .into())
+        })
+    }
+
+    /// Installs the release whose signed channel file (`channels/<channel>.json` of a release
+    /// repository on disk) is at `path`, as the next bundle.
+    pub fn install_from_file(&self, path: String) -> Result<InstalledBundle, LiveshipError> {
+        core("installFromFile", || {
+            let i = self.inner.install_from_file(Path::new(&path))?;
+            Ok(InstalledBundle {
+                id: i.id,
+                version: i.version,
+                sequence: i.sequence,
+            })
+        })
+    }
+
+    /// Switches to the installed next bundle now (it becomes the trial; `ReloadRequired`
+    /// follows). `null` when there is no next bundle.
+    pub fn apply_next(&self) -> Result<Option<LaunchResult>, LiveshipError> {
+        core("applyNext", || Ok(self.inner.apply_now()?.map(Into::into)))
+    }
+
+    /// Makes an installed bundle the next one.
+    pub fn set_next(&self, bundle_id: String) -> Result<(), LiveshipError> {
+        core("setNext", || self.inner.set_next(&bundle_id))
+    }
+
+    /// Goes back to the built-in or last confirmed bundle; returns what serves now.
+    pub fn reset(&self, to: ResetTarget) -> Result<LaunchResult, LiveshipError> {
+        core("reset", || {
+            let to = match to {
+                ResetTarget::Builtin => boot::ResetTarget::Builtin,
+                ResetTarget::LastGood => boot::ResetTarget::LastGood,
+            };
+            Ok(self.inner.reset(to)?.into())
+        })
+    }
+
+    /// What serves now.
+    pub fn current(&self) -> Result<LaunchResult, LiveshipError> {
+        core("current", || Ok(self.inner.current()?.into()))
+    }
+
+    pub fn status(&self) -> Result<Status, LiveshipError> {
+        core("status", || {
+            let s = self.inner.status()?;
+            Ok(Status {
+                serving: s.serving.into(),
+                current: s.current.map(Into::into),
+                fallback: s.fallback.map(Into::into),
+                trial: s.trial.map(Into::into),
+                next: s.next.map(Into::into),
+                channel: s.channel,
+                high_water: s.high_water,
+                device_id: s.device_id,
+                native_version: s.native_version,
+            })
+        })
+    }
+
+    /// Installed bundles with their roles.
+    pub fn list(&self) -> Result<Vec<BundleInfo>, LiveshipError> {
+        core("list", || {
+            Ok(self.inner.list()?.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// Deletes an installed bundle that has no role.
+    pub fn delete(&self, bundle_id: String) -> Result<(), LiveshipError> {
+        core("delete", || self.inner.delete(&bundle_id))
+    }
+
+    /// Transitions, oldest first.
+    pub fn history(&self) -> Result<Vec<HistoryEntry>, LiveshipError> {
+        core("history", || {
+            Ok(updater::Updater::history(&self.inner)?
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    seq: h.seq,
+                    at: h.at,
+                    event: h.event,
+                    bundle: h.bundle,
+                    detail: h.detail,
+                })
+                .collect())
+        })
+    }
+
+    /// The channel this device follows.
+    pub fn get_channel(&self) -> Result<String, LiveshipError> {
+        core("getChannel", || self.inner.channel())
+    }
+
+    /// Follows `channel` from now on (overrides `defaultChannel`).
+    pub fn set_channel(&self, channel: String) -> Result<(), LiveshipError> {
+        guard("setChannel", || {
+            if channel.is_empty() {
+                return Err(LiveshipError::InvalidArgument {
+                    message: "channel must not be empty".into(),
+                });
+            }
+            self.inner
+                .set_channel(Some(&channel))
+                .map_err(LiveshipError::from_core)
+        })
+    }
+
+    /// Goes back to the configured `defaultChannel`.
+    pub fn unset_channel(&self) -> Result<(), LiveshipError> {
+        core("unsetChannel", || self.inner.set_channel(None))
+    }
+
+    /// The random per-install id (rollout buckets); no personal data.
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_string()
+    }
+
+    pub fn app_moved_to_background(&self) {
+        let _ = guard("appMovedToBackground", || {
+            self.inner.app_moved_to_background();
+            Ok(())
+        });
+    }
+
+    /// Applies a pending next bundle in apply mode `background`; returns what serves if it
+    /// changed (the native layer reloads, `ReloadRequired` says so too).
+    pub fn app_moved_to_foreground(&self) -> Result<Option<LaunchResult>, LiveshipError> {
+        core("appMovedToForeground", || {
+            Ok(self.inner.app_moved_to_foreground()?.map(Into::into))
+        })
+    }
+}
+
+impl Updater {
+    fn open(
+        config: CoreConfig,
+        listener: Option<Arc<dyn EventListener>>,
+    ) -> Result<Arc<Self>, LiveshipError> {
+        let data_dir = config
+            .data_dir
+            .clone()
+            .filter(|d| !d.as_os_str().is_empty())
+            .ok_or_else(|| LiveshipError::InvalidArgument {
+                message: "dataDir must be set".into(),
+            })?;
+        let sink = Arc::new(ListenerSink(listener.clone()));
+        let inner = updater::Updater::open(config, &data_dir, sink)
+            .map_err(LiveshipError::from_core)?;
+        Ok(Arc::new(Updater {
+            inner: Arc::new(inner),
+            listener,
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions from the core's types
+
+impl From<boot::LaunchResult> for LaunchResult {
+    fn from(r: boot::LaunchResult) -> Self {
+        LaunchResult {
+            id: r.id,
+            version: r.version,
+            path: r.path.map(|p| p.to_string_lossy().into_owned()),
+            trial: r.trial,
+            reverted: r.reverted.map(|v| Reverted {
+                id: v.id,
+                version: v.version,
+                reason: v.reason,
+            }),
+        }
+    }
+}
+
+impl From<boot::BundleInfo> for BundleInfo {
+    fn from(b: boot::BundleInfo) -> Self {
+        let status = match b.status.as_str() {
+            "current" => BundleStatus::Current,
+            "fallback" => BundleStatus::Fallback,
+            "trial" => BundleStatus::Trial,
+            "next" => BundleStatus::Next,
+            "failed" => BundleStatus::Failed,
+            _ => BundleStatus::Ready,
+        };
+        BundleInfo {
+            id: b.id,
+            version: b.version,
+            channel: b.channel,
+            sequence: b.sequence,
+            status,
+            failed_reason: b.failed_reason,
+            installed_at: b.installed_at,
+        }
+    }
+}
+
+impl From<updater::CheckResult> for CheckResult {
+    fn from(c: updater::CheckResult) -> Self {
+        match c {
+            updater::CheckResult::UpdateAvailable {
+                channel,
+                sequence,
+                version,
+                bundle_size,
+            } => CheckResult::UpdateAvailable {
+                channel,
+                sequence,
+                version,
+                bundle_size,
+            },
+            updater::CheckResult::NoUpdate { code, reason } => {
+                CheckResult::NoUpdate { code, reason }
+            }
+        }
+    }
+}
+
+impl From<updater::UpdateOutcome> for UpdateOutcome {
+    fn from(o: updater::UpdateOutcome) -> Self {
+        match o {
+            updater::UpdateOutcome::NoUpdate { code, reason } => {
+                UpdateOutcome::NoUpdate { code, reason }
+            }
+            updater::UpdateOutcome::Installed {
+                id,
+                version,
+                sequence,
+                downloaded_bytes,
+                full_bytes,
+                delta,
+                delta_fallback,
+                applied,
+            } => UpdateOutcome::Installed {
+                id,
+                version,
+                sequence,
+                downloaded_bytes,
+                full_bytes,
+                delta,
+                delta_fallback,
+                applied,
+            },
+        }
+    }
+}
