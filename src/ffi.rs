@@ -143,7 +143,7 @@ impl Config {
             "nativeVersion": self.native_version,
         }))
         .map_err(|e| LiveshipError::InvalidArgument {
-            message: format!("config: {e}"),
+            reason: format!("config: {e}"),
         })?;
         c.data_dir = Some(PathBuf::from(self.data_dir));
         c.builtin_dir = PathBuf::from(self.builtin_dir);
@@ -428,31 +428,31 @@ pub enum LogLevel {
 // ---------------------------------------------------------------------------------------------
 // The one public error
 
-/// Every failure, in few actionable kinds. `message` is for people and logs, never parsed.
+/// Every failure, in few actionable kinds. `reason` is for people and logs, never parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum LiveshipError {
     /// The server could not be reached or answered wrongly; retry later.
-    #[error("network: {message}")]
-    Network { message: String },
+    #[error("network: {reason}")]
+    Network { reason: String },
     /// A release failed a security or integrity check; `check` names it (`release.signatureInvalid`,
     /// `install.objectHash`, `unpack.hashMismatch`, `crypto.segmentAuth`, `policy.rollback`, ...).
-    #[error("verification failed ({check}): {message}")]
-    Verification { check: String, message: String },
+    #[error("verification failed ({check}): {reason}")]
+    Verification { check: String, reason: String },
     /// The release or bundle does not fit this app build (native range, platform, format).
-    #[error("incompatible: {message}")]
-    Incompatible { message: String },
+    #[error("incompatible: {reason}")]
+    Incompatible { reason: String },
     /// The device's storage failed (disk full, permissions, database).
-    #[error("storage: {message}")]
-    Storage { message: String },
+    #[error("storage: {reason}")]
+    Storage { reason: String },
     /// Another install holds the lock; retry later.
-    #[error("busy: {message}")]
-    Busy { message: String },
+    #[error("busy: {reason}")]
+    Busy { reason: String },
     /// The call itself is wrong (bad config, unknown bundle, bundle not on trial, ...).
-    #[error("invalid argument: {message}")]
-    InvalidArgument { message: String },
+    #[error("invalid argument: {reason}")]
+    InvalidArgument { reason: String },
     /// A bug: a panic or an impossible state. Logged with details.
-    #[error("internal error: {message}")]
-    Internal { message: String },
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
 }
 
 /// Lower-camel-case name of an error's variant, from its `Debug` form (`SignatureInvalid { .. }`
@@ -475,67 +475,69 @@ impl LiveshipError {
     /// The one mapping from internal errors to the public kinds.
     pub fn from_core(e: CoreError) -> LiveshipError {
         use LiveshipError as L;
-        let message = e.to_string();
+        let reason = e.to_string();
         let verification = |check: String| L::Verification {
             check,
-            message: message.clone(),
+            reason: reason.clone(),
         };
         let crypto = |c: &CryptoError| match c {
             CryptoError::Io { .. } => L::Storage {
-                message: message.clone(),
+                reason: reason.clone(),
             },
             other => verification(check_name("crypto", other)),
         };
         let fetch = |f: &FetchError| match f {
             FetchError::InsecureUrl { .. } | FetchError::Setup(_) => L::InvalidArgument {
-                message: message.clone(),
+                reason: reason.clone(),
             },
             FetchError::HashMismatch { .. } => verification(check_name("fetch", f)),
             FetchError::Io { .. } => L::Storage {
-                message: message.clone(),
+                reason: reason.clone(),
             },
             _ => L::Network {
-                message: message.clone(),
+                reason: reason.clone(),
             },
         };
         match &e {
-            CoreError::Config(_) => L::InvalidArgument { message },
-            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => L::Incompatible { message },
-            CoreError::Release(r) => verification(check_name("release", r)),
-            CoreError::Refused(Refusal::IncompatibleNative { .. } | Refusal::WrongPlatform { .. }) => {
-                L::Incompatible { message }
+            CoreError::Config(_) => L::InvalidArgument { reason },
+            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => {
+                L::Incompatible { reason }
             }
+            CoreError::Release(r) => verification(check_name("release", r)),
+            CoreError::Refused(
+                Refusal::IncompatibleNative { .. } | Refusal::WrongPlatform { .. },
+            ) => L::Incompatible { reason },
             CoreError::Refused(r) => verification(check_name("policy", r)),
             CoreError::Install(i) => match i {
-                InstallError::Busy => L::Busy { message },
+                InstallError::Busy => L::Busy { reason },
                 InstallError::InsufficientSpace { .. } | InstallError::Store(_) => {
-                    L::Storage { message }
+                    L::Storage { reason }
                 }
                 InstallError::Decrypt(c) => crypto(c),
-                InstallError::Unpack(UnpackError::Io { .. }) => L::Storage { message },
+                InstallError::Unpack(UnpackError::Io { .. }) => L::Storage { reason },
                 InstallError::Unpack(u) => verification(check_name("unpack", u)),
                 other => verification(check_name("install", other)),
             },
             CoreError::Boot(b) => match b {
-                boot::BootError::Incompatible { .. } => L::Incompatible { message },
-                boot::BootError::Store(_) => L::Storage { message },
-                _ => L::InvalidArgument { message },
+                boot::BootError::Incompatible { .. } => L::Incompatible { reason },
+                boot::BootError::Store(_) => L::Storage { reason },
+                _ => L::InvalidArgument { reason },
             },
-            CoreError::Store(_) | CoreError::ReadInput { .. } => L::Storage { message },
+            CoreError::Store(_) | CoreError::ReadInput { .. } => L::Storage { reason },
             CoreError::Net(NetError::NoUpdateUrl | NetError::BadUrl { .. }) => {
-                L::InvalidArgument { message }
+                L::InvalidArgument { reason }
             }
             CoreError::Net(NetError::Fetch(f)) => fetch(f),
             CoreError::Delta(d) => match d {
                 DeltaError::Fetch { source, .. } => fetch(source),
                 DeltaError::Decrypt { source, .. } => crypto(source),
-                DeltaError::Store(_) => L::Storage { message },
+                DeltaError::Store(_) => L::Storage { reason },
                 DeltaError::Mismatch { .. } | DeltaError::BadUrl { .. } => {
                     verification(check_name("delta", d))
                 }
-                DeltaError::NotOffered | DeltaError::NotWorthIt { .. } => L::Internal { message },
+                DeltaError::NotOffered | DeltaError::NotWorthIt { .. } => L::Internal { reason },
             },
-            CoreError::DeadlineExceeded { .. } => L::Network { message },
+            CoreError::DeadlineExceeded { .. } => L::Network { reason },
         }
     }
 }
@@ -546,7 +548,7 @@ fn guard<T>(op: &str, f: impl FnOnce() -> Result<T, LiveshipError>) -> Result<T,
         let what = panic_message(payload.as_ref());
         log::error!("{op} panicked: {what}");
         Err(LiveshipError::Internal {
-            message: format!("{op} panicked: {what}"),
+            reason: format!("{op} panicked: {what}"),
         })
     });
     if let Err(e) = &result {
@@ -617,7 +619,9 @@ impl From<events::Event> for Event {
                 total,
             },
             E::NoNeedUpdate { reason } => Event::NoNeedUpdate { reason },
-            E::UpdateAvailable { sequence, version } => Event::UpdateAvailable { sequence, version },
+            E::UpdateAvailable { sequence, version } => {
+                Event::UpdateAvailable { sequence, version }
+            }
             E::DownloadComplete { bundle_id, version } => {
                 Event::DownloadComplete { bundle_id, version }
             }
@@ -670,7 +674,12 @@ impl log::Log for LogBridge {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let Some(logger) = self.logger.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+        let Some(logger) = self
+            .logger
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
             return;
         };
         let level = match record.level() {
@@ -747,7 +756,7 @@ impl Updater {
         listener: Option<Arc<dyn EventListener>>,
     ) -> Result<Arc<Self>, LiveshipError> {
         guard("open", || {
-            let invalid = |message: String| LiveshipError::InvalidArgument { message };
+            let invalid = |reason: String| LiveshipError::InvalidArgument { reason };
             let mut value: serde_json::Value = serde_json::from_str(&json)
                 .map_err(|e| invalid(format!("config JSON does not parse: {e}")))?;
             let obj = value
@@ -817,7 +826,7 @@ impl Updater {
                     }
                 })
                 .map_err(|e| LiveshipError::Internal {
-                    message: format!("cannot start the update thread: {e}"),
+                    reason: format!("cannot start the update thread: {e}"),
                 })?;
             Ok(())
         })
@@ -932,7 +941,7 @@ impl Updater {
         guard("setChannel", || {
             if channel.is_empty() {
                 return Err(LiveshipError::InvalidArgument {
-                    message: "channel must not be empty".into(),
+                    reason: "channel must not be empty".into(),
                 });
             }
             self.inner
@@ -977,11 +986,11 @@ impl Updater {
             .clone()
             .filter(|d| !d.as_os_str().is_empty())
             .ok_or_else(|| LiveshipError::InvalidArgument {
-                message: "dataDir must be set".into(),
+                reason: "dataDir must be set".into(),
             })?;
         let sink = Arc::new(ListenerSink(listener.clone()));
-        let inner = updater::Updater::open(config, &data_dir, sink)
-            .map_err(LiveshipError::from_core)?;
+        let inner =
+            updater::Updater::open(config, &data_dir, sink).map_err(LiveshipError::from_core)?;
         Ok(Arc::new(Updater {
             inner: Arc::new(inner),
             listener,
@@ -1076,6 +1085,211 @@ impl From<updater::UpdateOutcome> for UpdateOutcome {
                 delta_fallback,
                 applied,
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(dir: &Path) -> Config {
+        Config {
+            app_id: "com.example.app".into(),
+            platform: "android".into(),
+            native_version: "1.0.0".into(),
+            data_dir: dir.join("data").to_string_lossy().into_owned(),
+            builtin_dir: dir.join("builtin").to_string_lossy().into_owned(),
+            builtin_version: None,
+            default_channel: None,
+            update_url: None,
+            update_mode: None,
+            public_keys: vec![],
+            bundle_keys: vec![],
+            app_ready_timeout_ms: None,
+            auto_update: None,
+            reset_when_update: None,
+            period_check_delay: None,
+            response_timeout: None,
+            apply_mode: None,
+            min_background_ms: None,
+            allow_insecure_loopback: None,
+            extra_ca_cert: None,
+            development: None,
+        }
+    }
+
+    #[test]
+    fn unset_record_fields_take_the_json_schema_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let from_record = record(dir.path()).into_core().unwrap();
+        let from_json: CoreConfig = serde_json::from_value(serde_json::json!({
+            "appId": "com.example.app", "platform": "android", "nativeVersion": "1.0.0",
+            "dataDir": dir.path().join("data"), "builtinDir": dir.path().join("builtin"),
+        }))
+        .unwrap();
+        assert_eq!(from_record, from_json);
+    }
+
+    #[test]
+    fn host_info_overrides_the_json_and_bad_json_is_an_invalid_argument() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = HostInfo {
+            app_id: "com.example.app".into(),
+            platform: "ios".into(),
+            native_version: "2.0".into(),
+            data_dir: dir.path().join("data").to_string_lossy().into_owned(),
+            builtin_dir: dir.path().join("builtin").to_string_lossy().into_owned(),
+        };
+        let json = r#"{"appId": "other.app", "defaultChannel": "beta"}"#;
+        let u = Updater::from_json(json.into(), host.clone(), None).unwrap();
+        assert_eq!(u.inner.config().app_id, "com.example.app");
+        assert_eq!(u.get_channel().unwrap(), "beta");
+        drop(u);
+        let err = Updater::from_json("{\"appReadyTimeout\": \"soon\"}".into(), host, None)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, LiveshipError::InvalidArgument { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_panic_inside_becomes_an_internal_error() {
+        let err = guard::<()>("boom", || panic!("kaboom")).unwrap_err();
+        assert_eq!(
+            err,
+            LiveshipError::Internal {
+                reason: "boom panicked: kaboom".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_listener_that_panics_does_not_take_the_core_down() {
+        struct Panics;
+        impl EventListener for Panics {
+            fn on_event(&self, _event: Event) {
+                panic!("listener bug");
+            }
+        }
+        let sink = ListenerSink(Some(Arc::new(Panics)));
+        sink.on_event(events::Event::AppReady {
+            bundle_id: "x".into(),
+        });
+    }
+
+    #[test]
+    fn internal_errors_map_to_their_public_kind_with_the_check_named() {
+        let cases: Vec<(CoreError, LiveshipError)> = vec![
+            (
+                ReleaseError::SignatureInvalid {
+                    key_id: "k1".into(),
+                }
+                .into(),
+                LiveshipError::Verification {
+                    check: "release.signatureInvalid".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                InstallError::Unpack(UnpackError::HashMismatch {
+                    path: "a.js".into(),
+                })
+                .into(),
+                LiveshipError::Verification {
+                    check: "unpack.hashMismatch".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                InstallError::Decrypt(CryptoError::SegmentAuth { segment: 3 }).into(),
+                LiveshipError::Verification {
+                    check: "crypto.segmentAuth".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                Refusal::Rollback { got: 1, have: 2 }.into(),
+                LiveshipError::Verification {
+                    check: "policy.rollback".into(),
+                    reason: String::new(),
+                },
+            ),
+            (
+                Refusal::IncompatibleNative {
+                    native: "1".into(),
+                    min: Some("2".into()),
+                    max: None,
+                }
+                .into(),
+                LiveshipError::Incompatible {
+                    reason: String::new(),
+                },
+            ),
+            (
+                InstallError::Busy.into(),
+                LiveshipError::Busy {
+                    reason: String::new(),
+                },
+            ),
+            (
+                boot::BootError::NotOnTrial {
+                    id: "b".into(),
+                    trial: None,
+                }
+                .into(),
+                LiveshipError::InvalidArgument {
+                    reason: String::new(),
+                },
+            ),
+            (
+                NetError::Fetch(FetchError::Connect {
+                    url: "http://127.0.0.1:1/".into(),
+                    reason: "refused".into(),
+                })
+                .into(),
+                LiveshipError::Network {
+                    reason: String::new(),
+                },
+            ),
+            (
+                NetError::NoUpdateUrl.into(),
+                LiveshipError::InvalidArgument {
+                    reason: String::new(),
+                },
+            ),
+        ];
+        for (core, want) in cases {
+            let text = core.to_string();
+            let got = LiveshipError::from_core(core);
+            let blank = |e: &LiveshipError| match e.clone() {
+                LiveshipError::Verification { check, .. } => LiveshipError::Verification {
+                    check,
+                    reason: String::new(),
+                },
+                LiveshipError::Network { .. } => LiveshipError::Network {
+                    reason: String::new(),
+                },
+                LiveshipError::Incompatible { .. } => LiveshipError::Incompatible {
+                    reason: String::new(),
+                },
+                LiveshipError::Storage { .. } => LiveshipError::Storage {
+                    reason: String::new(),
+                },
+                LiveshipError::Busy { .. } => LiveshipError::Busy {
+                    reason: String::new(),
+                },
+                LiveshipError::InvalidArgument { .. } => LiveshipError::InvalidArgument {
+                    reason: String::new(),
+                },
+                LiveshipError::Internal { .. } => LiveshipError::Internal {
+                    reason: String::new(),
+                },
+            };
+            assert_eq!(blank(&got), want, "{text}");
+            assert!(got.to_string().contains(&text), "{got} should carry {text}");
         }
     }
 }
