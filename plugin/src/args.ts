@@ -28,7 +28,7 @@ export class LiveshipArgumentError extends Error {
 }
 
 /** Content id (lowercase SHA-256 hex) or `builtin`. */
-const BUNDLE_ID = /^(builtin|[0-9a-f]{64})$/;
+const BUNDLE_ID = /^(builtin|[0-9a-f]{16,64})$/;
 /** Same rule as the release format (docs/FORMAT.md): lowercase, digits, `.`, `_`, `-`. */
 const CHANNEL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -52,7 +52,7 @@ function optionalBoolean(o: Record<string, unknown>, field: string): void {
 export function checkBundleId(options: unknown): BundleId {
   const o = record(options, 'options');
   if (typeof o.id !== 'string' || !BUNDLE_ID.test(o.id)) {
-    throw new LiveshipArgumentError('id', 'must be a bundle id from list() or download() (64 hex digits) or "builtin"');
+    throw new LiveshipArgumentError('id', 'must be a bundle id from list() or download() (16 hex digits) or "builtin"');
   }
   return { id: o.id };
 }

@@ -48,6 +48,18 @@ const checks: Partial<Record<keyof LiveshipPlugin, (options: unknown) => unknown
 };
 
 /**
+ * Methods whose "nothing" is `null` (Capgo's contract). A native call that resolves without data
+ * reaches JavaScript as `undefined` or `{}`; these become `null`.
+ */
+const nullable = new Set<PropertyKey>(['getNextBundle', 'getFailedUpdate']);
+
+function orNull(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'object' && Object.keys(value as object).length === 0) return null;
+  return value;
+}
+
+/**
  * The app-facing plugin over the native one: `notifyAppReady()` sends the captured id, methods
  * with arguments check them first, everything else (listeners included) passes through.
  * Capture starts immediately: call this while the page starts (index.ts does, at import).
@@ -71,6 +83,9 @@ export function withReadiness(native: LiveshipNativePlugin, scope: PageScope): L
       if (prop === 'notifyAppReady') return notifyAppReady;
       const check = typeof prop === 'string' ? checks[prop as keyof LiveshipPlugin] : undefined;
       const value: unknown = Reflect.get(target, prop, receiver);
+      if (nullable.has(prop) && typeof value === 'function') {
+        return () => (value as () => Promise<unknown>).call(target).then(orNull);
+      }
       if (check && typeof value === 'function') {
         return (options?: unknown) => {
           try {

@@ -26,7 +26,7 @@ async function rejectsWith(p: Promise<unknown>, field: string): Promise<void> {
 test('bundle ids are checked before reaching native code', async () => {
   const { fake, call } = setup();
   for (const m of ['next', 'set', 'delete']) {
-    for (const bad of [undefined, {}, { id: '' }, { id: '../etc' }, { id: 'A'.repeat(64) }, { id: 7 }, { id: 'a'.repeat(63) }]) {
+    for (const bad of [undefined, {}, { id: '' }, { id: '../etc' }, { id: 'A'.repeat(16) }, { id: 7 }, { id: 'a'.repeat(15) }, { id: 'a'.repeat(65) }]) {
       await rejectsWith(call(m, bad), bad === undefined ? 'options' : 'id');
     }
   }
@@ -119,4 +119,10 @@ test('methods without arguments and listeners pass through untouched', async () 
     { method: 'addListener', options: 'download' },
     { method: 'list', options: undefined },
   ]);
+});
+
+test('an empty native answer for getNextBundle or getFailedUpdate becomes null', async () => {
+  const { liveship } = setup();
+  assert.equal(await liveship.getNextBundle(), null);
+  assert.equal(await liveship.getFailedUpdate(), null);
 });

@@ -6,8 +6,8 @@
  */
 import type { AppReadyResult, BundleInfo, LiveshipNativePlugin, NotifyAppReadyOptions } from '../src/definitions';
 
-export const A = 'a'.repeat(64);
-export const B = 'b'.repeat(64);
+export const A = 'a'.repeat(16);
+export const B = 'b'.repeat(16);
 
 export function bundle(id: string, role: BundleInfo['role'] = 'current'): BundleInfo {
   return { id, version: id.slice(0, 4), downloaded: '', checksum: id, status: 'success', role, channel: 'production', sequence: 1 };
@@ -66,6 +66,8 @@ export class FakeNative {
         return { bundle: bundle(id) };
       },
     };
+    plugin.getNextBundle = async () => ({});
+    plugin.getFailedUpdate = async () => undefined;
     for (const m of ['download', 'next', 'set', 'delete', 'reset', 'getLatest', 'setChannel', 'unsetChannel',
       'setMultiDelay', 'setConsent', 'addListener', 'list']) {
       plugin[m] = record(m);

@@ -15,7 +15,7 @@ data class DownloadRequest(val url: String?, val version: String?)
 
 object Args {
     /** Content id (lowercase SHA-256 hex) or `builtin`. */
-    private val BUNDLE_ID = Regex("^(builtin|[0-9a-f]{64})$")
+    private val BUNDLE_ID = Regex("^(builtin|[0-9a-f]{16,64})$")
 
     /** Channel rule of the release format (docs/FORMAT.md). */
     private val CHANNEL = Regex("^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -25,7 +25,7 @@ object Args {
 
     fun bundleId(value: Any?): String {
         if (value !is String || !BUNDLE_ID.matches(value)) {
-            throw ArgumentException("id", "must be a bundle id from list() or download() (64 hex digits) or \"builtin\"")
+            throw ArgumentException("id", "must be a bundle id from list() or download() (16 hex digits) or \"builtin\"")
         }
         return value
     }

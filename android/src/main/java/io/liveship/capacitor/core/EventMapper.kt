@@ -3,6 +3,7 @@
 package io.liveship.capacitor.core
 
 import io.liveship.BundleInfo
+import io.liveship.BundleStatus
 import io.liveship.Event
 
 /** What the native plugin must do for one core event. */
@@ -62,7 +63,10 @@ class EventMapper(private val builtinVersion: String, private val installed: () 
 
     private fun bundle(id: String, version: String = ""): Payload = Payloads.byId(id, installed(), builtinVersion, version)
 
-    private fun serving(): Payload =
-        installed().firstOrNull { it.status == io.liveship.BundleStatus.TRIAL || it.status == io.liveship.BundleStatus.CURRENT }
+    /** The trial if there is one (it serves), else the current bundle, else the built-in one. */
+    private fun serving(): Payload {
+        val all = installed()
+        return (all.firstOrNull { it.status == BundleStatus.TRIAL } ?: all.firstOrNull { it.status == BundleStatus.CURRENT })
             ?.let(Payloads::bundle) ?: Payloads.builtin(builtinVersion)
+    }
 }

@@ -23,8 +23,12 @@ data class PluginSettings(
     val backgroundChargingOnly: Boolean = false,
 )
 
-/** A method's result plus, when the WebView must load another bundle, what to load. */
-data class Swap(val launch: LaunchResult, val reason: String)
+/**
+ * A switch of the serving bundle. `announced`: the core already emitted `ReloadRequired` for it
+ * (apply, reset), so the event handler reloads the WebView and the caller must not do it again;
+ * otherwise the caller reloads the WebView from `launch`.
+ */
+data class Swap(val launch: LaunchResult, val reason: String, val announced: Boolean)
 
 class LiveshipController(
     private val updater: UpdaterInterface,
@@ -96,18 +100,19 @@ class LiveshipController(
     /** Switch now: the bundle becomes the trial; the WebView must load the returned launch. */
     fun set(id: Any?): Swap {
         val bundleId = Args.bundleId(id)
-        if (bundleId == Args.BUILTIN) return Swap(updater.reset(ResetTarget.BUILTIN), "set builtin")
+        if (bundleId == Args.BUILTIN) return Swap(updater.reset(ResetTarget.BUILTIN), "set builtin", announced = true)
         updater.setNext(bundleId)
         val l = updater.applyNext() ?: throw PluginError("internal", "bundle $bundleId was set as next but did not apply")
-        return Swap(l, "set $bundleId")
+        return Swap(l, "set $bundleId", announced = true)
     }
 
     /** Applies a pending next bundle, else reloads what serves. */
-    fun reload(): Swap = updater.applyNext()?.let { Swap(it, "reload: applied next") } ?: Swap(updater.current(), "reload")
+    fun reload(): Swap = updater.applyNext()?.let { Swap(it, "reload: applied next", announced = true) }
+        ?: Swap(updater.current(), "reload", announced = false)
 
     fun reset(toLastSuccessful: Any?): Swap {
         val last = Args.optionalBoolean("toLastSuccessful", toLastSuccessful, false)
-        return Swap(updater.reset(if (last) ResetTarget.LAST_GOOD else ResetTarget.BUILTIN), "reset")
+        return Swap(updater.reset(if (last) ResetTarget.LAST_GOOD else ResetTarget.BUILTIN), "reset", announced = true)
     }
 
     fun current(): Payload {
@@ -160,6 +165,20 @@ class LiveshipController(
         is CheckResult.NoUpdate -> linkedMapOf("updateAvailable" to false, "code" to c.code, "reason" to c.reason)
     }
 
+    /** Starts an automatic update cycle on the core's thread when `autoUpdate` is on. */
+    fun autoUpdate(): Boolean {
+        if (isAutoUpdateEnabled()["enabled"] != true) return false
+        try {
+            updater.startDownloadAndInstall()
+        } catch (e: LiveshipException.Busy) {
+            return false // a cycle is already running
+        }
+        return true
+    }
+
+    /** For WorkManager / BGTaskScheduler: check, download and install within the deadline. */
+    fun runBackgroundUpdate(deadlineSeconds: Long): UpdateOutcome = updater.runBackgroundUpdate(deadlineSeconds.toULong())
+
     /** On return to the foreground: apply a pending bundle if the delay conditions allow it. */
     fun onForeground(backgroundMs: Long, nowMs: Long): LaunchResult? =
         if (delays.mayApplyInForeground(backgroundMs, nowMs)) updater.appMovedToForeground() else null
@@ -210,7 +229,7 @@ class LiveshipController(
         store.remove(CONSENT)
         delays.cancel()
         failed = null
-        return Swap(launch, "deleteData")
+        return Swap(launch, "deleteData", announced = true)
     }
 
     private fun bundle(id: String, version: String = ""): Payload =
