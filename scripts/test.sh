@@ -29,4 +29,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
-echo "test.sh: all checks passed (fmt, clippy, tests)"
+echo "== bindings (Kotlin, Python, Swift generation) against a loopback server"
+scripts/bindings-test.sh
+echo "== aarch64 tests under qemu-user"
+scripts/test-aarch64.sh
+
+echo "test.sh: all checks passed (fmt, clippy, tests, bindings, aarch64)"
