@@ -161,7 +161,7 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     }
 
     @objc func list(_ call: CAPPluginCall) {
-        run(call) { u, _ in ["bundles": try u.list().map(Payloads.bundle)] }
+        run(call) { u, _ in try ["bundles": u.list().map(Payloads.bundle)] }
     }
 
     @objc func delete(_ call: CAPPluginCall) {
@@ -196,7 +196,7 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     }
 
     @objc func getChannel(_ call: CAPPluginCall) {
-        run(call) { u, _ in ["channel": try u.getChannel(), "status": "ok", "allowSet": true] }
+        run(call) { u, _ in try ["channel": u.getChannel(), "status": "ok", "allowSet": true] }
     }
 
     @objc func getDeviceId(_ call: CAPPluginCall) {
@@ -252,7 +252,7 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     }
 
     @objc func getHistory(_ call: CAPPluginCall) {
-        run(call) { u, _ in ["history": try u.history().map(Payloads.history)] }
+        run(call) { u, _ in try ["history": u.history().map(Payloads.history)] }
     }
 
     @objc func exportData(_ call: CAPPluginCall) {
@@ -333,7 +333,9 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         guard let mapper = mapper else { return }
         for action in mapper.map(event) {
             switch action {
-            case .emit(let name, let payload): notifyListeners(name, data: payload)
+            case .emit(let name, let payload):
+                // Kept for the first listener: these happen before the page can listen.
+                notifyListeners(name, data: payload, retainUntilConsumed: name == "updateFailed" || name == "appReady")
             case .failed(let payload): work.async { self.failed = payload }
             case .reload(let id, let path): DispatchQueue.main.async { self.reloadWebView(id, path) }
             }

@@ -141,6 +141,9 @@ fun pureTests() {
         val reverted = mapper.map(Event.UpdateFailed(B, "1.2.3", "never confirmed"))
         check(reverted.size == 2 && reverted[0] is Action.Failed && (reverted[1] as Action.Emit).name == "updateFailed") { "$reverted" }
         check((reverted[1] as Action.Emit).payload.map("bundle")["status"] == "error") { "$reverted" }
+        check((reverted[1] as Action.Emit).retain && !(mapper.map(Event.Set(A)).single() as Action.Emit).retain) {
+            "a revert at start-up is kept for the first listener; ordinary events are not"
+        }
         check(mapper.map(Event.ReloadRequired(A, "/data/bundles/a", "applied")) == listOf(Action.Reload(A, "/data/bundles/a", "applied"))) { "reload" }
     }
     test("core errors reach JavaScript as their kind, with the failed check") {

@@ -245,7 +245,7 @@ class LiveshipPlugin : Plugin() {
     private fun handle(c: LiveshipController, event: Event) {
         for (action in c.events.map(event)) {
             when (action) {
-                is Action.Emit -> notifyListeners(action.name, toJS(action.payload))
+                is Action.Emit -> notifyListeners(action.name, toJS(action.payload), action.retain)
                 is Action.Failed -> c.recordFailure(action.payload)
                 is Action.Reload -> main.post { reloadWebView(action.bundleId, action.path) }
             }

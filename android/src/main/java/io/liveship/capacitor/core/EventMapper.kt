@@ -6,10 +6,16 @@ import io.liveship.BundleInfo
 import io.liveship.BundleStatus
 import io.liveship.Event
 
+/** Events delivered to the first listener even when they happened before it was added. */
+val RETAINED = setOf("updateFailed", "appReady")
+
 /** What the native plugin must do for one core event. */
 sealed class Action {
-    /** `notifyListeners(name, payload)`. */
-    data class Emit(val name: String, val payload: Payload) : Action()
+    /**
+     * `notifyListeners(name, payload, retain)`. `retain`: kept until a listener takes it, for
+     * events that happen before the page can listen (a revert or confirmation at start-up).
+     */
+    data class Emit(val name: String, val payload: Payload, val retain: Boolean = name in RETAINED) : Action()
 
     /** Point the WebView at `path` (`null` = built-in bundle), then emit `appReloaded`. */
     data class Reload(val bundleId: String, val path: String?, val reason: String) : Action()
