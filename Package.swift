@@ -13,7 +13,7 @@ let package = Package(
         .library(name: "LiveshipCapacitor", targets: ["LiveshipPlugin"])
     ],
     dependencies: [
-        .package(url: "https://github.com/ionic-team/capacitor-swift-pm.git", from: "7.0.0")
+        .package(url: "https://github.com/ionic-team/capacitor-swift-pm.git", "7.0.0"..<"9.0.0")
     ],
     targets: [
         .binaryTarget(name: "Liveship", path: "ios/Liveship.xcframework"),
