@@ -47,8 +47,11 @@ if wants js; then
         const cjs = require("./dist/plugin.cjs.js");
         if (typeof cjs.Liveship !== "object" || cjs.CapacitorUpdater !== cjs.Liveship) throw new Error("CJS bundle lacks Liveship / CapacitorUpdater");
         const pkg = require("./package.json");
-        const src = require("fs").readFileSync("plugin/src/version.ts", "utf8");
-        if (!src.includes(`"${pkg.version}"`) && !src.includes(`'\''${pkg.version}'\''`)) throw new Error("plugin/src/version.ts does not match package.json " + pkg.version);
+        for (const f of ["plugin/src/version.ts", "android/src/main/java/io/liveship/capacitor/LiveshipPlugin.kt",
+                         "ios/Sources/LiveshipPlugin/LiveshipPlugin.swift"]) {
+            const src = require("fs").readFileSync(f, "utf8");
+            if (!src.includes(`"${pkg.version}"`) && !src.includes(`'\''${pkg.version}'\''`)) throw new Error(f + ": plugin version does not match package.json " + pkg.version);
+        }
         if (pkg.capacitor.android.src !== "android" || pkg.capacitor.ios.src !== "ios") throw new Error("package.json capacitor field");
     ' || die "the built package is not what package.json promises"
     [[ -f example/tsconfig.json ]] || die "example/tsconfig.json missing"
@@ -62,7 +65,10 @@ if wants kotlin; then
     need cargo "Rust toolchain builds libliveship.so and the CLI"
     need java "a JDK 11+ (apt-get install -y default-jdk-headless)"
     step "build library, CLI and uniffi-bindgen"
-    cargo build -p liveship -p liveship-cli -p uniffi-bindgen
+    # Separate invocations: built together, cargo unifies features and rebuilds the library
+    # every time it is built alone afterwards (docs/BUILD.md).
+    cargo build -p liveship -p liveship-cli
+    cargo build -p uniffi-bindgen
     LIB="$ROOT/target/debug/libliveship.so"
     CLI="$ROOT/target/debug/liveship"
     BINDGEN="$ROOT/target/debug/uniffi-bindgen"
