@@ -48,6 +48,7 @@ class LiveshipPlugin : Plugin() {
     private var controller: LiveshipController? = null
     private var startupError: Throwable? = null
     private var bundleScript: ScriptHandler? = null
+    private var sink: ((Event) -> Unit)? = null
 
     /** `elapsedRealtime` when the app went to the background; 0 while in front. */
     @Volatile private var backgroundSince = 0L
@@ -73,7 +74,9 @@ class LiveshipPlugin : Plugin() {
             return
         }
         controller = c
-        LiveshipRuntime.sink = { event -> eventWork.execute { handle(c, event) } }
+        val mySink: (Event) -> Unit = { event -> eventWork.execute { handle(c, event) } }
+        sink = mySink
+        LiveshipRuntime.sink = mySink
         val launch = c.launch()
         Log.i(LiveshipRuntime.TAG, "launch: ${launch.id} ${launch.version}${if (launch.trial) " (trial)" else ""}")
         setPageBundle(launch.id)
@@ -96,7 +99,8 @@ class LiveshipPlugin : Plugin() {
 
     override fun handleOnDestroy() {
         main.post { ProcessLifecycleOwner.get().lifecycle.removeObserver(lifecycle) }
-        LiveshipRuntime.sink = null
+        // An Activity recreated in the same process may have loaded a new plugin already.
+        if (LiveshipRuntime.sink === sink) LiveshipRuntime.sink = null
         ticker?.shutdownNow()
         work.shutdown()
         eventWork.shutdown()
