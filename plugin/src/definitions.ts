@@ -638,7 +638,7 @@ export interface HistoryResult {
 export interface ExportDataResult {
   /**
    * JSON text of everything Liveship keeps about this device: `{ deviceId, channel,
-   * nativeVersion, consent, serving, bundles, history }`. No keys, no URLs with tokens.
+   * nativeVersion, consent, serving, bundles, history, delayConditions }`. No keys, no URLs.
    *
    * @since 0.1.0
    */
@@ -996,8 +996,9 @@ export interface LiveshipPlugin {
   exportData(): Promise<ExportDataResult>;
 
   /**
-   * Resets to the built-in bundle, deletes every downloaded bundle and the history of this
-   * device's updates, and reloads (for a data-deletion request).
+   * Resets to the built-in bundle, deletes every downloaded bundle, forgets the consent flag and
+   * delay conditions, and reloads (for a data-deletion request). The core's transition history
+   * stays: it holds bundle ids, versions and reasons only, and the core has no call to erase it.
    *
    * @since 0.1.0
    */
