@@ -1,0 +1,400 @@
+// The Capacitor plugin class for iOS: argument mapping, threading, lifecycle and the WebView
+// swap. Decisions live in the Rust core; payloads and checks in Payloads.swift.
+//
+// Threads: Capacitor calls methods on its plugin queue; every call moves to `work`, a serial
+// queue of our own (the core's calls block). Core events arrive on the core's threads and move
+// to `events`. WebView changes run on the main thread.
+import Foundation
+import Capacitor
+import WebKit
+import UIKit
+
+@objc(LiveshipPlugin)
+public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
+    public let identifier = "LiveshipPlugin"
+    public let jsName = "Liveship"
+    public let pluginMethods: [CAPPluginMethod] = [
+        "notifyAppReady", "download", "next", "set", "reload", "reset", "current", "list", "delete", "getLatest",
+        "setChannel", "unsetChannel", "getChannel", "getDeviceId", "getPluginVersion", "getBuiltinVersion",
+        "isAutoUpdateEnabled", "getNextBundle", "getFailedUpdate", "setMultiDelay", "cancelDelay", "triggerUpdateCheck",
+        "getHistory", "exportData", "deleteData", "setConsent",
+    ].map { CAPPluginMethod(name: $0, returnType: CAPPluginReturnPromise) }
+
+    static let pluginVersion = "0.1.0"
+
+    private let work = DispatchQueue(label: "io.liveship.plugin", qos: .utility)
+    private let events = DispatchQueue(label: "io.liveship.events", qos: .utility)
+    private var updater: Updater?
+    private var settings: LiveshipRuntime.Settings?
+    private var startupError: Error?
+    private var mapper: EventMapper?
+    private var failed: Payload?
+    private var backgroundSince: Date?
+    private var timer: DispatchSourceTimer?
+    private let defaults = UserDefaults.standard
+
+    // MARK: start-up
+
+    /// Runs while the bridge is created, before the WebView loads its first page: asks the core
+    /// which bundle to serve and points Capacitor at it.
+    override public func load() {
+        do {
+            let (u, s) = try LiveshipRuntime.shared.open(config: getConfig().getConfigJSON() as [String: Any])
+            updater = u
+            settings = s
+            mapper = EventMapper(builtinVersion: s.builtinVersion, installed: { (try? u.list()) ?? [] })
+        } catch {
+            // A configuration the core refuses must not stop the app: built-in bundle, and every
+            // call rejects with the reason.
+            startupError = error
+            CAPLog.print("Liveship did not start; serving the built-in bundle: \(error)")
+            return
+        }
+        guard let u = updater, let s = settings else { return }
+        LiveshipRuntime.shared.sink = { [weak self] event in self?.events.async { self?.handle(event) } }
+        let launch = u.launch()
+        if let r = launch.reverted {
+            failed = ["bundle": Payloads.partial(r.id, r.version, status: "error", role: "failed"), "reason": r.reason]
+        }
+        CAPLog.print("Liveship launch: \(launch.id) \(launch.version)\(launch.trial ? " (trial)" : "")")
+        setPageBundle(launch.id)
+        if launch.path != nil { bridge?.setServerBasePath(LiveshipRuntime.servingPath(launch.id)) }
+
+        let nc = NotificationCenter.default
+        nc.addObserver(self, selector: #selector(didEnterBackground), name: UIApplication.didEnterBackgroundNotification, object: nil)
+        nc.addObserver(self, selector: #selector(willEnterForeground), name: UIApplication.willEnterForegroundNotification, object: nil)
+        LiveshipBackground.schedule(after: s.backgroundInterval)
+        if s.periodCheckDelay > 0 {
+            let t = DispatchSource.makeTimerSource(queue: work)
+            t.schedule(deadline: .now() + s.periodCheckDelay, repeating: s.periodCheckDelay)
+            t.setEventHandler { [weak self] in self?.autoUpdate() }
+            t.resume()
+            timer = t
+        }
+        work.async { [weak self] in self?.autoUpdate() }
+    }
+
+    deinit {
+        NotificationCenter.default.removeObserver(self)
+        timer?.cancel()
+    }
+
+    // MARK: methods
+
+    @objc func notifyAppReady(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            let id = try Args.bundleId(call.getValue("bundleId"), field: "bundleId")
+            _ = try u.notifyAppReady(bundleId: id)
+            return ["bundle": self.bundle(u, id)]
+        }
+    }
+
+    @objc func download(_ call: CAPPluginCall) {
+        run(call) { u, s in
+            if call.getValue("sessionKey") != nil { throw PluginError.argument("sessionKey", "is not used: keys and hashes travel in the signed manifest") }
+            if call.getValue("checksum") != nil { throw PluginError.argument("checksum", "is not used: keys and hashes travel in the signed manifest") }
+            if let url = call.getString("url") {
+                guard let configured = s.updateUrl else { throw PluginError.argument("url", "no updateUrl is configured") }
+                if url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) != configured.trimmingCharacters(in: CharacterSet(charactersIn: "/")) {
+                    throw PluginError.argument("url", "Liveship installs signed releases from the configured updateUrl only")
+                }
+            }
+            if let wanted = call.getString("version") {
+                switch try u.check() {
+                case .updateAvailable(_, _, let version, _) where version != wanted:
+                    throw PluginError.argument("version", "the server offers \(version), not \(wanted)")
+                case .noUpdate(let code, let reason):
+                    throw PluginError(code: "invalidArgument", message: "no update to download (\(code)): \(reason)")
+                default: break
+                }
+            }
+            switch try u.downloadAndInstall() {
+            case .installed(let id, let version, _, _, _, _, _, _): return self.bundle(u, id, version)
+            case .noUpdate(let code, let reason): throw PluginError(code: "invalidArgument", message: "no update to download (\(code)): \(reason)")
+            }
+        }
+    }
+
+    @objc func next(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            let id = try Args.bundleId(call.getValue("id"))
+            if id == Args.builtin { throw PluginError.argument("id", "the built-in bundle cannot be next; use reset()") }
+            try u.setNext(bundleId: id)
+            return self.bundle(u, id)
+        }
+    }
+
+    /// The switch arrives as ReloadRequired from the core (apply, reset); the event reloads.
+    @objc func set(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            let id = try Args.bundleId(call.getValue("id"))
+            if id == Args.builtin { _ = try u.reset(to: .builtin); return nil }
+            try u.setNext(bundleId: id)
+            guard try u.applyNext() != nil else { throw PluginError(code: "internal", message: "bundle \(id) was set as next but did not apply") }
+            return nil
+        }
+    }
+
+    @objc func reload(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            if try u.applyNext() == nil {
+                let current = try u.current()
+                DispatchQueue.main.async { self.reloadWebView(current.id, current.path) }
+            }
+            return nil
+        }
+    }
+
+    @objc func reset(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            let last = try Args.optionalBool("toLastSuccessful", call.getValue("toLastSuccessful"), false)
+            _ = try u.reset(to: last ? .lastGood : .builtin)
+            return nil
+        }
+    }
+
+    @objc func current(_ call: CAPPluginCall) {
+        run(call) { u, s in
+            let l = try u.current()
+            return ["bundle": Payloads.byId(l.id, try u.list(), builtinVersion: s.builtinVersion, version: l.version), "native": s.nativeVersion]
+        }
+    }
+
+    @objc func list(_ call: CAPPluginCall) {
+        run(call) { u, _ in try ["bundles": u.list().map(Payloads.bundle)] }
+    }
+
+    @objc func delete(_ call: CAPPluginCall) {
+        run(call) { u, _ in try u.delete(bundleId: try Args.deletableBundleId(call.getValue("id"))); return nil }
+    }
+
+    @objc func getLatest(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            if let wanted = call.getValue("channel") {
+                let channel = try Args.channel(wanted)
+                let mine = try u.getChannel()
+                if channel != mine { throw PluginError.argument("channel", "this device follows \"\(mine)\"; call setChannel() to change it") }
+            }
+            return Payloads.latest(try u.check(), servingVersion: try u.current().version)
+        }
+    }
+
+    @objc func setChannel(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            try u.setChannel(channel: try Args.channel(call.getValue("channel")))
+            if try Args.optionalBool("triggerAutoUpdate", call.getValue("triggerAutoUpdate"), false) { self.autoUpdate() }
+            return ["status": "ok"]
+        }
+    }
+
+    @objc func unsetChannel(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            try u.unsetChannel()
+            if try Args.optionalBool("triggerAutoUpdate", call.getValue("triggerAutoUpdate"), false) { self.autoUpdate() }
+            return nil
+        }
+    }
+
+    @objc func getChannel(_ call: CAPPluginCall) {
+        run(call) { u, _ in try ["channel": u.getChannel(), "status": "ok", "allowSet": true] }
+    }
+
+    @objc func getDeviceId(_ call: CAPPluginCall) {
+        run(call) { u, _ in ["deviceId": u.deviceId()] }
+    }
+
+    @objc func getPluginVersion(_ call: CAPPluginCall) {
+        call.resolve(["version": Self.pluginVersion])
+    }
+
+    @objc func getBuiltinVersion(_ call: CAPPluginCall) {
+        run(call) { _, s in ["version": s.builtinVersion] }
+    }
+
+    @objc func isAutoUpdateEnabled(_ call: CAPPluginCall) {
+        run(call) { _, s in ["enabled": s.autoUpdate && s.updateUrl != nil] }
+    }
+
+    @objc func getNextBundle(_ call: CAPPluginCall) {
+        run(call) { u, _ in try u.status().next.map(Payloads.bundle) }
+    }
+
+    @objc func getFailedUpdate(_ call: CAPPluginCall) {
+        run(call) { _, _ in
+            let f = self.failed
+            self.failed = nil
+            return f
+        }
+    }
+
+    @objc func setMultiDelay(_ call: CAPPluginCall) {
+        run(call) { _, _ in
+            let conditions = try Args.delayConditions(call.getValue("delayConditions"))
+            self.defaults.set(conditions.map { ["kind": $0.kind, "value": $0.value ?? ""] }, forKey: Keys.delay)
+            return nil
+        }
+    }
+
+    @objc func cancelDelay(_ call: CAPPluginCall) {
+        run(call) { _, _ in self.defaults.removeObject(forKey: Keys.delay); return nil }
+    }
+
+    @objc func triggerUpdateCheck(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            switch try u.check() {
+            case .updateAvailable(_, _, let version, _):
+                try u.startDownloadAndInstall()
+                return ["updateAvailable": true, "version": version]
+            case .noUpdate(let code, let reason):
+                return ["updateAvailable": false, "code": code, "reason": reason]
+            }
+        }
+    }
+
+    @objc func getHistory(_ call: CAPPluginCall) {
+        run(call) { u, _ in try ["history": u.history().map(Payloads.history)] }
+    }
+
+    @objc func exportData(_ call: CAPPluginCall) {
+        run(call) { u, s in
+            let status = try u.status()
+            let installed = try u.list()
+            let data: Payload = [
+                "deviceId": status.deviceId, "channel": status.channel, "nativeVersion": status.nativeVersion,
+                "consent": ["telemetry": self.defaults.bool(forKey: Keys.consent)],
+                "serving": Payloads.byId(status.serving.id, installed, builtinVersion: s.builtinVersion, version: status.serving.version),
+                "bundles": installed.map(Payloads.bundle),
+                "history": try u.history().map(Payloads.history),
+                "delayConditions": self.defaults.array(forKey: Keys.delay) ?? [],
+            ]
+            let json = try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys])
+            return ["json": String(data: json, encoding: .utf8) ?? "{}"]
+        }
+    }
+
+    /// Built-in bundle, every download deleted, the plugin's flags removed; the reset's
+    /// ReloadRequired reloads the WebView.
+    @objc func deleteData(_ call: CAPPluginCall) {
+        run(call) { u, _ in
+            _ = try u.reset(to: .builtin)
+            for b in try u.list() { try u.delete(bundleId: b.id) }
+            self.defaults.removeObject(forKey: Keys.consent)
+            self.defaults.removeObject(forKey: Keys.delay)
+            self.failed = nil
+            return nil
+        }
+    }
+
+    @objc func setConsent(_ call: CAPPluginCall) {
+        run(call) { _, _ in
+            guard let telemetry = call.getValue("telemetry") as? Bool else { throw PluginError.argument("telemetry", "must be a boolean") }
+            self.defaults.set(telemetry, forKey: Keys.consent)
+            return ["telemetry": telemetry]
+        }
+    }
+
+    // MARK: threading and results
+
+    private enum Keys {
+        static let consent = "io.liveship.consent.telemetry"
+        static let delay = "io.liveship.delayConditions"
+    }
+
+    private func run(_ call: CAPPluginCall, _ body: @escaping (Updater, LiveshipRuntime.Settings) throws -> Payload?) {
+        work.async {
+            do {
+                guard let u = self.updater, let s = self.settings else {
+                    throw PluginError(code: "internal", message: "Liveship did not start: \(String(describing: self.startupError))")
+                }
+                if let payload = try body(u, s) { call.resolve(payload) } else { call.resolve() }
+            } catch {
+                let err = PluginError.from(error)
+                var data: [String: Any] = [:]
+                if let c = err.check { data["check"] = c }
+                call.reject(err.message, err.code, error, data)
+            }
+        }
+    }
+
+    private func bundle(_ u: Updater, _ id: String, _ version: String = "") -> Payload {
+        Payloads.byId(id, (try? u.list()) ?? [], builtinVersion: settings?.builtinVersion ?? "", version: version)
+    }
+
+    private func autoUpdate() {
+        guard let u = updater, let s = settings, s.autoUpdate, s.updateUrl != nil else { return }
+        do { try u.startDownloadAndInstall() } catch {
+            CAPLog.print("Liveship: automatic update did not start: \(error)")
+        }
+    }
+
+    // MARK: events, lifecycle and the WebView
+
+    private func handle(_ event: Event) {
+        guard let mapper = mapper else { return }
+        for action in mapper.map(event) {
+            switch action {
+            case .emit(let name, let payload):
+                // Kept for the first listener: these happen before the page can listen.
+                notifyListeners(name, data: payload, retainUntilConsumed: name == "updateFailed" || name == "appReady")
+            case .failed(let payload): work.async { self.failed = payload }
+            case .reload(let id, let path): DispatchQueue.main.async { self.reloadWebView(id, path) }
+            }
+        }
+    }
+
+    /// Main thread: the new page's id first, then the files (which reloads the WebView).
+    private func reloadWebView(_ bundleId: String, _ path: String?) {
+        setPageBundle(bundleId)
+        if path != nil {
+            bridge?.setServerBasePath(LiveshipRuntime.servingPath(bundleId))
+        } else if let builtin = Bundle.main.url(forResource: "public", withExtension: nil) {
+            bridge?.setServerBasePath(builtin.path)
+        }
+        notifyListeners("appReloaded", data: [:], retainUntilConsumed: true)
+    }
+
+    /// Adds a document-start script that tells pages which bundle served them
+    /// (`window.__LIVESHIP_BUNDLE_ID__`, read by plugin/src/readiness.ts). Scripts run in the order
+    /// added, so the newest one wins; Capacitor's own scripts stay untouched.
+    private func setPageBundle(_ bundleId: String) {
+        let apply = {
+            let literal = String(data: (try? JSONSerialization.data(withJSONObject: [bundleId])) ?? Data("[\"\"]".utf8), encoding: .utf8) ?? "[\"\"]"
+            let source = "window.__LIVESHIP_BUNDLE_ID__ = \(literal)[0];"
+            let script = WKUserScript(source: source, injectionTime: .atDocumentStart, forMainFrameOnly: true)
+            self.bridge?.webView?.configuration.userContentController.addUserScript(script)
+        }
+        if Thread.isMainThread { apply() } else { DispatchQueue.main.sync(execute: apply) }
+    }
+
+    @objc private func didEnterBackground() {
+        backgroundSince = Date()
+        work.async { self.updater?.appMovedToBackground() }
+    }
+
+    @objc private func willEnterForeground() {
+        guard let since = backgroundSince else { return }
+        backgroundSince = nil
+        let backgroundMs = Date().timeIntervalSince(since) * 1000
+        work.async {
+            if self.delaysAllow(backgroundMs: backgroundMs) {
+                // A bundle applied here arrives as ReloadRequired and reloads from the event.
+                do { _ = try self.updater?.appMovedToForeground() } catch {
+                    CAPLog.print("Liveship: foreground apply failed: \(error)")
+                }
+            }
+            self.autoUpdate()
+        }
+    }
+
+    /// DelayPolicy.kt's rule: every stored condition must hold; `kill` never holds in-run.
+    private func delaysAllow(backgroundMs: Double) -> Bool {
+        let conditions = defaults.array(forKey: Keys.delay) as? [[String: String]] ?? []
+        return conditions.allSatisfy { c in
+            switch c["kind"] {
+            case "background": return backgroundMs >= Double(c["value"].flatMap { Double($0) } ?? 0)
+            case "date": return c["value"].flatMap(Iso8601.parse).map { Date() >= $0 } ?? false
+            default: return false
+            }
+        }
+    }
+}

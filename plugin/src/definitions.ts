@@ -1,0 +1,1134 @@
+/// <reference types="@capacitor/cli" />
+/**
+ * The public contract of the Liveship Capacitor plugin: every method, option and event, with
+ * what it does on Android and iOS and what it does in a browser.
+ *
+ * Names and payload shapes follow `@capgo/capacitor-updater` wherever the meaning is the same,
+ * so moving an app over is mostly a changed import (`CapacitorUpdater` is exported as an alias).
+ * Where Liveship's model differs (only signed releases from `updateUrl` are installed; a
+ * downloaded release becomes the *next* bundle at once; readiness is bound to the page that
+ * calls it), the JSDoc below says so.
+ */
+import type { PluginListenerHandle } from '@capacitor/core';
+
+declare module '@capacitor/cli' {
+  export interface PluginsConfig {
+    /**
+     * Liveship's configuration: the JSON schema shared with the Rust core and the CLI
+     * (docs/CONFIG.md). `appId`, `platform`, `nativeVersion` and the data and built-in folders
+     * are supplied by the native plugin and cannot be set here.
+     */
+    Liveship?: LiveshipConfig;
+  }
+}
+
+/**
+ * A pinned Ed25519 signing key (from `liveship keygen`) and the channels it may sign for.
+ *
+ * @since 0.1.0
+ */
+export interface PublicKeyConfig {
+  /**
+   * Key id printed by `liveship keygen` (derived from the key; checked at start-up).
+   *
+   * @since 0.1.0
+   */
+  keyId: string;
+  /**
+   * Base64 of the 32-byte Ed25519 public key.
+   *
+   * @since 0.1.0
+   */
+  publicKey: string;
+  /**
+   * Channels this key may sign releases for; `["*"]` (the default) means every channel.
+   * A QA key scoped to `beta` cannot push to `production`.
+   *
+   * @default ["*"]
+   * @since 0.1.0
+   */
+  channels?: string[];
+}
+
+/**
+ * An AES-256 bundle key that unwraps the per-release content key of encrypted releases.
+ *
+ * @since 0.1.0
+ */
+export interface BundleKeyConfig {
+  /**
+   * Key id printed by `liveship keygen`.
+   *
+   * @since 0.1.0
+   */
+  keyId: string;
+  /**
+   * Base64 of the 32-byte key.
+   *
+   * @since 0.1.0
+   */
+  key: string;
+}
+
+/**
+ * The object under `plugins.Liveship` in `capacitor.config.ts`.
+ *
+ * @since 0.1.0
+ */
+export interface LiveshipConfig {
+  /**
+   * Milliseconds a new bundle's page has to call `notifyAppReady()` before the bundle is
+   * reverted (same name and meaning as Capgo).
+   *
+   * @default 10000
+   * @since 0.1.0
+   */
+  appReadyTimeout?: number;
+  /**
+   * Check for, download and install releases on its own (at start, on return to the
+   * foreground, every `periodCheckDelay` seconds, and in background tasks).
+   *
+   * @default true
+   * @since 0.1.0
+   */
+  autoUpdate?: boolean;
+  /**
+   * Static mode: URL of the release repository folder that holds `channels/` (any static host,
+   * CDN or object store). Dynamic mode: the endpoint that receives the device's info by POST.
+   * Must be `https://` (see `allowInsecureLoopback`).
+   *
+   * @since 0.1.0
+   * @example "https://updates.example.com/myapp/"
+   */
+  updateUrl?: string;
+  /**
+   * How `updateUrl` is used.
+   *
+   * @default "static"
+   * @since 0.1.0
+   */
+  updateMode?: 'static' | 'dynamic';
+  /**
+   * Channel followed until `setChannel()` is called.
+   *
+   * @default "production"
+   * @since 0.1.0
+   */
+  defaultChannel?: string;
+  /**
+   * Drop downloaded bundles when the native app version changes (same as Capgo). Bundles whose
+   * signed native range excludes the new version are dropped whatever this says.
+   *
+   * @default true
+   * @since 0.1.0
+   */
+  resetWhenUpdate?: boolean;
+  /**
+   * Seconds between checks while the app runs; `0` checks only at start and on return to the
+   * foreground.
+   *
+   * @default 0
+   * @since 0.1.0
+   */
+  periodCheckDelay?: number;
+  /**
+   * Seconds an HTTP request may go without progress before it is abandoned (and resumed later).
+   *
+   * @default 20
+   * @since 0.1.0
+   */
+  responseTimeout?: number;
+  /**
+   * Ed25519 keys whose signatures are accepted, each with its channel scope. Two keys pinned at
+   * once allow key rotation without a native release. Required for any update.
+   *
+   * @since 0.1.0
+   */
+  publicKeys?: PublicKeyConfig[];
+  /**
+   * AES-256 keys that unwrap encrypted releases. A key shipped in the app keeps bundles private
+   * from hosts, CDNs and the network, not from someone who takes the app apart; authenticity
+   * rests on the signature, never on encryption.
+   *
+   * @since 0.1.0
+   */
+  bundleKeys?: BundleKeyConfig[];
+  /**
+   * When an installed release starts serving: `nextLaunch` (next cold start), `background`
+   * (when the app returns after `minBackgroundMs` in the background) or `immediate` (the
+   * WebView reloads as soon as it is installed).
+   *
+   * @default "nextLaunch"
+   * @since 0.1.0
+   */
+  applyMode?: 'nextLaunch' | 'background' | 'immediate';
+  /**
+   * Minimum milliseconds in the background before a `background` apply happens.
+   *
+   * @default 0
+   * @since 0.1.0
+   */
+  minBackgroundMs?: number;
+  /**
+   * Permit `http://` to 127.0.0.1, [::1] and localhost: for `liveship serve` during
+   * development only. Never enable it in a store build.
+   *
+   * @default false
+   * @since 0.1.0
+   */
+  allowInsecureLoopback?: boolean;
+  /**
+   * Extra PEM CA certificate (text) trusted in addition to the system store, for a development
+   * server with its own CA.
+   *
+   * @since 0.1.0
+   */
+  extraCaCert?: string;
+  /**
+   * Version label reported for the bundle shipped inside the app.
+   *
+   * @default the native app version
+   * @since 0.1.0
+   */
+  builtinVersion?: string;
+  /**
+   * Verbose core logs (forwarded to Logcat / os_log).
+   *
+   * @default false
+   * @since 0.1.0
+   */
+  development?: boolean;
+  /**
+   * Android: let background update work run only on unmetered networks (Wi-Fi).
+   *
+   * @default false
+   * @since 0.1.0
+   */
+  backgroundUnmeteredOnly?: boolean;
+  /**
+   * Android: let background update work run only while charging.
+   *
+   * @default false
+   * @since 0.1.0
+   */
+  backgroundChargingOnly?: boolean;
+  /**
+   * Minutes between background update runs (WorkManager's minimum is 15; iOS treats it as the
+   * earliest begin date of the next BGAppRefreshTask). `0` disables background updates.
+   *
+   * @default 360
+   * @since 0.1.0
+   */
+  backgroundIntervalMinutes?: number;
+}
+
+/**
+ * Capgo's download states. Liveship reports `success` for an installed bundle (whatever its
+ * role), `error` for a failed (reverted or revoked) one, `pending` for an offered release not yet
+ * downloaded, and `downloading` during a download.
+ *
+ * @since 0.1.0
+ */
+export type BundleStatus = 'success' | 'error' | 'pending' | 'downloading';
+
+/**
+ * The role a bundle plays on this device (Liveship's own, more precise than `status`).
+ *
+ * @since 0.1.0
+ */
+export type BundleRole = 'builtin' | 'current' | 'fallback' | 'trial' | 'next' | 'ready' | 'failed' | 'offered';
+
+/**
+ * A bundle, shaped like Capgo's `BundleInfo` plus Liveship's fields.
+ *
+ * @since 0.1.0
+ */
+export interface BundleInfo {
+  /**
+   * Bundle id: the content id (SHA-256 of the signed file list), or `builtin`.
+   * Empty for a release that is offered or downloading and not installed yet.
+   *
+   * @since 0.1.0
+   */
+  id: string;
+  /**
+   * Display version from the signed manifest (or the built-in version).
+   *
+   * @since 0.1.0
+   */
+  version: string;
+  /**
+   * ISO 8601 time the bundle was installed; empty for the built-in bundle and for releases not
+   * installed yet.
+   *
+   * @since 0.1.0
+   */
+  downloaded: string;
+  /**
+   * The content id again (Capgo's field; Liveship's integrity is the signed file list).
+   *
+   * @since 0.1.0
+   */
+  checksum: string;
+  /**
+   * Capgo-compatible status.
+   *
+   * @since 0.1.0
+   */
+  status: BundleStatus;
+  /**
+   * What the bundle is to this device.
+   *
+   * @since 0.1.0
+   */
+  role: BundleRole;
+  /**
+   * Channel the release was published on (empty for the built-in bundle).
+   *
+   * @since 0.1.0
+   */
+  channel: string;
+  /**
+   * Signed release sequence (the anti-rollback counter); 0 for the built-in bundle.
+   *
+   * @since 0.1.0
+   */
+  sequence: number;
+  /**
+   * Why the bundle failed, for `role: "failed"`.
+   *
+   * @since 0.1.0
+   */
+  failedReason?: string;
+}
+
+/** @since 0.1.0 */
+export interface BundleId {
+  /**
+   * Bundle id as returned by `download()`, `list()` or `current()`.
+   *
+   * @since 0.1.0
+   */
+  id: string;
+}
+
+/** @since 0.1.0 */
+export interface AppReadyResult {
+  /**
+   * The bundle the calling page was served from, now confirmed.
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+}
+
+/**
+ * Arguments native code receives for `notifyAppReady`. The JS layer fills `bundleId` with the
+ * id captured when the page started; apps do not pass it.
+ *
+ * @since 0.1.0
+ */
+export interface NotifyAppReadyOptions {
+  /**
+   * Id of the bundle that served the calling page.
+   *
+   * @since 0.1.0
+   */
+  bundleId: string;
+}
+
+/**
+ * Capgo's download options. Liveship installs only signed releases from the configured
+ * `updateUrl`, so there is nothing to pass: `url`, when given, must equal `updateUrl`, and
+ * `version`, when given, must match the version of the release the server offers (the call
+ * rejects otherwise, before anything is downloaded). `sessionKey` and `checksum` are refused:
+ * keys and hashes travel in the signed manifest.
+ *
+ * @since 0.1.0
+ */
+export interface DownloadOptions {
+  /** @since 0.1.0 */
+  url?: string;
+  /** @since 0.1.0 */
+  version?: string;
+  /** @since 0.1.0 */
+  sessionKey?: string;
+  /** @since 0.1.0 */
+  checksum?: string;
+}
+
+/** @since 0.1.0 */
+export interface ResetOptions {
+  /**
+   * `true`: go back to the last bundle that confirmed readiness; `false` (default): go back
+   * to the bundle shipped in the app.
+   *
+   * @default false
+   * @since 0.1.0
+   */
+  toLastSuccessful?: boolean;
+}
+
+/** @since 0.1.0 */
+export interface ListOptions {
+  /**
+   * Accepted for Capgo compatibility; the list always comes from the core's database.
+   *
+   * @since 0.1.0
+   */
+  raw?: boolean;
+}
+
+/** @since 0.1.0 */
+export interface BundleListResult {
+  /** @since 0.1.0 */
+  bundles: BundleInfo[];
+}
+
+/** @since 0.1.0 */
+export interface CurrentBundleResult {
+  /**
+   * The bundle serving now.
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+  /**
+   * The native app version.
+   *
+   * @since 0.1.0
+   */
+  native: string;
+}
+
+/** @since 0.1.0 */
+export interface GetLatestOptions {
+  /**
+   * Accepted for Capgo compatibility and must be omitted or equal the device's channel:
+   * Liveship checks the channel the device follows (change it with `setChannel()`).
+   *
+   * @since 0.1.0
+   */
+  channel?: string;
+}
+
+/** @since 0.1.0 */
+export interface LatestVersion {
+  /**
+   * Version of the release on offer, or the serving version when there is none.
+   *
+   * @since 0.1.0
+   */
+  version: string;
+  /**
+   * Whether a release this device may take is on offer.
+   *
+   * @since 0.1.0
+   */
+  available: boolean;
+  /**
+   * Signed sequence of the offered release.
+   *
+   * @since 0.1.0
+   */
+  sequence?: number;
+  /**
+   * Channel checked.
+   *
+   * @since 0.1.0
+   */
+  channel?: string;
+  /**
+   * Size in bytes of the full bundle object.
+   *
+   * @since 0.1.0
+   */
+  bundleSize?: number;
+  /**
+   * Machine-readable reason there is nothing to take: `upToDate`, `blocklisted`, `rollback`,
+   * `incident`, ... (Capgo's `error` field).
+   *
+   * @since 0.1.0
+   */
+  error?: string;
+  /**
+   * Human-readable reason (Capgo's `message` field).
+   *
+   * @since 0.1.0
+   */
+  message?: string;
+}
+
+/** @since 0.1.0 */
+export interface SetChannelOptions {
+  /**
+   * Channel to follow from now on (letters, digits, `.`, `_`, `-`).
+   *
+   * @since 0.1.0
+   */
+  channel: string;
+  /**
+   * Start an update check right after the change.
+   *
+   * @default false
+   * @since 0.1.0
+   */
+  triggerAutoUpdate?: boolean;
+}
+
+/** @since 0.1.0 */
+export interface UnsetChannelOptions {
+  /**
+   * Start an update check right after the change.
+   *
+   * @default false
+   * @since 0.1.0
+   */
+  triggerAutoUpdate?: boolean;
+}
+
+/** @since 0.1.0 */
+export interface ChannelRes {
+  /**
+   * `ok` when the channel was stored. Liveship stores the channel on the device; a release
+   * signed for a channel a pinned key may not sign for is still refused.
+   *
+   * @since 0.1.0
+   */
+  status: string;
+  /** @since 0.1.0 */
+  error?: string;
+  /** @since 0.1.0 */
+  message?: string;
+}
+
+/** @since 0.1.0 */
+export interface GetChannelRes {
+  /** @since 0.1.0 */
+  channel?: string;
+  /** @since 0.1.0 */
+  error?: string;
+  /** @since 0.1.0 */
+  message?: string;
+  /** @since 0.1.0 */
+  status?: string;
+  /**
+   * Always `true`: the device may choose its channel; keys limit what each channel accepts.
+   *
+   * @since 0.1.0
+   */
+  allowSet?: boolean;
+}
+
+/** @since 0.1.0 */
+export interface DeviceId {
+  /**
+   * Random per-install id (rollout buckets); no personal data.
+   *
+   * @since 0.1.0
+   */
+  deviceId: string;
+}
+
+/** @since 0.1.0 */
+export interface PluginVersion {
+  /** @since 0.1.0 */
+  version: string;
+}
+
+/** @since 0.1.0 */
+export interface BuiltinVersion {
+  /** @since 0.1.0 */
+  version: string;
+}
+
+/** @since 0.1.0 */
+export interface AutoUpdateEnabled {
+  /**
+   * `autoUpdate` is on and an `updateUrl` is configured.
+   *
+   * @since 0.1.0
+   */
+  enabled: boolean;
+}
+
+/**
+ * When a pending next bundle may be applied while the app runs:
+ * `background` (value: milliseconds in the background, default 0), `kill` (only at the next
+ * cold start), `date` (value: ISO 8601; not before then). Capgo's `nativeVersion` is refused:
+ * Liveship checks the signed native range of every release instead.
+ *
+ * @since 0.1.0
+ */
+export type DelayUntilNext = 'background' | 'kill' | 'nativeVersion' | 'date';
+
+/** @since 0.1.0 */
+export interface DelayCondition {
+  /** @since 0.1.0 */
+  kind: DelayUntilNext;
+  /** @since 0.1.0 */
+  value?: string;
+}
+
+/** @since 0.1.0 */
+export interface MultiDelayConditions {
+  /**
+   * All conditions must hold before a pending bundle is applied on return to the foreground.
+   * A cold start always serves a pending next bundle (the core decides at launch).
+   *
+   * @since 0.1.0
+   */
+  delayConditions: DelayCondition[];
+}
+
+/** @since 0.1.0 */
+export interface TriggerUpdateCheckResult {
+  /**
+   * Whether a release this device may take is on offer; when it is, its download has started
+   * (progress arrives as `download` events, the end as `updateCheckResult`).
+   *
+   * @since 0.1.0
+   */
+  updateAvailable: boolean;
+  /** @since 0.1.0 */
+  version?: string;
+  /** @since 0.1.0 */
+  code?: string;
+  /** @since 0.1.0 */
+  reason?: string;
+}
+
+/** @since 0.1.0 */
+export interface HistoryEntry {
+  /**
+   * Monotonic row number.
+   *
+   * @since 0.1.0
+   */
+  seq: number;
+  /**
+   * ISO 8601 time.
+   *
+   * @since 0.1.0
+   */
+  at: string;
+  /**
+   * What happened (`installed`, `trial`, `confirmed`, `reverted`, `reset`, ...).
+   *
+   * @since 0.1.0
+   */
+  event: string;
+  /** @since 0.1.0 */
+  bundle?: string;
+  /** @since 0.1.0 */
+  detail: string;
+}
+
+/** @since 0.1.0 */
+export interface HistoryResult {
+  /**
+   * Transitions, oldest first.
+   *
+   * @since 0.1.0
+   */
+  history: HistoryEntry[];
+}
+
+/** @since 0.1.0 */
+export interface ExportDataResult {
+  /**
+   * JSON text of everything Liveship keeps about this device: `{ deviceId, channel,
+   * nativeVersion, consent, serving, bundles, history, delayConditions }`. No keys, no URLs.
+   *
+   * @since 0.1.0
+   */
+  json: string;
+}
+
+/** @since 0.1.0 */
+export interface ConsentOptions {
+  /**
+   * Whether the user agrees to telemetry. Stored on the device; nothing is sent today.
+   *
+   * @since 0.1.0
+   */
+  telemetry: boolean;
+}
+
+/** @since 0.1.0 */
+export interface ConsentResult {
+  /** @since 0.1.0 */
+  telemetry: boolean;
+}
+
+/** @since 0.1.0 */
+export interface DownloadEvent {
+  /**
+   * Download progress, 0 to 100.
+   *
+   * @since 0.1.0
+   */
+  percent: number;
+  /**
+   * The release being downloaded (`status: "downloading"`, empty `id`).
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+  /** @since 0.1.0 */
+  downloadedBytes: number;
+  /** @since 0.1.0 */
+  totalBytes: number;
+}
+
+/** @since 0.1.0 */
+export interface NoNeedEvent {
+  /**
+   * The bundle serving now.
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+  /**
+   * Why there is nothing to take.
+   *
+   * @since 0.1.0
+   */
+  reason: string;
+}
+
+/** @since 0.1.0 */
+export interface UpdateAvailableEvent {
+  /**
+   * The offered release (`status: "pending"`).
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+}
+
+/** @since 0.1.0 */
+export interface DownloadCompleteEvent {
+  /**
+   * The installed bundle, now the next one.
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+}
+
+/** @since 0.1.0 */
+export interface DownloadFailedEvent {
+  /**
+   * Version whose download or verification failed.
+   *
+   * @since 0.1.0
+   */
+  version: string;
+  /**
+   * What failed (the failed check for a verification error).
+   *
+   * @since 0.1.0
+   */
+  error: string;
+}
+
+/** @since 0.1.0 */
+export interface UpdateFailedEvent {
+  /**
+   * The bundle that was reverted (never confirmed, timed out, or revoked).
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+  /**
+   * Why.
+   *
+   * @since 0.1.0
+   */
+  reason: string;
+}
+
+/** @since 0.1.0 */
+export interface BundleEvent {
+  /** @since 0.1.0 */
+  bundle: BundleInfo;
+}
+
+/** @since 0.1.0 */
+export interface AppReadyEvent {
+  /**
+   * The confirmed bundle.
+   *
+   * @since 0.1.0
+   */
+  bundle: BundleInfo;
+  /** @since 0.1.0 */
+  status: string;
+}
+
+/** @since 0.1.0 */
+export interface UpdateCheckResultEvent {
+  /**
+   * `installed`: a release was downloaded and installed as next (or applied, in `immediate`
+   * mode); `noUpdate`: nothing to take; `error`: the check or download failed.
+   *
+   * @since 0.1.0
+   */
+  outcome: 'installed' | 'noUpdate' | 'error';
+  /** @since 0.1.0 */
+  bundle?: BundleInfo;
+  /** @since 0.1.0 */
+  code?: string;
+  /** @since 0.1.0 */
+  reason?: string;
+  /**
+   * Error kind for `outcome: "error"`: `network`, `verification`, `incompatible`, `storage`,
+   * `busy`, `invalidArgument`, `internal`.
+   *
+   * @since 0.1.0
+   */
+  error?: string;
+  /**
+   * Bytes fetched (delta objects or the full bundle).
+   *
+   * @since 0.1.0
+   */
+  downloadedBytes?: number;
+  /** @since 0.1.0 */
+  delta?: boolean;
+}
+
+/** @since 0.1.0 */
+export interface ReasonEvent {
+  /** @since 0.1.0 */
+  reason: string;
+}
+
+/**
+ * The plugin as the app calls it. Failed calls reject with an `Error` whose `code` is the
+ * error kind (`network`, `verification`, `incompatible`, `storage`, `busy`, `invalidArgument`,
+ * `internal`, `unimplemented` on the web) and whose `data.check` names the failed check of a
+ * verification error.
+ *
+ * @since 0.1.0
+ */
+export interface LiveshipPlugin {
+  /**
+   * Confirms that the bundle serving *this page* started correctly. Call it on every start,
+   * as early as your app can say it works; without it the bundle is reverted after
+   * `appReadyTimeout` and at the next launch.
+   *
+   * The confirmation carries the id of the bundle that served the page, captured when the page
+   * started, so a page loaded from an outgoing bundle cannot confirm an incoming one.
+   *
+   * @since 0.1.0
+   */
+  notifyAppReady(): Promise<AppReadyResult>;
+
+  /**
+   * Checks `updateUrl`, downloads the offered release (delta or full, resumable), verifies its
+   * signature, hashes and native range, decrypts and installs it as the next bundle. Resolves
+   * with the installed bundle (`role: "next"`); rejects when nothing is on offer
+   * (`invalidArgument`, reason says why) or when anything fails (the previous bundle stays).
+   *
+   * @since 0.1.0
+   */
+  download(options?: DownloadOptions): Promise<BundleInfo>;
+
+  /**
+   * Makes an installed bundle the one served at the next launch.
+   *
+   * @since 0.1.0
+   */
+  next(options: BundleId): Promise<BundleInfo>;
+
+  /**
+   * Switches to an installed bundle now: it becomes the trial and the WebView reloads from it.
+   * The new page must call `notifyAppReady()`.
+   *
+   * @since 0.1.0
+   */
+  set(options: BundleId): Promise<void>;
+
+  /**
+   * Reloads the WebView: applies a pending next bundle if there is one, else reloads the bundle
+   * serving now.
+   *
+   * @since 0.1.0
+   */
+  reload(): Promise<void>;
+
+  /**
+   * Goes back to the built-in bundle (default) or the last confirmed one, and reloads.
+   *
+   * @since 0.1.0
+   */
+  reset(options?: ResetOptions): Promise<void>;
+
+  /**
+   * The bundle serving now and the native version.
+   *
+   * @since 0.1.0
+   */
+  current(): Promise<CurrentBundleResult>;
+
+  /**
+   * Installed bundles with their roles.
+   *
+   * @since 0.1.0
+   */
+  list(options?: ListOptions): Promise<BundleListResult>;
+
+  /**
+   * Deletes an installed bundle that has no role (not current, fallback, trial or next).
+   *
+   * @since 0.1.0
+   */
+  delete(options: BundleId): Promise<void>;
+
+  /**
+   * Asks `updateUrl` what is on offer for this device, without downloading.
+   *
+   * @since 0.1.0
+   */
+  getLatest(options?: GetLatestOptions): Promise<LatestVersion>;
+
+  /**
+   * Follows `channel` from now on (overrides `defaultChannel`).
+   *
+   * @since 0.1.0
+   */
+  setChannel(options: SetChannelOptions): Promise<ChannelRes>;
+
+  /**
+   * Goes back to `defaultChannel`.
+   *
+   * @since 0.1.0
+   */
+  unsetChannel(options?: UnsetChannelOptions): Promise<void>;
+
+  /**
+   * The channel this device follows.
+   *
+   * @since 0.1.0
+   */
+  getChannel(): Promise<GetChannelRes>;
+
+  /**
+   * The random per-install device id.
+   *
+   * @since 0.1.0
+   */
+  getDeviceId(): Promise<DeviceId>;
+
+  /**
+   * This plugin's version.
+   *
+   * @since 0.1.0
+   */
+  getPluginVersion(): Promise<PluginVersion>;
+
+  /**
+   * Version label of the bundle shipped inside the app (`builtinVersion`, else the native
+   * version).
+   *
+   * @since 0.1.0
+   */
+  getBuiltinVersion(): Promise<BuiltinVersion>;
+
+  /**
+   * Whether automatic updates are on (`autoUpdate` and an `updateUrl`).
+   *
+   * @since 0.1.0
+   */
+  isAutoUpdateEnabled(): Promise<AutoUpdateEnabled>;
+
+  /**
+   * The bundle that serves at the next launch, or `null`.
+   *
+   * @since 0.1.0
+   */
+  getNextBundle(): Promise<BundleInfo | null>;
+
+  /**
+   * The last reverted bundle since the app started, or `null`; cleared once read.
+   *
+   * @since 0.1.0
+   */
+  getFailedUpdate(): Promise<UpdateFailedEvent | null>;
+
+  /**
+   * Holds a pending bundle back while the app runs until every condition holds (see
+   * `DelayCondition`). Stored on the device until `cancelDelay()`.
+   *
+   * @since 0.1.0
+   */
+  setMultiDelay(options: MultiDelayConditions): Promise<void>;
+
+  /**
+   * Removes the delay conditions.
+   *
+   * @since 0.1.0
+   */
+  cancelDelay(): Promise<void>;
+
+  /**
+   * Checks for a release now and, when one is on offer, starts downloading it in the background.
+   * Resolves after the check; the download reports through `download` and `updateCheckResult`.
+   *
+   * @since 0.1.0
+   */
+  triggerUpdateCheck(): Promise<TriggerUpdateCheckResult>;
+
+  /**
+   * The device's transition history (installs, trials, confirmations, reverts), oldest first.
+   *
+   * @since 0.1.0
+   */
+  getHistory(): Promise<HistoryResult>;
+
+  /**
+   * Everything Liveship keeps about this device, as JSON (for a data-access request).
+   *
+   * @since 0.1.0
+   */
+  exportData(): Promise<ExportDataResult>;
+
+  /**
+   * Resets to the built-in bundle, deletes every downloaded bundle, forgets the consent flag and
+   * delay conditions, and reloads (for a data-deletion request). The core's transition history
+   * stays: it holds bundle ids, versions and reasons only, and the core has no call to erase it.
+   *
+   * @since 0.1.0
+   */
+  deleteData(): Promise<void>;
+
+  /**
+   * Stores the user's telemetry consent on the device. Nothing is sent today; the flag is
+   * included in `exportData()`.
+   *
+   * @since 0.1.0
+   */
+  setConsent(options: ConsentOptions): Promise<ConsentResult>;
+
+  /**
+   * Removes every listener of this plugin.
+   *
+   * @since 0.1.0
+   */
+  removeAllListeners(): Promise<void>;
+
+  /**
+   * Download progress (0 to 100) of a release.
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'download', listenerFunc: (state: DownloadEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * A check found nothing to take.
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'noNeedUpdate', listenerFunc: (state: NoNeedEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * A check found a release this device may take.
+   *
+   * @since 0.1.0
+   */
+  addListener(
+    eventName: 'updateAvailable',
+    listenerFunc: (state: UpdateAvailableEvent) => void,
+  ): Promise<PluginListenerHandle>;
+
+  /**
+   * A release was verified and installed as the next bundle.
+   *
+   * @since 0.1.0
+   */
+  addListener(
+    eventName: 'downloadComplete',
+    listenerFunc: (state: DownloadCompleteEvent) => void,
+  ): Promise<PluginListenerHandle>;
+
+  /**
+   * A download or its verification failed; the previous bundle stays.
+   *
+   * @since 0.1.0
+   */
+  addListener(
+    eventName: 'downloadFailed',
+    listenerFunc: (state: DownloadFailedEvent) => void,
+  ): Promise<PluginListenerHandle>;
+
+  /**
+   * A bundle was reverted (never confirmed, timed out, or revoked by an incident).
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'updateFailed', listenerFunc: (state: UpdateFailedEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * A bundle started serving (after `set()`, `reload()`, a revert or an `immediate` apply).
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'set', listenerFunc: (state: BundleEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * A bundle became the next one.
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'setNext', listenerFunc: (state: BundleEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * The WebView was reloaded by the plugin (delivered to the new page if it listens early).
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'appReloaded', listenerFunc: () => void): Promise<PluginListenerHandle>;
+
+  /**
+   * A bundle confirmed readiness.
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'appReady', listenerFunc: (state: AppReadyEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * An update cycle (automatic or `triggerUpdateCheck()`) ended.
+   *
+   * @since 0.1.0
+   */
+  addListener(
+    eventName: 'updateCheckResult',
+    listenerFunc: (state: UpdateCheckResultEvent) => void,
+  ): Promise<PluginListenerHandle>;
+
+  /**
+   * A delta download was abandoned for the full bundle (Liveship's own event).
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'deltaFallback', listenerFunc: (state: ReasonEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * The device state was reset (new native version, incident, `deleteData()`).
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'stateReset', listenerFunc: (state: ReasonEvent) => void): Promise<PluginListenerHandle>;
+}
+
+/**
+ * What the native side implements: `notifyAppReady` takes the page's bundle id explicitly.
+ * Apps use {@link LiveshipPlugin}; the JS layer adds the id.
+ *
+ * @since 0.1.0
+ */
+export interface LiveshipNativePlugin extends Omit<LiveshipPlugin, 'notifyAppReady'> {
+  notifyAppReady(options: NotifyAppReadyOptions): Promise<AppReadyResult>;
+}
