@@ -31,6 +31,10 @@ export class LiveshipArgumentError extends Error {
 const BUNDLE_ID = /^(builtin|[0-9a-f]{16,64})$/;
 /** Same rule as the release format (docs/FORMAT.md): lowercase, digits, `.`, `_`, `-`. */
 const CHANNEL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** ISO 8601 date-time with a zone, as the native side accepts it. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+/** A native app version (`versionName`, `CFBundleShortVersionString`): `2`, `1.10.0-beta`. */
+const NATIVE_VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/;
 
 function record(options: unknown, what: string): Record<string, unknown> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -127,17 +131,20 @@ function checkCondition(c: unknown, i: number): DelayCondition {
     case 'kill':
       break;
     case 'date':
-      if (value === undefined || Number.isNaN(Date.parse(value)) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
+      if (value === undefined || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) {
         throw new LiveshipArgumentError(field, 'must be an ISO 8601 date-time');
       }
       break;
     case 'nativeVersion':
+      if (value === undefined || !NATIVE_VERSION.test(value)) {
+        throw new LiveshipArgumentError(field, 'must be a native app version such as "2.1.0"');
+      }
+      break;
+    default:
       throw new LiveshipArgumentError(
         `delayConditions[${i}].kind`,
-        '"nativeVersion" is not supported: every release carries a signed native range instead',
+        'must be "background", "kill", "date" or "nativeVersion"',
       );
-    default:
-      throw new LiveshipArgumentError(`delayConditions[${i}].kind`, 'must be "background", "kill" or "date"');
   }
   return value === undefined ? { kind: o.kind } : { kind: o.kind, value };
 }

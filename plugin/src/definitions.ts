@@ -553,10 +553,18 @@ export interface AutoUpdateEnabled {
 }
 
 /**
- * When a pending next bundle may be applied while the app runs:
- * `background` (value: milliseconds in the background, default 0), `kill` (only at the next
- * cold start), `date` (value: ISO 8601; not before then). Capgo's `nativeVersion` is refused:
- * Liveship checks the signed native range of every release instead.
+ * What a downloaded next bundle waits for (Capgo's `setMultiDelay`); each condition is met at its
+ * own moment and then removed, and the bundle applies once none remain:
+ * - `background`: the app returns to the foreground after at least `value` milliseconds in the
+ *   background (default 0, i.e. any return);
+ * - `kill`: the app is killed and started again (met by the next cold start; an in-process apply
+ *   such as `set()` or `reload()` never meets it);
+ * - `date`: not before `value`, an ISO 8601 date-time with a zone (`2030-01-01T00:00:00Z`);
+ * - `nativeVersion`: the native app is at least version `value` (`2.1.0`; compared component by
+ *   component, numerically where both are numbers).
+ *
+ * The core keeps the conditions and checks them at every launch and every return to the
+ * foreground (`date` and `nativeVersion` whenever they are checked).
  *
  * @since 0.1.0
  */
@@ -573,8 +581,9 @@ export interface DelayCondition {
 /** @since 0.1.0 */
 export interface MultiDelayConditions {
   /**
-   * All conditions must hold before a pending bundle is applied on return to the foreground.
-   * A cold start always serves a pending next bundle (the core decides at launch).
+   * The next bundle applies once every condition has been met: when the last one is met at a
+   * launch it becomes the trial of that launch; when it is met on a return to the foreground it
+   * applies there and then (the page reloads, as after `set()`).
    *
    * @since 0.1.0
    */
@@ -959,15 +968,19 @@ export interface LiveshipPlugin {
   getFailedUpdate(): Promise<UpdateFailedEvent | null>;
 
   /**
-   * Holds a pending bundle back while the app runs until every condition holds (see
-   * `DelayCondition`). Stored on the device until `cancelDelay()`.
+   * Holds the next bundle back until every condition has been met (see `DelayCondition` and
+   * `MultiDelayConditions`), replacing earlier conditions. The core stores them on the device
+   * and removes each as it is met; meanwhile launches keep serving the current bundle, and
+   * `set()` rejects rather than jump the delay. Rejects with `invalidArgument` naming the field
+   * for an empty list, an unknown kind or a malformed value.
    *
    * @since 0.1.0
    */
   setMultiDelay(options: MultiDelayConditions): Promise<void>;
 
   /**
-   * Removes the delay conditions.
+   * Removes the delay conditions: a pending next bundle applies at the next launch (or on the
+   * next return to the foreground in apply mode `background`).
    *
    * @since 0.1.0
    */

@@ -73,7 +73,10 @@ test('delay conditions are checked and normalised', async () => {
   const cases: [unknown, string][] = [
     [{ delayConditions: [] }, 'delayConditions'],
     [{}, 'delayConditions'],
-    [{ delayConditions: [{ kind: 'nativeVersion', value: '2.0' }] }, 'delayConditions[0].kind'],
+    [{ delayConditions: [{ kind: 'nativeVersion' }] }, 'delayConditions[0].value'],
+    [{ delayConditions: [{ kind: 'nativeVersion', value: ' 2.0' }] }, 'delayConditions[0].value'],
+    [{ delayConditions: [{ kind: 'date', value: '2030-01-01T00:00:00' }] }, 'delayConditions[0].value'],
+    [{ delayConditions: ['kill'] }, 'delayConditions[0]'],
     [{ delayConditions: [{ kind: 'soon' }] }, 'delayConditions[0].kind'],
     [{ delayConditions: [{ kind: 'kill' }, { kind: 'date', value: 'tomorrow' }] }, 'delayConditions[1].value'],
     [{ delayConditions: [{ kind: 'date' }] }, 'delayConditions[0].value'],
@@ -83,10 +86,20 @@ test('delay conditions are checked and normalised', async () => {
   for (const [options, field] of cases) await rejectsWith(call('setMultiDelay', options), field);
   assert.deepEqual(fake.calls, []);
   await call('setMultiDelay', {
-    delayConditions: [{ kind: 'background', value: '300000', extra: 1 }, { kind: 'date', value: '2030-01-01T00:00:00Z' }, { kind: 'kill' }],
+    delayConditions: [
+      { kind: 'background', value: '300000', extra: 1 },
+      { kind: 'date', value: '2030-01-01T00:00:00Z' },
+      { kind: 'kill' },
+      { kind: 'nativeVersion', value: '2.1.0' },
+    ],
   });
   assert.deepEqual((fake.calls[0] as Call).options, {
-    delayConditions: [{ kind: 'background', value: '300000' }, { kind: 'date', value: '2030-01-01T00:00:00Z' }, { kind: 'kill' }],
+    delayConditions: [
+      { kind: 'background', value: '300000' },
+      { kind: 'date', value: '2030-01-01T00:00:00Z' },
+      { kind: 'kill' },
+      { kind: 'nativeVersion', value: '2.1.0' },
+    ],
   });
 });
 

@@ -29,7 +29,8 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     private var startupError: Error?
     private var mapper: EventMapper?
     private var failed: Payload?
-    private var backgroundSince: Date?
+    /// The app went to the background since it started (the core measures the time away).
+    private var wasInBackground = false
     private var timer: DispatchSourceTimer?
     private let defaults = UserDefaults.standard
 
@@ -130,7 +131,13 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
             let id = try Args.bundleId(call.getValue("id"))
             if id == Args.builtin { _ = try u.reset(to: .builtin); return nil }
             try u.setNext(bundleId: id)
-            guard try u.applyNext() != nil else { throw PluginError(code: "internal", message: "bundle \(id) was set as next but did not apply") }
+            guard try u.applyNext() != nil else {
+                // The core holds a delayed bundle back (setMultiDelay), as LiveshipController.kt reports.
+                if try !u.delayConditions().isEmpty {
+                    throw PluginError(code: "invalidArgument", message: "bundle \(id) is next and applies once its delay conditions are met; call cancelDelay() first to switch now")
+                }
+                throw PluginError(code: "internal", message: "bundle \(id) was set as next but did not apply")
+            }
             return nil
         }
     }
@@ -227,16 +234,16 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         }
     }
 
+    /// Capgo's `setMultiDelay`: the core keeps the conditions and decides when they are met.
     @objc func setMultiDelay(_ call: CAPPluginCall) {
-        run(call) { _, _ in
-            let conditions = try Args.delayConditions(call.getValue("delayConditions"))
-            self.defaults.set(conditions.map { ["kind": $0.kind, "value": $0.value ?? ""] }, forKey: Keys.delay)
+        run(call) { u, _ in
+            try u.setMultiDelay(conditions: try Args.delayConditions(call.getValue("delayConditions")))
             return nil
         }
     }
 
     @objc func cancelDelay(_ call: CAPPluginCall) {
-        run(call) { _, _ in self.defaults.removeObject(forKey: Keys.delay); return nil }
+        run(call) { u, _ in try u.cancelDelay(); return nil }
     }
 
     @objc func triggerUpdateCheck(_ call: CAPPluginCall) {
@@ -265,21 +272,21 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
                 "serving": Payloads.byId(status.serving.id, installed, builtinVersion: s.builtinVersion, version: status.serving.version),
                 "bundles": installed.map(Payloads.bundle),
                 "history": try u.history().map(Payloads.history),
-                "delayConditions": self.defaults.array(forKey: Keys.delay) ?? [],
+                "delayConditions": try u.delayConditions().map(Payloads.delayCondition),
             ]
             let json = try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys])
             return ["json": String(data: json, encoding: .utf8) ?? "{}"]
         }
     }
 
-    /// Built-in bundle, every download deleted, the plugin's flags removed; the reset's
-    /// ReloadRequired reloads the WebView.
+    /// Built-in bundle, every download deleted, the delay conditions cancelled in the core, the
+    /// consent flag removed; the reset's ReloadRequired reloads the WebView.
     @objc func deleteData(_ call: CAPPluginCall) {
         run(call) { u, _ in
             _ = try u.reset(to: .builtin)
             for b in try u.list() { try u.delete(bundleId: b.id) }
+            try u.cancelDelay()
             self.defaults.removeObject(forKey: Keys.consent)
-            self.defaults.removeObject(forKey: Keys.delay)
             self.failed = nil
             return nil
         }
@@ -297,7 +304,6 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
 
     private enum Keys {
         static let consent = "io.liveship.consent.telemetry"
-        static let delay = "io.liveship.delayConditions"
     }
 
     private func run(_ call: CAPPluginCall, _ body: @escaping (Updater, LiveshipRuntime.Settings) throws -> Payload?) {
@@ -367,34 +373,19 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     }
 
     @objc private func didEnterBackground() {
-        backgroundSince = Date()
+        wasInBackground = true
         work.async { self.updater?.appMovedToBackground() }
     }
 
     @objc private func willEnterForeground() {
-        guard let since = backgroundSince else { return }
-        backgroundSince = nil
-        let backgroundMs = Date().timeIntervalSince(since) * 1000
+        guard wasInBackground else { return } // the first start, not a return
         work.async {
-            if self.delaysAllow(backgroundMs: backgroundMs) {
-                // A bundle applied here arrives as ReloadRequired and reloads from the event.
-                do { _ = try self.updater?.appMovedToForeground() } catch {
-                    CAPLog.print("Liveship: foreground apply failed: \(error)")
-                }
+            // The core decides (delay conditions, apply mode); a bundle applied here arrives as
+            // ReloadRequired and reloads from the event.
+            do { _ = try self.updater?.appMovedToForeground() } catch {
+                CAPLog.print("Liveship: foreground apply failed: \(error)")
             }
             self.autoUpdate()
-        }
-    }
-
-    /// DelayPolicy.kt's rule: every stored condition must hold; `kill` never holds in-run.
-    private func delaysAllow(backgroundMs: Double) -> Bool {
-        let conditions = defaults.array(forKey: Keys.delay) as? [[String: String]] ?? []
-        return conditions.allSatisfy { c in
-            switch c["kind"] {
-            case "background": return backgroundMs >= Double(c["value"].flatMap { Double($0) } ?? 0)
-            case "date": return c["value"].flatMap(Iso8601.parse).map { Date() >= $0 } ?? false
-            default: return false
-            }
         }
     }
 }

@@ -66,30 +66,45 @@ enum Args {
         return b
     }
 
-    static func delayConditions(_ value: Any?) throws -> [(kind: String, value: String?)] {
+    /// `setMultiDelay`'s `delayConditions` (Capgo's `[{kind, value?}]`) as the core's
+    /// conditions: `background` in milliseconds (default 0), `date` to Unix seconds (rounded up,
+    /// never early), `nativeVersion` the version the native app must reach. The core decides when
+    /// each is met. Same rules as Args.kt.
+    static func delayConditions(_ value: Any?) throws -> [DelayCondition] {
         guard let list = value as? [Any], !list.isEmpty else {
             throw PluginError.argument("delayConditions", "must be a non-empty array (use cancelDelay() to clear)")
         }
-        return try list.enumerated().map { i, item in
+        var conditions: [DelayCondition] = []
+        for (i, item) in list.enumerated() {
             guard let c = item as? [String: Any] else { throw PluginError.argument("delayConditions[\(i)]", "must be an object") }
             let field = "delayConditions[\(i)].value"
-            if c["value"] != nil && !(c["value"] is String) { throw PluginError.argument(field, "must be a string") }
+            if let raw = c["value"], !(raw is NSNull), !(raw is String) { throw PluginError.argument(field, "must be a string") }
             let v = c["value"] as? String
             switch c["kind"] as? String {
             case "background":
                 if let v = v, !matches(v, "^[0-9]{1,12}$") { throw PluginError.argument(field, "must be a whole number of milliseconds") }
+                conditions.append(.background(ms: UInt64(v ?? "0") ?? 0))
             case "kill":
-                break
+                conditions.append(.kill)
             case "date":
-                guard let v = v, Iso8601.parse(v) != nil else { throw PluginError.argument(field, "must be an ISO 8601 date-time") }
+                guard let v = v, matches(v, isoDate), let d = Iso8601.parse(v) else {
+                    throw PluginError.argument(field, "must be an ISO 8601 date-time")
+                }
+                conditions.append(.date(notBefore: UInt64(max(0, d.timeIntervalSince1970.rounded(.up)))))
             case "nativeVersion":
-                throw PluginError.argument("delayConditions[\(i)].kind", "\"nativeVersion\" is not supported: every release carries a signed native range instead")
+                guard let v = v, matches(v, "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$") else {
+                    throw PluginError.argument(field, "must be a native app version such as \"2.1.0\"")
+                }
+                conditions.append(.nativeVersion(atLeast: v))
             default:
-                throw PluginError.argument("delayConditions[\(i)].kind", "must be \"background\", \"kill\" or \"date\"")
+                throw PluginError.argument("delayConditions[\(i)].kind", "must be \"background\", \"kill\", \"date\" or \"nativeVersion\"")
             }
-            return (kind: c["kind"] as! String, value: v)
         }
+        return conditions
     }
+
+    /// ISO 8601 date-time with a zone, as Args.kt and args.ts accept it.
+    private static let isoDate = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})$"
 }
 
 enum Iso8601 {
@@ -109,6 +124,16 @@ enum Iso8601 {
 }
 
 enum Payloads {
+    /// A delay condition the core still waits for, in `setMultiDelay`'s shape `{kind, value?}`.
+    static func delayCondition(_ c: DelayCondition) -> Payload {
+        switch c {
+        case .background(let ms): return ["kind": "background", "value": String(ms)]
+        case .kill: return ["kind": "kill"]
+        case .date(let notBefore): return ["kind": "date", "value": Iso8601.string(seconds: notBefore)]
+        case .nativeVersion(let atLeast): return ["kind": "nativeVersion", "value": atLeast]
+        }
+    }
+
     static func bundle(_ b: BundleInfo) -> Payload {
         let role: String
         switch b.status {

@@ -9,6 +9,7 @@
 
 import io.liveship.BundleInfo
 import io.liveship.BundleStatus
+import io.liveship.DelayCondition
 import io.liveship.Event
 import io.liveship.EventListener
 import io.liveship.HostInfo
@@ -18,8 +19,6 @@ import io.liveship.Updater
 import io.liveship.capacitor.core.Action
 import io.liveship.capacitor.core.ArgumentException
 import io.liveship.capacitor.core.Args
-import io.liveship.capacitor.core.DelayCondition
-import io.liveship.capacitor.core.DelayPolicy
 import io.liveship.capacitor.core.DownloadRequest
 import io.liveship.capacitor.core.EventMapper
 import io.liveship.capacitor.core.Iso8601
@@ -87,27 +86,42 @@ fun pureTests() {
         argError("url") { Args.download("", null, null, null) }
         check(Args.download(null, "1.0.0", null, null) == DownloadRequest(null, "1.0.0")) { "valid download" }
     }
-    test("delay conditions refuse nativeVersion, bad dates and bad durations") {
+    test("delay conditions are refused naming the field: empty lists, unknown kinds, bad values") {
         argError("delayConditions") { Args.delayConditions(emptyList<Any>()) }
-        argError("delayConditions[0].kind") { Args.delayConditions(listOf(mapOf("kind" to "nativeVersion", "value" to "2"))) }
+        argError("delayConditions") { Args.delayConditions(null) }
+        argError("delayConditions[0]") { Args.delayConditions(listOf("kill")) }
+        argError("delayConditions[0].kind") { Args.delayConditions(listOf(mapOf("kind" to "sometime"))) }
         argError("delayConditions[1].value") { Args.delayConditions(listOf(mapOf("kind" to "kill"), mapOf("kind" to "date", "value" to "soon"))) }
+        argError("delayConditions[0].value") { Args.delayConditions(listOf(mapOf("kind" to "date"))) }
         argError("delayConditions[0].value") { Args.delayConditions(listOf(mapOf("kind" to "date", "value" to "2026-13-45T00:00:00Z"))) }
         argError("delayConditions[0].value") { Args.delayConditions(listOf(mapOf("kind" to "background", "value" to "5m"))) }
-        val ok = Args.delayConditions(listOf(mapOf("kind" to "background", "value" to "1000"), mapOf("kind" to "date", "value" to "2030-01-01T00:00:00.000Z")))
-        check(ok == listOf(DelayCondition("background", "1000"), DelayCondition("date", "2030-01-01T00:00:00.000Z"))) { "$ok" }
+        argError("delayConditions[0].value") { Args.delayConditions(listOf(mapOf("kind" to "background", "value" to 5000))) }
+        argError("delayConditions[0].value") { Args.delayConditions(listOf(mapOf("kind" to "nativeVersion"))) }
+        argError("delayConditions[0].value") { Args.delayConditions(listOf(mapOf("kind" to "nativeVersion", "value" to " 2.0"))) }
     }
-    test("a delayed bundle waits for enough background time and the date; kill never applies in-run") {
-        val policy = DelayPolicy(MemoryStore())
-        check(policy.mayApplyInForeground(0, 0)) { "no conditions: apply" }
-        val date = Iso8601.parseMillis("2030-01-01T00:00:00Z")!!
-        policy.set(listOf(DelayCondition("background", "5000"), DelayCondition("date", "2030-01-01T00:00:00Z")))
-        check(!policy.mayApplyInForeground(4999, date + 1)) { "background too short" }
-        check(!policy.mayApplyInForeground(5000, date - 1)) { "before the date" }
-        check(policy.mayApplyInForeground(5000, date)) { "both hold" }
-        policy.set(listOf(DelayCondition("kill", null)))
-        check(!policy.mayApplyInForeground(Long.MAX_VALUE, Long.MAX_VALUE)) { "kill" }
-        policy.cancel()
-        check(policy.mayApplyInForeground(0, 0)) { "cancelled" }
+    test("delay conditions become the core's: milliseconds, Unix seconds, native versions") {
+        val ok = Args.delayConditions(
+            listOf(
+                mapOf("kind" to "background", "value" to "1000"),
+                mapOf("kind" to "background"),
+                mapOf("kind" to "kill"),
+                mapOf("kind" to "date", "value" to "2030-01-01T00:00:00.000Z"),
+                mapOf("kind" to "date", "value" to "2030-01-01T01:00:00+01:00"),
+                mapOf("kind" to "nativeVersion", "value" to "2.1.0"),
+            ),
+        )
+        val expected = listOf(
+            DelayCondition.Background(1000uL),
+            DelayCondition.Background(0uL),
+            DelayCondition.Kill,
+            DelayCondition.Date(1_893_456_000uL),
+            DelayCondition.Date(1_893_456_000uL),
+            DelayCondition.NativeVersion("2.1.0"),
+        )
+        check(ok == expected) { "$ok" }
+        val back = ok.map(Payloads::delayCondition)
+        check(back[0] == mapOf("kind" to "background", "value" to "1000") && back[2] == mapOf("kind" to "kill")) { "$back" }
+        check(back[3] == mapOf("kind" to "date", "value" to "2030-01-01T00:00:00Z") && back[5] == mapOf("kind" to "nativeVersion", "value" to "2.1.0")) { "$back" }
     }
     test("bundle payloads carry Capgo's fields and Liveship's role") {
         val p = Payloads.bundle(bundleInfo(A, BundleStatus.NEXT))
@@ -290,8 +304,81 @@ fun libraryTests() {
         val swap = c.deleteData()
         check(swap.launch.id == "builtin" && swap.launch.path == null) { "${swap.launch}" }
         check(c.list()["bundles"] == emptyList<Any>()) { "bundles left: ${c.list()}" }
-        check(!c.consent() && c.delays.conditions().isEmpty()) { "flags left" }
+        check(!c.consent() && c.delayConditions().isEmpty()) { "flags left: consent ${c.consent()}, delays ${c.delayConditions()}" }
         check(File(dataDir).walkTopDown().none { it.name == "index.html" }) { "bundle files left in $dataDir" }
+        u.close()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// setMultiDelay through the controller: the core keeps and decides the conditions
+
+fun delayTests() {
+    val work = env("LIVESHIP_TEST_WORK")
+    val keysJson = File(env("LIVESHIP_TEST_KEYS_JSON")).readText()
+    val url = env("LIVESHIP_TEST_URL_A")
+    val events = Recorder()
+    val store = MemoryStore()
+    val config = keysJson.trimEnd().removeSuffix("}") +
+        ", \"updateUrl\": \"$url\", \"allowInsecureLoopback\": true, \"appReadyTimeout\": 600000, \"builtinVersion\": \"1.0.0\"}"
+    val host = HostInfo(appId = APP_ID, platform = "android", nativeVersion = "1.0.0", dataDir = "$work/plugin-delay-device", builtinDir = env("LIVESHIP_TEST_BUILTIN"))
+    var u = Updater.fromJson(config, host, events)
+    var c = LiveshipController(u, PluginSettings(updateUrl = url, builtinVersion = "1.0.0", nativeVersion = "1.0.0"), store)
+    fun restart() {
+        u.close()
+        u = Updater.fromJson(config, host, events)
+        c = LiveshipController(u, PluginSettings(updateUrl = url, builtinVersion = "1.0.0", nativeVersion = "1.0.0"), store)
+        events.take()
+    }
+    fun serving(): Any? = c.current().map("bundle")["id"]
+    var id = ""
+
+    test("a future date delay keeps a downloaded bundle pending across launches; kill is met by the cold start") {
+        check(c.launch().id == "builtin") { "first launch" }
+        id = c.download(DownloadRequest(null, null))["id"] as String
+        c.setMultiDelay(listOf(mapOf("kind" to "kill"), mapOf("kind" to "date", "value" to "2999-01-01T00:00:00Z")))
+        val stored = c.delayConditions()
+        check(stored == listOf(mapOf("kind" to "kill"), mapOf("kind" to "date", "value" to "2999-01-01T00:00:00Z"))) { "kept by the core: $stored" }
+        check(c.reload().launch.id == "builtin" && c.getNextBundle()?.get("id") == id) { "an in-process reload must not apply a delayed bundle" }
+        restart()
+        check(c.launch().id == "builtin" && serving() == "builtin") { "a launch must not apply before the date: ${c.current()}" }
+        check(c.getNextBundle()?.get("id") == id) { "still pending: ${c.getNextBundle()}" }
+        check(c.delayConditions() == listOf(mapOf("kind" to "date", "value" to "2999-01-01T00:00:00Z"))) { "kill met, date left: ${c.delayConditions()}" }
+        check((c.exportData()["json"] as String).contains("\"delayConditions\":[{\"kind\":\"date\",\"value\":\"2999-01-01T00:00:00Z\"}]")) { "exportData reports the core's conditions" }
+    }
+    test("set() refuses to jump a delay and says how to apply now") {
+        val e = expect<PluginError> { c.set(id) }
+        check(e.message!!.contains("cancelDelay")) { "${e.message}" }
+        check(serving() == "builtin") { "nothing applied" }
+    }
+    test("nativeVersion is accepted and met only once the native app reaches it") {
+        c.setMultiDelay(listOf(mapOf("kind" to "nativeVersion", "value" to "2.0.0")))
+        restart()
+        check(c.launch().id == "builtin" && c.getNextBundle()?.get("id") == id) { "native 1.0.0 < 2.0.0 must wait" }
+        check(c.delayConditions() == listOf(mapOf("kind" to "nativeVersion", "value" to "2.0.0"))) { "${c.delayConditions()}" }
+    }
+    test("cancelDelay lets the next launch take the pending bundle") {
+        c.cancelDelay()
+        check(c.delayConditions().isEmpty()) { "${c.delayConditions()}" }
+        restart()
+        val l = c.launch()
+        check(l.id == id && l.trial && serving() == id) { "the launch takes the bundle: $l" }
+        c.notifyAppReady(id)
+    }
+    test("a background delay applies on the return to the foreground, decided by the core") {
+        c.reset(null)
+        c.next(id)
+        check(c.getNextBundle()?.get("id") == id) { "pending again: ${c.list()}" }
+        c.setMultiDelay(listOf(mapOf("kind" to "background")))
+        restart()
+        check(c.launch().id == "builtin") { "a launch does not meet background" }
+        check(c.onForeground() == null) { "no return from the background yet" }
+        c.onBackground()
+        events.take()
+        val l = c.onForeground()
+        check(l?.id == id && serving() == id) { "the return applies it: $l" }
+        check(c.delayConditions().isEmpty()) { "${c.delayConditions()}" }
+        check(events.take().flatMap(c.events::map).any { it is Action.Reload && it.bundleId == id }) { "announced by ReloadRequired" }
         u.close()
     }
 }
@@ -299,6 +386,7 @@ fun libraryTests() {
 fun main() {
     pureTests()
     libraryTests()
+    delayTests()
     var failed = 0
     for ((name, body) in tests) {
         try {

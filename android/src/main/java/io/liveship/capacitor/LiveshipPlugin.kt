@@ -9,7 +9,6 @@ package io.liveship.capacitor
 
 import android.os.Handler
 import android.os.Looper
-import android.os.SystemClock
 import android.util.Log
 import androidx.lifecycle.DefaultLifecycleObserver
 import androidx.lifecycle.LifecycleOwner
@@ -50,8 +49,8 @@ class LiveshipPlugin : Plugin() {
     private var bundleScript: ScriptHandler? = null
     private var sink: ((Event) -> Unit)? = null
 
-    /** `elapsedRealtime` when the app went to the background; 0 while in front. */
-    @Volatile private var backgroundSince = 0L
+    /** The app went to the background since it started (the core measures the time away). */
+    @Volatile private var wasInBackground = false
 
     private val lifecycle = object : DefaultLifecycleObserver {
         override fun onStart(owner: LifecycleOwner) = onForeground()
@@ -287,21 +286,19 @@ class LiveshipPlugin : Plugin() {
     }
 
     private fun onBackground() {
-        backgroundSince = SystemClock.elapsedRealtime()
+        wasInBackground = true
         val c = controller ?: return
         work.execute { c.onBackground() }
     }
 
     private fun onForeground() {
-        val since = backgroundSince
-        backgroundSince = 0
         val c = controller ?: return
-        if (since == 0L) return // the first start, not a return
-        val backgroundMs = SystemClock.elapsedRealtime() - since
+        if (!wasInBackground) return // the first start, not a return
         work.execute {
             try {
-                // A bundle applied here arrives as ReloadRequired and reloads from the event.
-                c.onForeground(backgroundMs, System.currentTimeMillis())
+                // The core decides (delay conditions, apply mode); a bundle applied here arrives
+                // as ReloadRequired and reloads from the event.
+                c.onForeground()
             } catch (e: Throwable) {
                 Log.w(LiveshipRuntime.TAG, "foreground apply failed: $e")
             }

@@ -98,7 +98,7 @@ internal object LiveshipRuntime {
     }
 }
 
-/** The plugin's own flags (consent, delay conditions) in SharedPreferences. */
+/** The plugin's own flag (the telemetry consent) in SharedPreferences. */
 internal class PrefsStore(context: Context) : KeyValueStore {
     private val prefs = context.getSharedPreferences("io.liveship.capacitor", Context.MODE_PRIVATE)
     override fun get(key: String): String? = prefs.getString(key, null)

@@ -3,12 +3,11 @@
 // again because a page can call the bridge directly.
 package io.liveship.capacitor.core
 
+import io.liveship.DelayCondition
+
 /** A call rejected before it reached the core; `field` names the argument. */
 class ArgumentException(val field: String, reason: String) :
     IllegalArgumentException("invalid argument $field: $reason")
-
-/** One `setMultiDelay` condition, checked. */
-data class DelayCondition(val kind: String, val value: String?)
 
 /** `download()` options, checked. */
 data class DownloadRequest(val url: String?, val version: String?)
@@ -20,6 +19,10 @@ object Args {
     /** Channel rule of the release format (docs/FORMAT.md). */
     private val CHANNEL = Regex("^[a-z0-9][a-z0-9._-]{0,63}$")
     private val ISO_DATE = Regex("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})$")
+    private val MILLIS = Regex("^\\d{1,12}$")
+
+    /** A native app version (`versionName`, `CFBundleShortVersionString`): `2`, `1.10.0-beta`. */
+    private val NATIVE_VERSION = Regex("^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$")
 
     const val BUILTIN = "builtin"
 
@@ -78,7 +81,12 @@ object Args {
         return DownloadRequest(optionalText("url", url), optionalText("version", version))
     }
 
-    /** `conditions`: the JSON array as Kotlin lists and maps. */
+    /**
+     * `setMultiDelay`'s `delayConditions` (the JSON array as Kotlin lists and maps, Capgo's shape
+     * `[{kind, value?}]`) as the core's conditions: `background` value in milliseconds (default
+     * 0), `date` an ISO 8601 date-time (to Unix seconds, rounded up so it never applies early),
+     * `nativeVersion` the version the native app must reach. The core decides when each is met.
+     */
     fun delayConditions(conditions: Any?): List<DelayCondition> {
         if (conditions !is List<*> || conditions.isEmpty()) {
             throw ArgumentException("delayConditions", "must be a non-empty array (use cancelDelay() to clear)")
@@ -90,20 +98,27 @@ object Args {
             if (value != null && value !is String) throw ArgumentException(field, "must be a string")
             value as String?
             when (c["kind"]) {
-                "background" -> if (value != null && !Regex("^\\d{1,12}$").matches(value)) {
-                    throw ArgumentException(field, "must be a whole number of milliseconds")
+                "background" -> {
+                    if (value != null && !MILLIS.matches(value)) throw ArgumentException(field, "must be a whole number of milliseconds")
+                    DelayCondition.Background((value ?: "0").toULong())
                 }
-                "kill" -> {}
-                "date" -> if (value == null || !ISO_DATE.matches(value) || Iso8601.parseMillis(value) == null) {
-                    throw ArgumentException(field, "must be an ISO 8601 date-time")
+                "kill" -> DelayCondition.Kill
+                "date" -> {
+                    val ms = value?.takeIf { ISO_DATE.matches(it) }?.let(Iso8601::parseMillis)
+                        ?: throw ArgumentException(field, "must be an ISO 8601 date-time")
+                    DelayCondition.Date(((maxOf(ms, 0L) + 999) / 1000).toULong())
                 }
-                "nativeVersion" -> throw ArgumentException(
+                "nativeVersion" -> {
+                    if (value == null || !NATIVE_VERSION.matches(value)) {
+                        throw ArgumentException(field, "must be a native app version such as \"2.1.0\"")
+                    }
+                    DelayCondition.NativeVersion(value)
+                }
+                else -> throw ArgumentException(
                     "delayConditions[$i].kind",
-                    "\"nativeVersion\" is not supported: every release carries a signed native range instead",
+                    "must be \"background\", \"kill\", \"date\" or \"nativeVersion\"",
                 )
-                else -> throw ArgumentException("delayConditions[$i].kind", "must be \"background\", \"kill\" or \"date\"")
             }
-            DelayCondition(c["kind"] as String, value)
         }
     }
 }

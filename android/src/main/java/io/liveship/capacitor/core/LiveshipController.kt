@@ -35,7 +35,6 @@ class LiveshipController(
     val settings: PluginSettings,
     private val store: KeyValueStore,
 ) {
-    val delays = DelayPolicy(store)
     val events = EventMapper(settings.builtinVersion) { updater.list() }
 
     @Volatile private var failed: Payload? = null
@@ -97,12 +96,22 @@ class LiveshipController(
         return bundle(bundleId)
     }
 
-    /** Switch now: the bundle becomes the trial; the WebView must load the returned launch. */
+    /**
+     * Switch now: the bundle becomes the trial; the WebView must load the returned launch. Pending
+     * delay conditions hold it back (the core decides): the call then rejects and it stays next.
+     */
     fun set(id: Any?): Swap {
         val bundleId = Args.bundleId(id)
         if (bundleId == Args.BUILTIN) return Swap(updater.reset(ResetTarget.BUILTIN), "set builtin", announced = true)
         updater.setNext(bundleId)
-        val l = updater.applyNext() ?: throw PluginError("internal", "bundle $bundleId was set as next but did not apply")
+        val l = updater.applyNext() ?: if (updater.delayConditions().isNotEmpty()) {
+            throw PluginError(
+                "invalidArgument",
+                "bundle $bundleId is next and applies once its delay conditions are met; call cancelDelay() first to switch now",
+            )
+        } else {
+            throw PluginError("internal", "bundle $bundleId was set as next but did not apply")
+        }
         return Swap(l, "set $bundleId", announced = true)
     }
 
@@ -152,9 +161,13 @@ class LiveshipController(
     /** The last revert since start, cleared once read. */
     fun getFailedUpdate(): Payload? = synchronized(this) { failed.also { failed = null } }
 
-    fun setMultiDelay(conditions: Any?) = delays.set(Args.delayConditions(conditions))
+    /** Capgo's `setMultiDelay`: the core keeps the conditions and decides when they are met. */
+    fun setMultiDelay(conditions: Any?) = updater.setMultiDelay(Args.delayConditions(conditions))
 
-    fun cancelDelay() = delays.cancel()
+    fun cancelDelay() = updater.cancelDelay()
+
+    /** The delay conditions not met yet, in Capgo's shape. */
+    fun delayConditions(): List<Payload> = updater.delayConditions().map(Payloads::delayCondition)
 
     /** Checks now; when a release is on offer, starts its download on the core's thread. */
     fun triggerUpdateCheck(): Payload = when (val c = updater.check()) {
@@ -179,9 +192,12 @@ class LiveshipController(
     /** For WorkManager / BGTaskScheduler: check, download and install within the deadline. */
     fun runBackgroundUpdate(deadlineSeconds: Long): UpdateOutcome = updater.runBackgroundUpdate(deadlineSeconds.toULong())
 
-    /** On return to the foreground: apply a pending bundle if the delay conditions allow it. */
-    fun onForeground(backgroundMs: Long, nowMs: Long): LaunchResult? =
-        if (delays.mayApplyInForeground(backgroundMs, nowMs)) updater.appMovedToForeground() else null
+    /**
+     * On return to the foreground. The core measures the time away, meets the delay conditions
+     * that now hold and applies a pending bundle when it decides to (announced by
+     * `ReloadRequired`); returns what now serves when it changed.
+     */
+    fun onForeground(): LaunchResult? = updater.appMovedToForeground()
 
     fun onBackground() = updater.appMovedToBackground()
 
@@ -207,14 +223,14 @@ class LiveshipController(
             "serving" to Payloads.launch(status.serving, installed, settings.builtinVersion),
             "bundles" to installed.map(Payloads::bundle),
             "history" to updater.history().map(Payloads::history),
-            "delayConditions" to delays.conditions().map { linkedMapOf("kind" to it.kind, "value" to it.value) },
+            "delayConditions" to delayConditions(),
         )
         return linkedMapOf("json" to Json.write(data))
     }
 
     /**
-     * Back to the built-in bundle, every downloaded bundle deleted, the plugin's stored flags
-     * (consent, delay conditions) removed. The core's transition history stays: it holds no
+     * Back to the built-in bundle, every downloaded bundle deleted, the delay conditions cancelled
+     * in the core, the plugin's stored flag (consent) removed. The core's transition history stays: it holds no
      * personal data and the core offers no call to erase it (docs/PLUGIN.md).
      */
     fun deleteData(): Swap {
@@ -226,8 +242,8 @@ class LiveshipController(
                 throw PluginError("storage", "bundle ${b.id} could not be deleted after the reset: ${e.`reason`}")
             }
         }
+        updater.cancelDelay()
         store.remove(CONSENT)
-        delays.cancel()
         failed = null
         return Swap(launch, "deleteData", announced = true)
     }

@@ -6,6 +6,7 @@ package io.liveship.capacitor.core
 import io.liveship.BundleInfo
 import io.liveship.BundleStatus
 import io.liveship.CheckResult
+import io.liveship.DelayCondition
 import io.liveship.HistoryEntry
 import io.liveship.LaunchResult
 import io.liveship.LiveshipException
@@ -17,6 +18,14 @@ typealias Payload = Map<String, Any?>
 class PluginError(val code: String, message: String, val check: String? = null) : Exception(message)
 
 object Payloads {
+    /** A delay condition the core still waits for, in `setMultiDelay`'s shape `{kind, value?}`. */
+    fun delayCondition(c: DelayCondition): Payload = when (c) {
+        is DelayCondition.Background -> linkedMapOf("kind" to "background", "value" to c.ms.toString())
+        is DelayCondition.Kill -> linkedMapOf("kind" to "kill")
+        is DelayCondition.Date -> linkedMapOf("kind" to "date", "value" to Iso8601.fromSeconds(c.notBefore.toLong()))
+        is DelayCondition.NativeVersion -> linkedMapOf("kind" to "nativeVersion", "value" to c.atLeast)
+    }
+
     fun bundle(b: BundleInfo): Payload {
         val role = when (b.status) {
             BundleStatus.CURRENT -> "current"
