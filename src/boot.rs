@@ -244,6 +244,29 @@ fn try_launch(
         let mut reverted = None;
         if let Some(id) = roles.trial.take() {
             reverted = Some(fail_bundle(tx, &id, REASON_NOT_CONFIRMED)?);
+        }
+        // A `next` that failed or whose content was blocklisted since it was chosen (the same
+        // content re-published, picked again by `set_next`, or just reverted above) never gets
+        // another trial.
+        if let Some(id) = roles.next.clone() {
+            let usable = match store::bundle(tx, &id)? {
+                Some(b) => {
+                    b.status == BundleStatus::Ready && store::blocked(tx, &b.content_id)?.is_none()
+                }
+                None => false,
+            };
+            if !usable {
+                roles.next = None;
+                store::add_history(
+                    tx,
+                    "skipped",
+                    Some(&id),
+                    "next bundle failed or blocklisted; not tried again",
+                )?;
+            }
+        }
+        if reverted.is_some() {
+            // The revert decides this launch; a pending `next` waits for the next one.
         } else if roles.next.is_some() && settle_delay(tx, config, moment)? {
             let id = roles.next.take().expect("checked above");
             fail::fail_point!("launch.before_trial_commit");
@@ -319,6 +342,20 @@ fn fail_bundle(tx: &Connection, id: &str, reason: &str) -> Result<Reverted, Boot
     })
 }
 
+/// Applies a native version change now (at open), so that nothing is installed for the new
+/// native version and then dropped by the first launch.
+pub fn reconcile_native(store: &mut Store, config: &Config) -> Result<(), BootError> {
+    store.write(|tx| -> Result<_, BootError> {
+        let mut roles = store::roles(tx)?;
+        let before = roles.clone();
+        on_native_version(tx, config, &mut roles)?;
+        if roles != before {
+            store::set_roles(tx, &roles)?;
+        }
+        Ok(())
+    })
+}
+
 /// A new native version drops the bundles it cannot run (and, with `resetWhenUpdate`, all of them).
 fn on_native_version(tx: &Connection, config: &Config, roles: &mut Roles) -> Result<(), BootError> {
     let previous = roles.native_version.replace(config.native_version.clone());
@@ -363,13 +400,15 @@ fn on_native_version(tx: &Connection, config: &Config, roles: &mut Roles) -> Res
 /// trial exactly as at a launch. `None` when there is no `next`, or delay conditions that an
 /// in-process apply cannot meet are pending.
 pub fn apply_next(store: &mut Store, config: &Config) -> Result<Option<LaunchResult>, BootError> {
-    if store::roles(store.read())?.next.is_none() {
+    let roles = store::roles(store.read())?;
+    // A trial whose page may still be starting is not blamed for an in-process apply: the next
+    // bundle waits for the trial's confirmation (or the next launch).
+    if roles.next.is_none() || roles.trial.is_some() {
         return Ok(None);
     }
     if !store.write(|tx| settle_delay(tx, config, Moment::Apply))? {
         return Ok(None);
     }
-    // A trial still pending in this run was never confirmed: the launch path reverts it too.
     Ok(Some(try_launch(store, config, Moment::Apply)?))
 }
 
@@ -402,6 +441,22 @@ pub fn revoke(
             if roles.current.as_deref() == Some(b.id.as_str()) {
                 roles.current = roles.fallback.take();
             }
+        }
+        // Revocations stick for releases this device does not have yet: revoked content is
+        // blocklisted, and revoked sequences (and, for a revert to built-in, this manifest's
+        // own) can never be installed later.
+        for content_id in &incident.revoked_sha256 {
+            store::blocklist(
+                tx,
+                content_id,
+                &format!("revoked by the publisher in {label}"),
+            )?;
+        }
+        if let Some(max) = incident.revoked_sequences.iter().max() {
+            store::raise_high_water(tx, &m.channel, *max)?;
+        }
+        if incident.revert_to_builtin {
+            store::raise_high_water(tx, &m.channel, m.sequence)?;
         }
         // The fallback may itself be revoked after being promoted above.
         if let Some(c) = roles.current.clone() {
@@ -533,7 +588,8 @@ pub fn set_next(store: &mut Store, config: &Config, id: &str) -> Result<(), Boot
             });
         }
         let mut roles = store::roles(tx)?;
-        roles.next = if roles.current.as_deref() == Some(id) && roles.trial.is_none() {
+        let serving = roles.trial.as_deref().or(roles.current.as_deref());
+        roles.next = if serving == Some(id) {
             None
         } else {
             Some(id.into())
@@ -614,7 +670,18 @@ pub fn retain(store: &mut Store) -> Result<(), BootError> {
     Ok(())
 }
 
+/// Removes the files of a bundle whose row is gone. Only under the install lock, and only if
+/// the row is still absent: another process may be installing the same content into the same
+/// directory right now. When the lock is busy the files stay, and the next open removes them
+/// as leftovers.
 fn remove_bundle_files(store: &Store, id: &str) -> Result<(), BootError> {
+    let Some(_lock) = store.try_install_lock()? else {
+        log::info!("bundle {id}: files left for the next open (an install is running)");
+        return Ok(());
+    };
+    if store::bundle(store.read(), id)?.is_some() {
+        return Ok(());
+    }
     store::remove_any(&store.envelope_path(id))?;
     store::remove_any(&store.bundle_dir(id))?;
     Ok(())

@@ -284,7 +284,8 @@ fn publish(
         check_invariants(tx, m)?;
         store::insert_bundle(tx, &row)?;
         let mut roles = store::roles(tx)?;
-        roles.next = if roles.current.as_deref() == Some(id) {
+        // Content that already serves (as current or on trial) is not queued to run again.
+        roles.next = if roles.current.as_deref() == Some(id) || roles.trial.as_deref() == Some(id) {
             None
         } else {
             Some(id.to_string())

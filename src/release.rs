@@ -252,6 +252,18 @@ impl Manifest {
         if !is_valid_channel(&self.channel) {
             return bad("channel".into(), "not [a-z0-9][a-z0-9._-]{0,63}");
         }
+        // Sequences are stored as SQLite integers (signed 64-bit); a larger one would wrap and
+        // defeat the high-water mark.
+        if self.sequence == 0 || self.sequence > i64::MAX as u64 {
+            return bad("sequence".into(), "not between 1 and 2^63-1");
+        }
+        let revoked = self.incident.iter().flat_map(|i| &i.revoked_sequences);
+        if revoked.into_iter().any(|s| *s > i64::MAX as u64) {
+            return bad(
+                "incident.revoked_sequences".into(),
+                "not between 0 and 2^63-1",
+            );
+        }
         if self.expires_at <= self.issued_at {
             return bad("expires_at".into(), "not after issued_at");
         }

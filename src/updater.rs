@@ -76,8 +76,8 @@ struct Inner {
     store: Mutex<Store>,
     events: Arc<dyn EventSink>,
     device_id: String,
-    /// Cancels the running app-ready timer when the trial is confirmed.
-    timer: Mutex<Option<mpsc::Sender<()>>>,
+    /// The running app-ready timer: the trial it watches, and the channel that cancels it.
+    timer: Mutex<Option<(String, mpsc::Sender<()>)>>,
     runtime: std::sync::OnceLock<tokio::runtime::Runtime>,
     fetcher: std::sync::OnceLock<Fetcher>,
     /// Held by the one check-download-install in flight.
@@ -113,6 +113,9 @@ impl Updater {
         if let Some(reason) = report.reset {
             events.on_event(Event::StateReset { reason });
         }
+        // A new native version is settled before anything can be installed for it (a
+        // background run may install before the first launch of the updated app).
+        boot::reconcile_native(&mut store, &config)?;
         let device_id = match store::meta(store.read(), "device_id")? {
             Some(id) => id,
             None => {
@@ -194,18 +197,22 @@ impl Updater {
 
     /// `notifyAppReady` from the page of bundle `id`.
     pub fn notify_app_ready(&self, id: &str) -> Result<Confirmed, CoreError> {
-        let out = boot::confirm(&mut self.store(), id)?;
-        if let Confirmed::Promoted { .. } = out {
-            if let Some(cancel) = self
-                .inner
-                .timer
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-            {
-                let _ = cancel.send(());
+        // Cancel the timer watching this bundle before waiting for the store: a confirmation
+        // that arrives in time must win over the timer even if the store is busy.
+        let cancel = {
+            let mut timer = self.inner.timer.lock().unwrap_or_else(|p| p.into_inner());
+            match timer.take() {
+                Some((watched, tx)) if watched == id => Some(tx),
+                other => {
+                    *timer = other;
+                    None
+                }
             }
+        };
+        if let Some(tx) = cancel {
+            let _ = tx.send(());
         }
+        let out = boot::confirm(&mut self.store(), id)?;
         self.emit(Event::AppReady {
             bundle_id: id.to_string(),
         });
@@ -218,7 +225,7 @@ impl Updater {
             return;
         }
         let (tx, rx) = mpsc::channel::<()>();
-        *self.inner.timer.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        *self.inner.timer.lock().unwrap_or_else(|p| p.into_inner()) = Some((id.clone(), tx));
         let inner = Arc::downgrade(&self.inner);
         std::thread::Builder::new()
             .name("liveship-ready-timer".into())
@@ -233,14 +240,21 @@ impl Updater {
                     "not confirmed by notifyAppReady within {} ms",
                     timeout.as_millis()
                 );
-                updater.revert_and_reload(&id, &reason);
+                updater.revert_and_reload(&id, &reason, &rx);
             })
             .expect("spawning the app-ready timer thread");
     }
 
-    /// Reverts a trial bundle and tells the native layer to reload what serves now.
-    fn revert_and_reload(&self, id: &str, reason: &str) {
-        let reverted = boot::revert_trial(&mut self.store(), id, reason);
+    /// Reverts a trial bundle and tells the native layer to reload what serves now, unless the
+    /// confirmation (`cancelled`) arrived while this waited for the store.
+    fn revert_and_reload(&self, id: &str, reason: &str, cancelled: &mpsc::Receiver<()>) {
+        let reverted = {
+            let mut store = self.store();
+            if cancelled.try_recv().is_ok() {
+                return;
+            }
+            boot::revert_trial(&mut store, id, reason)
+        };
         match reverted {
             Ok(Some(r)) => {
                 self.emit(Event::UpdateFailed {
@@ -248,7 +262,9 @@ impl Updater {
                     version: r.version,
                     reason: reason.to_string(),
                 });
-                match boot::serving(&self.store(), &self.inner.config) {
+                // Read first, emit after: the listener must never run while the store is locked.
+                let now = boot::serving(&self.store(), &self.inner.config);
+                match now {
                     Ok(now) => self.emit(Event::ReloadRequired {
                         bundle_id: now.id,
                         path: now.path.map(|p| p.to_string_lossy().into_owned()),
@@ -722,8 +738,11 @@ impl Updater {
         self.emit(Event::SetNext {
             bundle_id: id.clone(),
         });
-        let applied =
-            self.inner.config.apply_mode == ApplyMode::Immediate && self.apply_now()?.is_some();
+        // A background run has no WebView to load the bundle: it only installs it as next
+        // (applying there would put it on trial with nothing running it, and blame it).
+        let applied = deadline.is_none()
+            && self.inner.config.apply_mode == ApplyMode::Immediate
+            && self.apply_now()?.is_some();
         Ok(UpdateOutcome::Installed {
             id,
             version: m.version.clone(),
@@ -778,6 +797,9 @@ impl Updater {
                 Ok((id, bytes)) => return Ok((id, bytes, true, None)),
                 // Out of time is not a reason to start the full bundle.
                 Err(e @ CoreError::DeadlineExceeded { .. }) => return Err(e),
+                // Failures the full bundle would meet too (busy, not newer, blocklisted, no
+                // space, storage) are returned as they are, not paid for with a full download.
+                Err(e) if !delta_failure(&e) => return Err(e),
                 Err(e) => {
                     let reason = e.to_string();
                     // "Not worth it" is a plan, not a failure worth an event.
@@ -966,6 +988,17 @@ impl Deadline {
             millis: self.budget.as_millis() as u64,
         }
     }
+}
+
+/// Whether an error from a delta attempt is the delta's own (a bad or missing object, a tree
+/// that does not match), so that the full bundle is worth fetching instead.
+fn delta_failure(e: &CoreError) -> bool {
+    matches!(
+        e,
+        CoreError::Delta(_)
+            | CoreError::Net(_)
+            | CoreError::Install(InstallError::Unpack(_) | InstallError::Decrypt(_))
+    )
 }
 
 /// Removes partial downloads and delta work folders other than `keep` (a newer release
