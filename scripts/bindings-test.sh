@@ -119,25 +119,8 @@ fi
 if wants kotlin; then
     step "Kotlin lifecycle test"
     need java "a JDK 11+ (apt-get install -y default-jdk-headless)"
-    KOTLINC=$(command -v kotlinc || true)
-    if [[ -z "$KOTLINC" ]]; then
-        KOTLINC="$TOOLS/node_modules/kotlin-compiler/bin/kotlinc"
-        if [[ ! -x "$KOTLINC" ]]; then
-            need npm "installs kotlinc (npm package kotlin-compiler)"
-            echo "installing kotlinc: npm install --prefix $TOOLS kotlin-compiler"
-            npm install --prefix "$TOOLS" kotlin-compiler >/dev/null || die "npm install kotlin-compiler failed"
-        fi
-        [[ -x "$KOTLINC" ]] || die "kotlinc not found at $KOTLINC after npm install"
-    fi
-    JNA=/usr/share/java/jna.jar
-    if [[ ! -f "$JNA" ]]; then
-        need apt-get "installs JNA (Debian package libjna-java)"
-        echo "installing JNA: apt-get install -y libjna-java"
-        apt-get install -y libjna-java >/dev/null 2>&1 \
-            || { apt-get update >/dev/null && apt-get install -y libjna-java >/dev/null; } \
-            || die "apt-get install libjna-java failed"
-    fi
-    [[ -f "$JNA" ]] || die "JNA missing at $JNA"
+    source scripts/kotlin-env.sh
+    ensure_kotlin_toolchain
     "$KOTLINC" -nowarn "$KT" bindings/kotlin/LifecycleTest.kt -cp "$JNA" -include-runtime \
         -d "$WORK/lifecycle.jar" || die "kotlinc failed"
     java -Djna.library.path="$ROOT/target/debug" -cp "$WORK/lifecycle.jar:$JNA" LifecycleTestKt

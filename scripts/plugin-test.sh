@@ -79,25 +79,8 @@ if wants kotlin; then
     KT="$WORK/gen/io/liveship/liveship.kt"
     [[ -s "$KT" ]] || die "Kotlin bindings missing ($KT)"
 
-    KOTLINC=$(command -v kotlinc || true)
-    if [[ -z "$KOTLINC" ]]; then
-        KOTLINC="$TOOLS/node_modules/kotlin-compiler/bin/kotlinc"
-        if [[ ! -x "$KOTLINC" ]]; then
-            need npm "installs kotlinc (npm package kotlin-compiler)"
-            echo "installing kotlinc: npm install --prefix $TOOLS kotlin-compiler"
-            npm install --prefix "$TOOLS" kotlin-compiler >/dev/null || die "npm install kotlin-compiler failed"
-        fi
-        [[ -x "$KOTLINC" ]] || die "kotlinc not found at $KOTLINC after npm install"
-    fi
-    JNA=/usr/share/java/jna.jar
-    if [[ ! -f "$JNA" ]]; then
-        need apt-get "installs JNA (Debian package libjna-java)"
-        echo "installing JNA: apt-get install -y libjna-java"
-        apt-get install -y libjna-java >/dev/null 2>&1 \
-            || { apt-get update >/dev/null && apt-get install -y libjna-java >/dev/null; } \
-            || die "apt-get install libjna-java failed"
-    fi
-    [[ -f "$JNA" ]] || die "JNA missing at $JNA"
+    source scripts/kotlin-env.sh
+    ensure_kotlin_toolchain
 
     step "the plain-Kotlin layer imports nothing from Android or Capacitor"
     CORE=android/src/main/java/io/liveship/capacitor/core
