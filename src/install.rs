@@ -152,52 +152,92 @@ pub fn install(
     keys: &[BundleKey],
     budgets: &Budgets,
 ) -> Result<String, InstallError> {
-    let m = &release.manifest;
     install_with(store, release, envelope, |staging, tree| {
-        check_object(object, m)?;
-        let zip_path: PathBuf = match content_key(m, keys)? {
-            Some(key) => {
-                let prefix = nonce_prefix(m)?;
-                let zip_path = staging.join("bundle.zip");
-                let input = File::open(object).map_err(io("opening", object))?;
-                let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
-                let mut out = BufWriter::new(out);
-                crypto::open_stream(&key, &prefix, input, &mut out).map_err(|e| match e {
-                    // Name the file and give the ENOSPC hint: running out of space is the
-                    // likely cause, and the user can act on it.
-                    CryptoError::Io { op, source } => {
-                        let path = if op.starts_with("reading") {
-                            object
-                        } else {
-                            &zip_path
-                        };
-                        InstallError::Store(io(op, path)(source))
-                    }
-                    e => InstallError::Decrypt(e),
-                })?;
-                out.flush().map_err(io("writing", &zip_path))?;
-                zip_path
-            }
-            None => object.to_path_buf(),
-        };
-        fail::fail_point!("install.decrypted");
-        unpack::extract_verified(&zip_path, &m.files, tree, budgets)?;
-        Ok(())
+        build_from_object(staging, tree, object, &release.manifest, keys, budgets)
     })
 }
 
+/// Builds the verified tree of `m` at `tree` from its bundle object: checks the object's size and
+/// SHA-256, opens (decrypts) it into `staging/bundle.zip` when sealed, and extracts it with
+/// budgets, every file checked against the signed list and fsynced. Needs no store access, so a
+/// caller can run it without holding the state.
+pub fn build_from_object(
+    staging: &Path,
+    tree: &Path,
+    object: &Path,
+    m: &Manifest,
+    keys: &[BundleKey],
+    budgets: &Budgets,
+) -> Result<(), InstallError> {
+    check_object(object, m)?;
+    let zip_path: PathBuf = match content_key(m, keys)? {
+        Some(key) => {
+            let prefix = nonce_prefix(m)?;
+            let zip_path = staging.join("bundle.zip");
+            let input = File::open(object).map_err(io("opening", object))?;
+            let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
+            let mut out = BufWriter::new(out);
+            crypto::open_stream(&key, &prefix, input, &mut out).map_err(|e| match e {
+                // Name the file and give the ENOSPC hint: running out of space is the
+                // likely cause, and the user can act on it.
+                CryptoError::Io { op, source } => {
+                    let path = if op.starts_with("reading") {
+                        object
+                    } else {
+                        &zip_path
+                    };
+                    InstallError::Store(io(op, path)(source))
+                }
+                e => InstallError::Decrypt(e),
+            })?;
+            out.flush().map_err(io("writing", &zip_path))?;
+            zip_path
+        }
+        None => object.to_path_buf(),
+    };
+    fail::fail_point!("install.decrypted");
+    unpack::extract_verified(&zip_path, &m.files, tree, budgets)?;
+    Ok(())
+}
+
 /// Installs a bundle whose tree `build(staging, tree)` creates at `tree` (inside the install's
-/// staging directory), durable and checked against the signed file list, and makes it `next`.
-/// Takes the install lock, checks the invariants and free space first, and cleans the staging
-/// directory whatever happens.
+/// staging directory), durable and checked against the signed file list, and makes it `next`:
+/// [`begin`], `build`, [`finish`] in one call, holding `store` throughout.
 pub fn install_with(
     store: &mut Store,
     release: &VerifiedRelease,
     envelope: &[u8],
     build: impl FnOnce(&Path, &Path) -> Result<(), InstallError>,
 ) -> Result<String, InstallError> {
-    let _lock = store.try_install_lock()?.ok_or(InstallError::Busy)?;
-    let m = &release.manifest;
+    let staging = begin(store, &release.manifest)?;
+    build(&staging.dir, &staging.tree)?;
+    finish(store, staging, release, envelope)
+}
+
+/// An install in progress: holds the install lock (so no other process installs or cleans
+/// staging meanwhile) and owns its staging directory, removed when this is dropped.
+pub struct Staging {
+    _lock: store::InstallLock,
+    id: String,
+    /// Scratch directory of this install.
+    pub dir: PathBuf,
+    /// Where the verified tree must be built.
+    pub tree: PathBuf,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // Scratch space either way; a failure to remove it is cleaned at the next open.
+        let _ = store::remove_any(&self.dir);
+    }
+}
+
+/// First step of an install: takes the install lock, checks the invariants (sequence above the
+/// high-water mark, content not blocklisted) and free space, and creates the staging directory.
+/// The tree is then built without the store ([`build_from_object`] or a delta), and [`finish`]
+/// publishes it.
+pub fn begin(store: &mut Store, m: &Manifest) -> Result<Staging, InstallError> {
+    let lock = store.try_install_lock()?.ok_or(InstallError::Busy)?;
     let id = bundle_id(m);
     check_invariants(store.read(), m)?;
 
@@ -208,20 +248,38 @@ pub fn install_with(
         return Err(InstallError::InsufficientSpace { needed, available });
     }
 
-    let staging = store
+    let dir = store
         .staging_dir()
         .join(format!("{id}.{}", hex::encode(crypto::random_bytes::<4>())));
-    fs::create_dir(&staging).map_err(io("creating", &staging))?;
+    fs::create_dir(&dir).map_err(io("creating", &dir))?;
     fail::fail_point!("install.staging_created");
-    let tree = staging.join("tree");
-    let result = build(&staging, &tree).and_then(|()| {
-        fail::fail_point!("install.extracted");
-        publish(store, release, envelope, &id, &staging, &tree)
-    });
-    // Staging is scratch space either way; a failure to remove it is cleaned at the next open.
-    let _ = store::remove_any(&staging);
-    result?;
-    Ok(id)
+    let tree = dir.join("tree");
+    Ok(Staging {
+        _lock: lock,
+        id,
+        dir,
+        tree,
+    })
+}
+
+/// Last step of an install: renames the built tree into `bundles/<id>` and commits it as `next`
+/// (the invariants are checked again inside the transaction). Returns the bundle id.
+pub fn finish(
+    store: &mut Store,
+    staging: Staging,
+    release: &VerifiedRelease,
+    envelope: &[u8],
+) -> Result<String, InstallError> {
+    fail::fail_point!("install.extracted");
+    publish(
+        store,
+        release,
+        envelope,
+        &staging.id,
+        &staging.dir,
+        &staging.tree,
+    )?;
+    Ok(staging.id.clone())
 }
 
 fn check_invariants(conn: &rusqlite::Connection, m: &Manifest) -> Result<(), InstallError> {

@@ -289,14 +289,17 @@ impl Updater {
         self.check_policy(&verified.manifest)?;
         let base = channel_json.parent().unwrap_or(Path::new("."));
         let object = base.join(&verified.manifest.bundle.url);
-        let id = install::install(
-            &mut self.store(),
-            &verified,
-            &envelope,
-            &object,
-            &self.inner.config.bundle_keys,
-            &Budgets::default(),
-        )?;
+        let keys = &self.inner.config.bundle_keys;
+        let id = self.install_unlocked(&verified, &envelope, |staging, tree| {
+            install::build_from_object(
+                staging,
+                tree,
+                &object,
+                &verified.manifest,
+                keys,
+                &Budgets::default(),
+            )
+        })?;
         let m = &verified.manifest;
         self.emit(Event::SetNext {
             bundle_id: id.clone(),
@@ -306,6 +309,21 @@ impl Updater {
             version: m.version.clone(),
             sequence: m.sequence,
         })
+    }
+
+    /// Installs with the store locked only to begin (install lock, invariants, space) and to
+    /// finish (rename, commit): building the tree (hashing, decrypting, extracting, fsyncing,
+    /// seconds for a large bundle) runs while `launch`, `notifyAppReady` and the ready timer can
+    /// use the store. The install lock is held throughout.
+    fn install_unlocked(
+        &self,
+        release: &release::VerifiedRelease,
+        envelope: &[u8],
+        build: impl FnOnce(&Path, &Path) -> Result<(), InstallError>,
+    ) -> Result<String, InstallError> {
+        let staging = install::begin(&mut self.store(), &release.manifest)?;
+        build(&staging.dir, &staging.tree)?;
+        install::finish(&mut self.store(), staging, release, envelope)
     }
 
     /// Device policy for a verified manifest.
@@ -828,14 +846,10 @@ impl Updater {
             deadline,
         )?
         .map_err(NetError::from)?;
-        let id = install::install(
-            &mut self.store(),
-            &c.verified,
-            &c.envelope,
-            &part,
-            &self.inner.config.bundle_keys,
-            &Budgets::default(),
-        )?;
+        let keys = &self.inner.config.bundle_keys;
+        let id = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
+            install::build_from_object(staging, tree, &part, m, keys, &Budgets::default())
+        })?;
         let _ = std::fs::remove_file(&part);
         Ok((id, m.bundle.size, false, fallback))
     }
@@ -875,22 +889,17 @@ impl Updater {
             ),
             deadline,
         )??;
-        let id = install::install_with(
-            &mut self.store(),
-            &c.verified,
-            &c.envelope,
-            |_staging, staged_tree| {
-                std::fs::rename(&tree, staged_tree).map_err(|source| {
-                    InstallError::Store(StoreError::Io {
-                        op: "moving",
-                        path: tree.clone(),
-                        source,
-                    })
-                })?;
-                crate::unpack::check_dir(staged_tree, &m.files)?;
-                Ok(())
-            },
-        )?;
+        let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
+            std::fs::rename(&tree, staged_tree).map_err(|source| {
+                InstallError::Store(StoreError::Io {
+                    op: "moving",
+                    path: tree.clone(),
+                    source,
+                })
+            })?;
+            crate::unpack::check_dir(staged_tree, &m.files)?;
+            Ok(())
+        })?;
         let _ = store::remove_any(&work);
         Ok((id, bytes))
     }
