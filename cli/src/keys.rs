@@ -78,21 +78,26 @@ struct Source {
     origin: String,
 }
 
+/// Reads a key file; errors name what it was supposed to hold and where.
+fn read_file(path: &Path, what: &'static str) -> Result<Source, KeyError> {
+    let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Source {
+        text,
+        origin: path.display().to_string(),
+    })
+}
+
 fn read_source(
     flag_path: Option<&Path>,
     what: &'static str,
     env: &'static str,
 ) -> Result<Option<Source>, KeyError> {
     if let Some(path) = flag_path {
-        let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
-            what,
-            path: path.to_path_buf(),
-            source,
-        })?;
-        return Ok(Some(Source {
-            text,
-            origin: path.display().to_string(),
-        }));
+        return read_file(path, what).map(Some);
     }
     match std::env::var(env) {
         Ok(text) if !text.trim().is_empty() => Ok(Some(Source {
@@ -177,15 +182,7 @@ pub fn load_bundle_key(flag_path: Option<&Path>) -> Result<Option<BundleKey>, Ke
 /// Reads a `signing.pub` (one [`PinnedKey`]).
 pub fn load_public_key(path: &Path) -> Result<PinnedKey, KeyError> {
     const WHAT: &str = "public key";
-    let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
-        what: WHAT,
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let src = Source {
-        text,
-        origin: path.display().to_string(),
-    };
+    let src = read_file(path, WHAT)?;
     let key: PinnedKey = parse(&src, WHAT)?;
     let raw: [u8; 32] = B64
         .decode(key.public_key.trim())
@@ -208,15 +205,7 @@ pub fn load_public_key(path: &Path) -> Result<PinnedKey, KeyError> {
 /// `publicKeys` / `bundleKeys`). Bundle keys are checked against their ids.
 pub fn load_app_keys(path: &Path) -> Result<AppKeys, KeyError> {
     const WHAT: &str = "app config";
-    let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
-        what: WHAT,
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let src = Source {
-        text,
-        origin: path.display().to_string(),
-    };
+    let src = read_file(path, WHAT)?;
     let keys: AppKeys = parse(&src, WHAT)?;
     let bundle_keys = keys
         .bundle_keys
