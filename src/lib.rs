@@ -8,6 +8,7 @@
 //! `ffi` is the public face for Kotlin, Swift and Python (uniffi), over `updater`.
 
 pub mod boot;
+pub mod check;
 pub mod config;
 pub mod crypto;
 pub mod delta;

@@ -12,22 +12,23 @@
 //! panic inside becomes [`LiveshipError::Internal`] (and is logged) instead of crossing the
 //! boundary; a listener or logger that throws cannot take a core thread down with it.
 
+mod error;
+mod listener;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use error::LiveshipError;
+use error::{core, guard};
+use listener::ListenerSink;
+pub use listener::{set_logger, EventListener, LogLevel, Logger};
 
 use crate::boot;
 use crate::config::{self, Config as CoreConfig};
-use crate::crypto::CryptoError;
-use crate::delta::DeltaError;
-use crate::events::{self, EventSink};
-use crate::fetch::FetchError;
-use crate::install::InstallError;
-use crate::policy::Refusal;
-use crate::release::{self, ReleaseError};
-use crate::unpack::UnpackError;
-use crate::updater::{self, CoreError, NetError};
+use crate::release;
+use crate::updater;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -453,315 +454,6 @@ pub enum Event {
     UpdateError {
         error: LiveshipError,
     },
-}
-
-/// Severity of a core log record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
-}
-
-// ---------------------------------------------------------------------------------------------
-// The one public error
-
-/// Every failure, in few actionable kinds. `reason` is for people and logs, never parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-pub enum LiveshipError {
-    /// The server could not be reached or answered wrongly; retry later.
-    #[error("network: {reason}")]
-    Network { reason: String },
-    /// A release failed a security or integrity check; `check` names it (`release.signatureInvalid`,
-    /// `install.objectHash`, `unpack.hashMismatch`, `crypto.segmentAuth`, `policy.rollback`, ...).
-    #[error("verification failed ({check}): {reason}")]
-    Verification { check: String, reason: String },
-    /// The release or bundle does not fit this app build (native range, platform, format).
-    #[error("incompatible: {reason}")]
-    Incompatible { reason: String },
-    /// The device's storage failed (disk full, permissions, database).
-    #[error("storage: {reason}")]
-    Storage { reason: String },
-    /// Another install holds the lock; retry later.
-    #[error("busy: {reason}")]
-    Busy { reason: String },
-    /// The call itself is wrong (bad config, unknown bundle, bundle not on trial, ...).
-    #[error("invalid argument: {reason}")]
-    InvalidArgument { reason: String },
-    /// A bug: a panic or an impossible state. Logged with details.
-    #[error("internal error: {reason}")]
-    Internal { reason: String },
-}
-
-/// Lower-camel-case name of an error's variant, from its `Debug` form (`SignatureInvalid { .. }`
-/// -> `signatureInvalid`): the `check` of a verification failure, stable with the variant names.
-fn check_name(layer: &str, e: &dyn std::fmt::Debug) -> String {
-    let debug = format!("{e:?}");
-    let variant: String = debug
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    let mut chars = variant.chars();
-    let lower = match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect::<String>(),
-        None => "unknown".into(),
-    };
-    format!("{layer}.{lower}")
-}
-
-impl LiveshipError {
-    /// The one mapping from internal errors to the public kinds.
-    pub fn from_core(e: CoreError) -> LiveshipError {
-        use LiveshipError as L;
-        let reason = e.to_string();
-        let verification = |check: String| L::Verification {
-            check,
-            reason: reason.clone(),
-        };
-        let crypto = |c: &CryptoError| match c {
-            CryptoError::Io { .. } => L::Storage {
-                reason: reason.clone(),
-            },
-            other => verification(check_name("crypto", other)),
-        };
-        let fetch = |f: &FetchError| match f {
-            FetchError::InsecureUrl { .. } | FetchError::Setup(_) => L::InvalidArgument {
-                reason: reason.clone(),
-            },
-            FetchError::HashMismatch { .. } => verification(check_name("fetch", f)),
-            FetchError::Io { .. } => L::Storage {
-                reason: reason.clone(),
-            },
-            _ => L::Network {
-                reason: reason.clone(),
-            },
-        };
-        match &e {
-            CoreError::Config(_) => L::InvalidArgument { reason },
-            CoreError::Release(ReleaseError::UnsupportedFormat { .. }) => {
-                L::Incompatible { reason }
-            }
-            CoreError::Release(r) => verification(check_name("release", r)),
-            CoreError::Refused(
-                Refusal::IncompatibleNative { .. } | Refusal::WrongPlatform { .. },
-            ) => L::Incompatible { reason },
-            CoreError::Refused(r) => verification(check_name("policy", r)),
-            CoreError::Install(i) => match i {
-                InstallError::Busy => L::Busy { reason },
-                InstallError::InsufficientSpace { .. } | InstallError::Store(_) => {
-                    L::Storage { reason }
-                }
-                InstallError::Decrypt(c) => crypto(c),
-                InstallError::Unpack(UnpackError::Io { .. }) => L::Storage { reason },
-                InstallError::Unpack(u) => verification(check_name("unpack", u)),
-                other => verification(check_name("install", other)),
-            },
-            CoreError::Boot(b) => match b {
-                boot::BootError::Incompatible { .. } => L::Incompatible { reason },
-                boot::BootError::Store(_) => L::Storage { reason },
-                _ => L::InvalidArgument { reason },
-            },
-            CoreError::Store(_) | CoreError::ReadInput { .. } => L::Storage { reason },
-            CoreError::Net(NetError::NoUpdateUrl | NetError::BadUrl { .. }) => {
-                L::InvalidArgument { reason }
-            }
-            CoreError::Net(NetError::Fetch(f)) => fetch(f),
-            CoreError::Delta(d) => match d {
-                DeltaError::Fetch { source, .. } => fetch(source),
-                DeltaError::Decrypt { source, .. } => crypto(source),
-                DeltaError::Store(_) => L::Storage { reason },
-                DeltaError::Mismatch { .. } | DeltaError::BadUrl { .. } => {
-                    verification(check_name("delta", d))
-                }
-                DeltaError::NotOffered | DeltaError::NotWorthIt { .. } => L::Internal { reason },
-            },
-            CoreError::DeadlineExceeded { .. } => L::Network { reason },
-        }
-    }
-}
-
-/// Runs an exported method's body: a panic becomes `Internal` (logged), an error is logged.
-fn guard<T>(op: &str, f: impl FnOnce() -> Result<T, LiveshipError>) -> Result<T, LiveshipError> {
-    let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-        let what = panic_message(payload.as_ref());
-        log::error!("{op} panicked: {what}");
-        Err(LiveshipError::Internal {
-            reason: format!("{op} panicked: {what}"),
-        })
-    });
-    if let Err(e) = &result {
-        match e {
-            LiveshipError::Internal { .. } | LiveshipError::Storage { .. } => {
-                log::error!("{op}: {e}")
-            }
-            _ => log::info!("{op}: {e}"),
-        }
-    }
-    result
-}
-
-/// [`guard`] for a body returning the core's result.
-fn core<T>(op: &str, f: impl FnOnce() -> Result<T, CoreError>) -> Result<T, LiveshipError> {
-    guard(op, || f().map_err(LiveshipError::from_core))
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".into())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Foreign traits
-
-/// Receives events. Called on the core's threads: return quickly, hop to the main thread yourself.
-#[uniffi::export(with_foreign)]
-pub trait EventListener: Send + Sync {
-    fn on_event(&self, event: Event);
-}
-
-/// Receives the core's log records (Logcat, os_log, the JS console).
-#[uniffi::export(with_foreign)]
-pub trait Logger: Send + Sync {
-    fn log(&self, level: LogLevel, target: String, message: String);
-}
-
-/// Forwards core events to the foreign listener; a listener that throws is logged, not fatal.
-struct ListenerSink(Option<Arc<dyn EventListener>>);
-
-impl EventSink for ListenerSink {
-    fn on_event(&self, event: events::Event) {
-        let Some(listener) = &self.0 else { return };
-        let event = Event::from(event);
-        if catch_unwind(AssertUnwindSafe(|| listener.on_event(event))).is_err() {
-            log::warn!("the event listener failed (threw or panicked); event dropped");
-        }
-    }
-}
-
-impl From<events::Event> for Event {
-    fn from(e: events::Event) -> Event {
-        use events::Event as E;
-        match e {
-            E::Download {
-                version,
-                percent,
-                downloaded,
-                total,
-            } => Event::Download {
-                version,
-                percent,
-                downloaded,
-                total,
-            },
-            E::NoNeedUpdate { reason } => Event::NoNeedUpdate { reason },
-            E::UpdateAvailable { sequence, version } => {
-                Event::UpdateAvailable { sequence, version }
-            }
-            E::DownloadComplete { bundle_id, version } => {
-                Event::DownloadComplete { bundle_id, version }
-            }
-            E::DownloadFailed { version, error } => Event::DownloadFailed { version, error },
-            E::UpdateFailed {
-                bundle_id,
-                version,
-                reason,
-            } => Event::UpdateFailed {
-                bundle_id,
-                version,
-                reason,
-            },
-            E::Set { bundle_id } => Event::Set { bundle_id },
-            E::SetNext { bundle_id } => Event::SetNext { bundle_id },
-            E::AppReady { bundle_id } => Event::AppReady { bundle_id },
-            E::ReloadRequired {
-                bundle_id,
-                path,
-                reason,
-            } => Event::ReloadRequired {
-                bundle_id,
-                path,
-                reason,
-            },
-            E::DeltaFallback { reason } => Event::DeltaFallback { reason },
-            E::StateReset { reason } => Event::StateReset { reason },
-        }
-    }
-}
-
-/// Dependencies that may log full URLs (with query tokens) below `warn`.
-const NOISY_TARGETS: &[&str] = &["reqwest", "hyper", "hyper_util", "rustls", "h2", "tokio"];
-
-/// The process-wide `log` implementation; installed once, forwards to the current [`Logger`].
-struct LogBridge {
-    logger: RwLock<Option<Arc<dyn Logger>>>,
-}
-
-impl log::Log for LogBridge {
-    fn enabled(&self, m: &log::Metadata) -> bool {
-        let target = m.target();
-        let noisy = NOISY_TARGETS
-            .iter()
-            .any(|t| target == *t || target.starts_with(&format!("{t}::")));
-        !noisy || m.level() <= log::Level::Warn
-    }
-
-    fn log(&self, record: &log::Record) {
-        if !self.enabled(record.metadata()) {
-            return;
-        }
-        let Some(logger) = self
-            .logger
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        else {
-            return;
-        };
-        let level = match record.level() {
-            log::Level::Error => LogLevel::Error,
-            log::Level::Warn => LogLevel::Warn,
-            log::Level::Info => LogLevel::Info,
-            log::Level::Debug => LogLevel::Debug,
-            log::Level::Trace => LogLevel::Trace,
-        };
-        let (target, message) = (record.target().to_string(), record.args().to_string());
-        // No logging from here on failure: that would recurse into this logger.
-        let _ = catch_unwind(AssertUnwindSafe(|| logger.log(level, target, message)));
-    }
-
-    fn flush(&self) {}
-}
-
-/// The bridge, and whether `log` accepted it as the process's logger.
-static LOG_BRIDGE: OnceLock<(&'static LogBridge, bool)> = OnceLock::new();
-
-/// Sends the core's log records at `level` and above to `logger` (process-wide; a later call
-/// replaces the logger, `None` stops forwarding). Returns `false` when the process already had
-/// another `log` implementation (a Rust host app): that one keeps receiving the records.
-#[uniffi::export]
-pub fn set_logger(logger: Option<Arc<dyn Logger>>, level: LogLevel) -> bool {
-    let (bridge, installed) = *LOG_BRIDGE.get_or_init(|| {
-        let bridge: &'static LogBridge = Box::leak(Box::new(LogBridge {
-            logger: RwLock::new(None),
-        }));
-        (bridge, log::set_logger(bridge).is_ok())
-    });
-    *bridge.logger.write().unwrap_or_else(|p| p.into_inner()) = logger;
-    if installed {
-        log::set_max_level(match level {
-            LogLevel::Error => log::LevelFilter::Error,
-            LogLevel::Warn => log::LevelFilter::Warn,
-            LogLevel::Info => log::LevelFilter::Info,
-            LogLevel::Debug => log::LevelFilter::Debug,
-            LogLevel::Trace => log::LevelFilter::Trace,
-        });
-    }
-    installed
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1218,140 +910,40 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_inside_becomes_an_internal_error() {
-        let err = guard::<()>("boom", || panic!("kaboom")).unwrap_err();
-        assert_eq!(
-            err,
-            LiveshipError::Internal {
-                reason: "boom panicked: kaboom".into()
-            }
-        );
-    }
-
-    #[test]
     fn a_listener_that_panics_does_not_take_the_core_down() {
-        struct Panics;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Panics(AtomicUsize);
         impl EventListener for Panics {
             fn on_event(&self, _event: Event) {
+                self.0.fetch_add(1, Ordering::SeqCst);
                 panic!("listener bug");
             }
         }
-        let sink = ListenerSink(Some(Arc::new(Panics)));
-        sink.on_event(events::Event::AppReady {
-            bundle_id: "x".into(),
-        });
-    }
-
-    #[test]
-    fn internal_errors_map_to_their_public_kind_with_the_check_named() {
-        let cases: Vec<(CoreError, LiveshipError)> = vec![
-            (
-                ReleaseError::SignatureInvalid {
-                    key_id: "k1".into(),
-                }
-                .into(),
-                LiveshipError::Verification {
-                    check: "release.signatureInvalid".into(),
-                    reason: String::new(),
-                },
-            ),
-            (
-                InstallError::Unpack(UnpackError::HashMismatch {
-                    path: "a.js".into(),
-                })
-                .into(),
-                LiveshipError::Verification {
-                    check: "unpack.hashMismatch".into(),
-                    reason: String::new(),
-                },
-            ),
-            (
-                InstallError::Decrypt(CryptoError::SegmentAuth { segment: 3 }).into(),
-                LiveshipError::Verification {
-                    check: "crypto.segmentAuth".into(),
-                    reason: String::new(),
-                },
-            ),
-            (
-                Refusal::Rollback { got: 1, have: 2 }.into(),
-                LiveshipError::Verification {
-                    check: "policy.rollback".into(),
-                    reason: String::new(),
-                },
-            ),
-            (
-                Refusal::IncompatibleNative {
-                    native: "1".into(),
-                    min: Some("2".into()),
-                    max: None,
-                }
-                .into(),
-                LiveshipError::Incompatible {
-                    reason: String::new(),
-                },
-            ),
-            (
-                InstallError::Busy.into(),
-                LiveshipError::Busy {
-                    reason: String::new(),
-                },
-            ),
-            (
-                boot::BootError::NotOnTrial {
-                    id: "b".into(),
-                    trial: None,
-                }
-                .into(),
-                LiveshipError::InvalidArgument {
-                    reason: String::new(),
-                },
-            ),
-            (
-                NetError::Fetch(FetchError::Connect {
-                    url: "http://127.0.0.1:1/".into(),
-                    reason: "refused".into(),
-                })
-                .into(),
-                LiveshipError::Network {
-                    reason: String::new(),
-                },
-            ),
-            (
-                NetError::NoUpdateUrl.into(),
-                LiveshipError::InvalidArgument {
-                    reason: String::new(),
-                },
-            ),
-        ];
-        for (core, want) in cases {
-            let text = core.to_string();
-            let got = LiveshipError::from_core(core);
-            let blank = |e: &LiveshipError| match e.clone() {
-                LiveshipError::Verification { check, .. } => LiveshipError::Verification {
-                    check,
-                    reason: String::new(),
-                },
-                LiveshipError::Network { .. } => LiveshipError::Network {
-                    reason: String::new(),
-                },
-                LiveshipError::Incompatible { .. } => LiveshipError::Incompatible {
-                    reason: String::new(),
-                },
-                LiveshipError::Storage { .. } => LiveshipError::Storage {
-                    reason: String::new(),
-                },
-                LiveshipError::Busy { .. } => LiveshipError::Busy {
-                    reason: String::new(),
-                },
-                LiveshipError::InvalidArgument { .. } => LiveshipError::InvalidArgument {
-                    reason: String::new(),
-                },
-                LiveshipError::Internal { .. } => LiveshipError::Internal {
-                    reason: String::new(),
-                },
-            };
-            assert_eq!(blank(&got), want, "{text}");
-            assert!(got.to_string().contains(&text), "{got} should carry {text}");
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let listener = Arc::new(Panics(AtomicUsize::new(0)));
+        let u = Updater::new(record(dir.path()), Some(listener.clone())).unwrap();
+        // `reset` emits `ReloadRequired`; the listener panics on it.
+        let served = u.reset(ResetTarget::Builtin).unwrap();
+        assert!(
+            listener.0.load(Ordering::SeqCst) >= 1,
+            "the listener was not called"
+        );
+        assert_eq!(served.id, boot::BUILTIN);
+        // The core still answers.
+        let now = u.current().unwrap();
+        assert_eq!(now.id, boot::BUILTIN);
+        assert_eq!(now.version, "builtin");
+        assert!(!now.trial);
+        assert_eq!(u.launch().id, boot::BUILTIN);
+        assert_eq!(u.get_channel().unwrap(), "production");
+        u.set_channel("beta".into()).unwrap();
+        assert_eq!(u.get_channel().unwrap(), "beta");
+        assert!(u.list().unwrap().is_empty());
+        let calls = listener.0.load(Ordering::SeqCst);
+        assert_eq!(u.reset(ResetTarget::Builtin).unwrap().id, boot::BUILTIN);
+        assert!(
+            listener.0.load(Ordering::SeqCst) > calls,
+            "later events still reach it"
+        );
     }
 }
