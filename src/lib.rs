@@ -14,6 +14,7 @@ pub mod delta;
 pub mod events;
 pub mod fetch;
 pub mod ffi;
+pub mod fs;
 pub mod install;
 pub mod policy;
 pub mod publish;
