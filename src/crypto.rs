@@ -49,16 +49,28 @@ pub enum CryptoError {
     UnwrapFailed { key_id: String },
     #[error("wrapped content key has {got} bytes, expected {expected}")]
     WrappedKeyLength { got: usize, expected: usize },
-    #[error("i/o error while {op}: {source}")]
+    /// Reading the input or writing the output failed. `Display` embeds the cause, so it is
+    /// not also `source()` (each cause printed once).
+    #[error("i/o error while {op}: {error}")]
     Io {
         op: &'static str,
-        #[source]
-        source: io::Error,
+        /// Which stream failed, so a caller can name the file it belongs to.
+        side: Side,
+        error: io::Error,
     },
 }
 
-fn io_err(op: &'static str) -> impl FnOnce(io::Error) -> CryptoError {
-    move |source| CryptoError::Io { op, source }
+/// The two streams a seal or an open works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The reader: plaintext when sealing, ciphertext when opening.
+    Input,
+    /// The writer: ciphertext when sealing, plaintext when opening.
+    Output,
+}
+
+fn io_err(op: &'static str, side: Side) -> impl FnOnce(io::Error) -> CryptoError {
+    move |error| CryptoError::Io { op, side, error }
 }
 
 /// Lowercase hex SHA-256 of `data`.
@@ -124,7 +136,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8], op: &'static str) -> Result<usiz
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_err(op)(e)),
+            Err(e) => return Err(io_err(op, Side::Input)(e)),
         }
     }
     Ok(filled)
@@ -151,19 +163,22 @@ pub fn seal_stream(
         let last = n < SEGMENT_SIZE
             || input
                 .fill_buf()
-                .map_err(io_err("reading plaintext"))?
+                .map_err(io_err("reading plaintext", Side::Input))?
                 .is_empty();
         if last {
             enc.encrypt_last_in_place(STREAM_AAD, &mut buf)
                 .map_err(|_| CryptoError::TooLong)?;
-            out.write_all(&buf).map_err(io_err("writing ciphertext"))?;
+            out.write_all(&buf)
+                .map_err(io_err("writing ciphertext", Side::Output))?;
             written += buf.len() as u64;
-            out.flush().map_err(io_err("writing ciphertext"))?;
+            out.flush()
+                .map_err(io_err("writing ciphertext", Side::Output))?;
             return Ok(written);
         }
         enc.encrypt_next_in_place(STREAM_AAD, &mut buf)
             .map_err(|_| CryptoError::TooLong)?;
-        out.write_all(&buf).map_err(io_err("writing ciphertext"))?;
+        out.write_all(&buf)
+            .map_err(io_err("writing ciphertext", Side::Output))?;
         written += buf.len() as u64;
     }
 }
@@ -192,18 +207,21 @@ pub fn open_stream(
         let last = n < SEGMENT_SIZE + TAG_SIZE
             || input
                 .fill_buf()
-                .map_err(io_err("reading ciphertext"))?
+                .map_err(io_err("reading ciphertext", Side::Input))?
                 .is_empty();
         if last {
             dec.decrypt_last_in_place(STREAM_AAD, &mut buf)
                 .map_err(|_| CryptoError::SegmentAuth { segment })?;
-            out.write_all(&buf).map_err(io_err("writing plaintext"))?;
-            out.flush().map_err(io_err("writing plaintext"))?;
+            out.write_all(&buf)
+                .map_err(io_err("writing plaintext", Side::Output))?;
+            out.flush()
+                .map_err(io_err("writing plaintext", Side::Output))?;
             return Ok(written + buf.len() as u64);
         }
         dec.decrypt_next_in_place(STREAM_AAD, &mut buf)
             .map_err(|_| CryptoError::SegmentAuth { segment })?;
-        out.write_all(&buf).map_err(io_err("writing plaintext"))?;
+        out.write_all(&buf)
+            .map_err(io_err("writing plaintext", Side::Output))?;
         written += buf.len() as u64;
         segment += 1;
     }

@@ -17,7 +17,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::crypto::{self, CryptoError};
+use crate::crypto::{self, CryptoError, Side};
 use crate::release::{BundleKey, Manifest, VerifiedRelease};
 use crate::store::{self, io, BundleRow, BundleStatus, Store, StoreError};
 use crate::unpack::{self, Budgets, UnpackError};
@@ -180,13 +180,12 @@ pub fn build_from_object(
             crypto::open_stream(&key, &prefix, input, &mut out).map_err(|e| match e {
                 // Name the file and give the ENOSPC hint: running out of space is the
                 // likely cause, and the user can act on it.
-                CryptoError::Io { op, source } => {
-                    let path = if op.starts_with("reading") {
-                        object
-                    } else {
-                        &zip_path
+                CryptoError::Io { op, side, error } => {
+                    let path = match side {
+                        Side::Input => object,
+                        Side::Output => &zip_path,
                     };
-                    InstallError::Store(io(op, path)(source))
+                    InstallError::Store(io(op, path)(error))
                 }
                 e => InstallError::Decrypt(e),
             })?;
@@ -310,7 +309,7 @@ fn publish(
 ) -> Result<(), InstallError> {
     let m = &release.manifest;
     let env_tmp = staging.join("envelope.json");
-    write_durable(&env_tmp, envelope)?;
+    crate::fs::write_synced(&env_tmp, envelope).map_err(StoreError::from)?;
 
     let dest = store.bundle_dir(id);
     let env_dest = store.envelope_path(id);
@@ -366,11 +365,4 @@ fn publish(
         log::warn!("recording the anti-rollback floor of {}: {e}", m.channel);
     }
     Ok(())
-}
-
-/// Writes a small file and fsyncs it.
-pub fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut f = File::create(path).map_err(io("creating", path))?;
-    f.write_all(bytes).map_err(io("writing", path))?;
-    f.sync_all().map_err(io("syncing", path))
 }

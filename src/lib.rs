@@ -15,6 +15,7 @@ pub mod delta;
 pub mod events;
 pub mod fetch;
 pub mod ffi;
+pub mod fs;
 pub mod install;
 pub mod policy;
 pub mod publish;

@@ -65,10 +65,7 @@ pub enum PublishError {
     Crypto(#[from] crypto::CryptoError),
     #[error("writing the bundle zip: {0}")]
     Zip(#[from] zip::result::ZipError),
-    #[error(
-        "i/o error while {op} {path}: {source}{}",
-        crate::store::io_hint(source)
-    )]
+    #[error("i/o error while {op} {path}: {source}{}", crate::fs::hint(source))]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -76,12 +73,18 @@ pub enum PublishError {
     },
 }
 
-fn io_at<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> PublishError + 'a {
-    move |source| PublishError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
+impl From<crate::fs::IoError> for PublishError {
+    fn from(e: crate::fs::IoError) -> Self {
+        PublishError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.error,
+        }
     }
+}
+
+fn io_at<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> PublishError + 'a {
+    move |e| crate::fs::io(op, path)(e).into()
 }
 
 /// Reports progress of the long phases (zipping, encrypting, delta objects).
@@ -146,13 +149,8 @@ pub struct Packed {
 
 /// Fails unless `name` is a valid channel name: `[a-z0-9][a-z0-9._-]{0,63}`.
 pub fn validate_channel(name: &str) -> Result<(), PublishError> {
-    let b = name.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 64
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c));
-    if !ok {
+    // The rule itself lives in `release`, where devices apply it to signed manifests.
+    if !crate::release::is_valid_channel(name) {
         return Err(PublishError::Invalid {
             what: "channel name",
             reason: format!(
@@ -579,49 +577,13 @@ fn set_mode(_f: &File, _mode: u32, _path: &Path) -> Result<(), PublishError> {
     Ok(())
 }
 
-/// Syncs a folder so that a rename into it survives a crash.
+/// [`crate::fs::sync_dir`] with the publisher's error.
 fn fsync_dir(dir: &Path) -> Result<(), PublishError> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_at("syncing folder", dir))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    Ok(crate::fs::sync_dir(dir)?)
 }
 
-/// Writes `bytes` to `path` atomically: a new file created with `mode` (so a secret is never
-/// readable by others, even briefly) next to the destination, fsynced, renamed over it, and the
-/// folder fsynced.
+/// Writes `bytes` to `path` atomically with `mode` ([`crate::fs::write_atomic`] with the
+/// publisher's error).
 pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PublishError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{name}.{}.tmp",
-        hex::encode(crypto::random_bytes::<6>())
-    ));
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let result = (|| -> Result<(), PublishError> {
-        let mut f = opts.open(&tmp).map_err(io_at("creating", &tmp))?;
-        f.write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(io_at("writing", &tmp))?;
-        fs::rename(&tmp, path).map_err(io_at("renaming into place", path))?;
-        fsync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    Ok(crate::fs::write_atomic(path, bytes, mode)?)
 }

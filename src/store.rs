@@ -64,7 +64,7 @@ const MIGRATIONS: &[&str] = &[
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("i/o error while {op} {path}: {source}{}", io_hint(source))]
+    #[error("i/o error while {op} {}: {source}{}", path.display(), crate::fs::hint(source))]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -78,13 +78,13 @@ pub enum StoreError {
     CorruptRow { id: String, reason: String },
 }
 
-/// A hint for the errors a user can act on.
-pub fn io_hint(e: &std::io::Error) -> &'static str {
-    match e.raw_os_error() {
-        Some(28) => " (no space left on device: free some storage)",
-        Some(30) => " (read-only file system)",
-        Some(13) | Some(1) => " (permission denied: check the data directory's owner and mode)",
-        _ => "",
+impl From<crate::fs::IoError> for StoreError {
+    fn from(e: crate::fs::IoError) -> Self {
+        StoreError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.error,
+        }
     }
 }
 
@@ -92,11 +92,7 @@ pub(crate) fn io<'a>(
     op: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |e| crate::fs::io(op, path)(e).into()
 }
 
 /// Seconds since the Unix epoch.
@@ -302,15 +298,7 @@ impl Store {
         let path = self.floor_path(channel);
         let dir = path.parent().expect("floors dir").to_path_buf();
         fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-        let tmp = dir.join(format!(".{channel}.tmp"));
-        {
-            use std::io::Write;
-            let mut f = File::create(&tmp).map_err(io("creating", &tmp))?;
-            f.write_all(envelope).map_err(io("writing", &tmp))?;
-            f.sync_all().map_err(io("syncing", &tmp))?;
-        }
-        fs::rename(&tmp, &path).map_err(io("publishing", &path))?;
-        sync_dir(&dir)
+        Ok(crate::fs::write_atomic(&path, envelope, 0o644)?)
     }
 
     /// Takes the install lock if it is free. Held for a whole install, it keeps two processes
@@ -463,25 +451,14 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Removes a file or a directory tree.
+/// Removes a file or a directory tree ([`crate::fs::remove_any`] with the store's error).
 pub fn remove_any(path: &Path) -> Result<(), StoreError> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io("inspecting", path)(e)),
-    };
-    if meta.is_dir() {
-        fs::remove_dir_all(path).map_err(io("removing", path))
-    } else {
-        fs::remove_file(path).map_err(io("removing", path))
-    }
+    Ok(crate::fs::remove_any(path)?)
 }
 
-/// fsync of a directory, so the entries created or renamed in it are durable.
+/// fsync of a directory ([`crate::fs::sync_dir`] with the store's error).
 pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("syncing directory", dir))
+    Ok(crate::fs::sync_dir(dir)?)
 }
 
 // ---- row access, used inside `Store::write` transactions or on `Store::read` ----

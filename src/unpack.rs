@@ -148,23 +148,13 @@ pub enum UnpackError {
     },
     #[error("zip archive is malformed: {0}")]
     Zip(#[from] zip::result::ZipError),
-    #[error("cannot {op} {}: {source}{}", path.display(), io_hint(source))]
+    #[error("cannot {op} {}: {source}{}", path.display(), crate::fs::hint(source))]
     Io {
         op: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-}
-
-fn io_hint(e: &io::Error) -> &'static str {
-    match e.kind() {
-        io::ErrorKind::StorageFull => " (no space left on device: free some storage and retry)",
-        io::ErrorKind::QuotaExceeded => " (disk quota exceeded: free some storage and retry)",
-        io::ErrorKind::ReadOnlyFilesystem => " (the file system is read-only)",
-        io::ErrorKind::PermissionDenied => " (permission denied: check the data directory)",
-        _ => "",
-    }
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> UnpackError + 'a {
@@ -620,17 +610,13 @@ fn write_tree<R: Read + Seek>(
     })
 }
 
-#[cfg(unix)]
+/// [`crate::fs::sync_dir`], named in this module's message shape ("cannot fsync directory …").
 fn sync_dir(dir: &Path) -> Result<(), UnpackError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync directory", dir))
-}
-
-/// Directories cannot be opened as files on Windows (a desktop development target only).
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), UnpackError> {
-    Ok(())
+    crate::fs::sync_dir(dir).map_err(|e| UnpackError::Io {
+        op: "fsync directory",
+        path: e.path,
+        source: e.error,
+    })
 }
 
 /// Re-verifies that `dir` holds exactly the files of `files`: no extra file, none missing, no
