@@ -10,9 +10,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use ed25519_dalek::SigningKey;
 use liveship::config::Config;
 use liveship::crypto;
+use liveship::engine::Engine;
 use liveship::publish::{self, PackOptions};
 use liveship::release::{BundleKey, NativeRange, PinnedKey};
-use liveship::updater::Updater;
 
 fn stream_open(c: &mut Criterion) {
     let mut group = c.benchmark_group("stream_open");
@@ -90,8 +90,8 @@ fn fixture(files: usize, file_size: usize) -> Fixture {
     }
 }
 
-fn open(config: &Config, data: &Path) -> Updater {
-    Updater::open(config.clone(), data, liveship::events::discard()).unwrap()
+fn open(config: &Config, data: &Path) -> Engine {
+    Engine::open(config.clone(), data, liveship::events::discard()).unwrap()
 }
 
 /// `launch()` on an installed, confirmed bundle: the work native start-up waits for, beyond

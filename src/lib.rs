@@ -12,6 +12,7 @@ pub mod check;
 pub mod config;
 pub mod crypto;
 pub mod delta;
+pub mod engine;
 pub mod events;
 pub mod fetch;
 pub mod ffi;
@@ -22,6 +23,5 @@ pub mod publish;
 pub mod release;
 pub mod store;
 pub mod unpack;
-pub mod updater;
 
 uniffi::setup_scaffolding!();

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use common::*;
 use liveship::boot::{self, REASON_NOT_CONFIRMED};
 use liveship::config::Config;
+use liveship::engine::{CoreError, Engine};
 use liveship::release::{self, Incident, ReleaseError};
 use liveship::store::Store;
-use liveship::updater::{CoreError, Updater};
 use tempfile::TempDir;
 
 struct Device {
@@ -32,8 +32,8 @@ impl Device {
             config,
         }
     }
-    fn open(&self) -> Updater {
-        Updater::open(
+    fn open(&self) -> Engine {
+        Engine::open(
             self.config.clone(),
             self.data.path(),
             liveship::events::discard(),
@@ -134,7 +134,7 @@ fn native_update_is_settled_at_open_before_a_background_install() {
     // The app is updated from the store; a background run installs release 2 before any launch.
     let mut updated = d.config.clone();
     updated.native_version = "2.0.0".into();
-    let u = Updater::open(updated, d.data.path(), liveship::events::discard()).unwrap();
+    let u = Engine::open(updated, d.data.path(), liveship::events::discard()).unwrap();
     let id2 = u.install_from_file(&d.good(2)).unwrap().id;
     let l = u.launch();
     assert!(

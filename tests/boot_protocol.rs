@@ -1,4 +1,4 @@
-//! The boot protocol through `Updater`, on a real SQLite store and real signed releases: trial,
+//! The boot protocol through `Engine`, on a real SQLite store and real signed releases: trial,
 //! confirmation bound to the bundle that runs, automatic revert (next launch and timer),
 //! anti-rollback that survives reverts and a lost database, native updates, retention, the
 //! manual controls, the history and the install lock.
@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use liveship::boot::{BootError, Confirmed, ResetTarget, BUILTIN, REASON_NOT_CONFIRMED};
 use liveship::config::Config;
+use liveship::engine::{CoreError, Engine};
 use liveship::events::Event;
 use liveship::install::InstallError;
 use liveship::policy::Refusal;
 use liveship::release::NativeRange;
 use liveship::store::{self, Store};
-use liveship::updater::{CoreError, Updater};
 use tempfile::TempDir;
 
 struct Device {
@@ -39,8 +39,8 @@ impl Device {
             config,
         }
     }
-    fn open(&self) -> Updater {
-        Updater::open(self.config.clone(), self.data.path(), self.events.sink()).unwrap()
+    fn open(&self) -> Engine {
+        Engine::open(self.config.clone(), self.data.path(), self.events.sink()).unwrap()
     }
     fn good(&self, seq: u64) -> PathBuf {
         good_release(self.repo.path(), seq)
@@ -52,10 +52,10 @@ impl Device {
         make_release(self.repo.path(), webdir, seq, rel).release_path
     }
     /// Installs, launches and confirms a good release `seq`; returns its bundle id.
-    fn confirmed(&self, u: &Updater, seq: u64) -> String {
+    fn confirmed(&self, u: &Engine, seq: u64) -> String {
         self.confirmed_file(u, &self.good(seq))
     }
-    fn confirmed_file(&self, u: &Updater, release: &Path) -> String {
+    fn confirmed_file(&self, u: &Engine, release: &Path) -> String {
         let id = u.install_from_file(release).unwrap().id;
         let r = u.launch();
         assert_eq!((r.id.as_str(), r.trial), (id.as_str(), true));
@@ -70,7 +70,7 @@ impl Device {
     }
 }
 
-fn status_of(u: &Updater, id: &str) -> Option<String> {
+fn status_of(u: &Engine, id: &str) -> Option<String> {
     u.list()
         .unwrap()
         .into_iter()

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use liveship::boot::{self, LaunchResult, REASON_NOT_CONFIRMED};
+use liveship::engine::Engine;
 use liveship::release::Manifest;
 use liveship::store::{self, BundleStatus, Store};
 use liveship::unpack::check_dir;
-use liveship::updater::Updater;
 use serde_json::{json, Value};
 
 const CHILD_ENV: &str = "LIVESHIP_CRASH_CHILD";
@@ -90,8 +90,8 @@ fn device_config(data: &Path) -> liveship::config::Config {
     config(&data.join("builtin-web"))
 }
 
-fn open_updater(data: &Path) -> Updater {
-    Updater::open(device_config(data), data, liveship::events::discard()).unwrap()
+fn open_updater(data: &Path) -> Engine {
+    Engine::open(device_config(data), data, liveship::events::discard()).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------

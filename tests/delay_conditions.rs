@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 use liveship::boot::DelayCondition;
 use liveship::config::Config;
-use liveship::updater::Updater;
+use liveship::engine::Engine;
 use tempfile::TempDir;
 
 struct Device {
@@ -30,8 +30,8 @@ impl Device {
             config,
         }
     }
-    fn open(&self) -> Updater {
-        Updater::open(
+    fn open(&self) -> Engine {
+        Engine::open(
             self.config.clone(),
             self.data.path(),
             liveship::events::discard(),
@@ -39,7 +39,7 @@ impl Device {
         .unwrap()
     }
     /// Installs good release `seq` as `next`; returns its bundle id.
-    fn next(&self, u: &Updater, seq: u64) -> String {
+    fn next(&self, u: &Engine, seq: u64) -> String {
         let rel: PathBuf = good_release(self.repo.path(), seq);
         u.install_from_file(&rel).unwrap().id
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use liveship::updater::Updater;
+use liveship::engine::Engine;
 
 #[test]
 fn app_calls_are_served_while_a_bundle_is_being_built() {
@@ -17,7 +17,7 @@ fn app_calls_are_served_while_a_bundle_is_being_built() {
     let repo = tempfile::tempdir().unwrap();
     let cfg = config(&data.path().join("builtin-web"));
     let release = good_release(repo.path(), 1);
-    let u = Arc::new(Updater::open(cfg, data.path(), liveship::events::discard()).unwrap());
+    let u = Arc::new(Engine::open(cfg, data.path(), liveship::events::discard()).unwrap());
 
     // Inside the build step, the install waits until the app's calls below have returned (or
     // gives up after 10 s, which is what happens when they are blocked behind the install).

@@ -10,19 +10,19 @@ use std::sync::Mutex;
 
 use common::*;
 use liveship::crypto::{self, CryptoError};
+use liveship::engine::{CoreError, Engine};
 use liveship::install::{self, InstallError};
 use liveship::policy::Refusal;
 use liveship::release::{FileEntry, Manifest, NativeRange};
 use liveship::store::Store;
 use liveship::unpack::UnpackError;
-use liveship::updater::{CoreError, Updater};
 use tempfile::TempDir;
 
 /// A device running release 1 (confirmed), and a repository to publish release 2 into.
 struct Fixture {
     data: TempDir,
     repo: TempDir,
-    u: Updater,
+    u: Engine,
     id1: String,
 }
 
@@ -32,7 +32,7 @@ impl Fixture {
     }
     fn in_dir(data: TempDir) -> Fixture {
         let repo = tempfile::tempdir().unwrap();
-        let u = Updater::open(
+        let u = Engine::open(
             config(&data.path().join("builtin-web")),
             data.path(),
             liveship::events::discard(),
@@ -140,7 +140,7 @@ fn app_without_bundle_keys_rejects_encrypted_release() {
     drop(f.u);
     let mut cfg = config(&f.data.path().join("builtin-web"));
     cfg.bundle_keys.clear();
-    let u = Updater::open(cfg, f.data.path(), liveship::events::discard()).unwrap();
+    let u = Engine::open(cfg, f.data.path(), liveship::events::discard()).unwrap();
     let err = u.install_from_file(&rel).unwrap_err();
     assert!(
         matches!(&err, CoreError::Install(InstallError::MissingBundleKey { key_id }) if *key_id == bundle_key().key_id),

@@ -5,9 +5,9 @@
 
 mod support;
 
+use liveship::engine::UpdateOutcome;
 use liveship::events::Event;
 use liveship::publish::Packed;
-use liveship::updater::UpdateOutcome;
 use support::{count, Device, Net, Publisher};
 
 struct Scene {

@@ -1,4 +1,4 @@
-//! `Updater::update` over real loopback servers (plain and TLS with a CA made in the test):
+//! `Engine::update` over real loopback servers (plain and TLS with a CA made in the test):
 //! conditional static checks, the dynamic endpoint, server faults mid-download, single flight,
 //! progress, apply modes and background deadlines. In every fault the device keeps serving the
 //! bundle it had, the error names the fault, and a later good attempt completes (with `Range`
@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use liveship::engine::{CheckResult, CoreError, Engine, NetError, UpdateOutcome};
 use liveship::events::Event;
 use liveship::fetch::{FetchError, HttpConfig, TimeoutPhase};
-use liveship::updater::{CheckResult, CoreError, NetError, UpdateOutcome, Updater};
 use support::{
     fast_http, head, respond, serve_file, test_ca, Device, Net, Publisher, Request, Step,
 };
@@ -547,7 +547,7 @@ fn certificate_from_an_unknown_ca_is_refused_and_the_right_ca_file_works() {
     let pem = dir.path().join("dev-ca.pem");
     std::fs::write(&pem, &ca).unwrap();
     let cfg = https_config(&p, &net, dir.path(), pem.to_str().unwrap());
-    let updater = Updater::open_with_http(
+    let updater = Engine::open_with_http(
         cfg,
         &dir.path().join("data"),
         liveship::events::discard(),

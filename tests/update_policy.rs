@@ -1,12 +1,12 @@
 //! Device policy over the network: a real loopback repository of releases packed by
-//! `liveship::publish`, a real SQLite device, and `Updater::check`/`update`. Every refusal is
+//! `liveship::publish`, a real SQLite device, and `Engine::check`/`update`. Every refusal is
 //! shown with its own code, and no refused release costs a bundle download.
 
 mod support;
 
+use liveship::engine::{CheckResult, CoreError, UpdateOutcome};
 use liveship::events::Event;
 use liveship::release::{Incident, NativeRange, ReleaseError};
-use liveship::updater::{CheckResult, CoreError, UpdateOutcome};
 use support::{count, pinned, Device, Net, Publisher};
 
 fn device(p: &Publisher, net: &Net) -> Device {

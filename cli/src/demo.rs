@@ -16,10 +16,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use liveship::boot::LaunchResult;
 use liveship::config::Config;
 use liveship::crypto;
+use liveship::engine::{CheckResult, Engine, UpdateOutcome};
 use liveship::events::Event;
 use liveship::publish::{self, PackOptions};
 use liveship::release::{BundleKey, NativeRange, PinnedKey};
-use liveship::updater::{CheckResult, UpdateOutcome, Updater};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -122,7 +122,7 @@ fn start_server(repo: PathBuf, bundle_gets: Arc<AtomicUsize>) -> Result<String> 
 
 /// What the app's WebView does with a bundle: loads its index.html; a page that starts calls
 /// `notifyAppReady` with the id of the bundle it was loaded from.
-fn run_page(updater: &Updater, launched: &LaunchResult, builtin: &Path) -> Result<bool> {
+fn run_page(updater: &Engine, launched: &LaunchResult, builtin: &Path) -> Result<bool> {
     let dir = launched
         .path
         .clone()
@@ -171,7 +171,7 @@ impl Demo {
     }
 
     /// "Starts the app": a fresh core on the same data folder, as after a process restart.
-    fn start_app(&self) -> Result<Updater> {
+    fn start_app(&self) -> Result<Engine> {
         let bar = self.bar.clone();
         let events = Arc::new(move |e: Event| {
             if let Event::Download { percent, total, .. } = e {
@@ -188,14 +188,14 @@ impl Demo {
                 pb.set_position(total * percent as u64 / 100);
             }
         });
-        Ok(Updater::open(
+        Ok(Engine::open(
             self.config.clone(),
             &self.root.join("device"),
             events,
         )?)
     }
 
-    fn update(&self, updater: &Updater) -> Result<UpdateOutcome> {
+    fn update(&self, updater: &Engine) -> Result<UpdateOutcome> {
         let out = updater.update();
         if let Some(pb) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
             pb.finish_and_clear();

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use liveship::boot::{Confirmed, LaunchResult, ResetTarget};
 use liveship::config::Config;
+use liveship::engine::Engine;
 use liveship::events::Event;
-use liveship::updater::Updater;
 use serde_json::{json, Value};
 
 #[derive(Debug, Args)]
@@ -85,14 +85,11 @@ pub fn launch_json(r: &LaunchResult, config: &Config) -> Value {
     })
 }
 
-pub fn open(
-    data_dir: &std::path::Path,
-    config_path: &std::path::Path,
-) -> Result<(Updater, Config)> {
+pub fn open(data_dir: &std::path::Path, config_path: &std::path::Path) -> Result<(Engine, Config)> {
     let config = Config::load(config_path)?;
     let events =
         Arc::new(|e: Event| eprintln!("event: {}", serde_json::to_string(&e).unwrap_or_default()));
-    let updater = Updater::open(config.clone(), data_dir, events)
+    let updater = Engine::open(config.clone(), data_dir, events)
         .with_context(|| format!("opening device state in {}", data_dir.display()))?;
     Ok((updater, config))
 }

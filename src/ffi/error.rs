@@ -9,12 +9,12 @@ use crate::boot::BootError;
 use crate::check::Check;
 use crate::crypto::CryptoError;
 use crate::delta::DeltaError;
+use crate::engine::{CoreError, NetError};
 use crate::fetch::FetchError;
 use crate::install::InstallError;
 use crate::policy::Refusal;
 use crate::release::ReleaseError;
 use crate::unpack::UnpackError;
-use crate::updater::{CoreError, NetError};
 
 /// Every failure, in few actionable kinds. `reason` is for people and logs, never parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]

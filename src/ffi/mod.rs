@@ -1,7 +1,7 @@
 //! The public face for Kotlin, Swift and Python (uniffi proc-macros, bindings generated in
 //! library mode from the built library; see `docs/API.md`).
 //!
-//! One object, [`Updater`], holds an `Arc` of the plain-Rust [`crate::updater::Updater`] and
+//! One object, [`Updater`], holds an `Arc` of the plain-Rust [`crate::Engine`] and
 //! forwards to it; this module owns only the translation at the edge:
 //! - records and enums mirroring the core's types (`Config`, `LaunchResult`, `Event`, ...);
 //! - [`LiveshipError`], the one public error, mapped from every internal error in
@@ -27,8 +27,8 @@ pub use listener::{set_logger, EventListener, LogLevel, Logger};
 
 use crate::boot;
 use crate::config::{self, Config as CoreConfig};
+use crate::engine::{self, Engine};
 use crate::release;
-use crate::updater;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -463,7 +463,7 @@ pub enum Event {
 /// it off the main thread) except `launch`, `notifyAppReady` and the getters, which are quick.
 #[derive(uniffi::Object)]
 pub struct Updater {
-    inner: Arc<updater::Updater>,
+    inner: Arc<Engine>,
     /// Also held here for the events only this layer emits (`UpdateFinished`, `UpdateError`).
     listener: Option<Arc<dyn EventListener>>,
 }
@@ -650,7 +650,7 @@ impl Updater {
     /// Transitions, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, LiveshipError> {
         core("history", || {
-            Ok(updater::Updater::history(&self.inner)?
+            Ok(Engine::history(&self.inner)?
                 .into_iter()
                 .map(|h| HistoryEntry {
                     seq: h.seq,
@@ -743,8 +743,7 @@ impl Updater {
                 reason: "dataDir must be set".into(),
             })?;
         let sink = Arc::new(ListenerSink(listener.clone()));
-        let inner =
-            updater::Updater::open(config, &data_dir, sink).map_err(LiveshipError::from_core)?;
+        let inner = Engine::open(config, &data_dir, sink).map_err(LiveshipError::from_core)?;
         Ok(Arc::new(Updater {
             inner: Arc::new(inner),
             listener,
@@ -793,10 +792,10 @@ impl From<boot::BundleInfo> for BundleInfo {
     }
 }
 
-impl From<updater::CheckResult> for CheckResult {
-    fn from(c: updater::CheckResult) -> Self {
+impl From<engine::CheckResult> for CheckResult {
+    fn from(c: engine::CheckResult) -> Self {
         match c {
-            updater::CheckResult::UpdateAvailable {
+            engine::CheckResult::UpdateAvailable {
                 channel,
                 sequence,
                 version,
@@ -807,20 +806,20 @@ impl From<updater::CheckResult> for CheckResult {
                 version,
                 bundle_size,
             },
-            updater::CheckResult::NoUpdate { code, reason } => {
+            engine::CheckResult::NoUpdate { code, reason } => {
                 CheckResult::NoUpdate { code, reason }
             }
         }
     }
 }
 
-impl From<updater::UpdateOutcome> for UpdateOutcome {
-    fn from(o: updater::UpdateOutcome) -> Self {
+impl From<engine::UpdateOutcome> for UpdateOutcome {
+    fn from(o: engine::UpdateOutcome) -> Self {
         match o {
-            updater::UpdateOutcome::NoUpdate { code, reason } => {
+            engine::UpdateOutcome::NoUpdate { code, reason } => {
                 UpdateOutcome::NoUpdate { code, reason }
             }
-            updater::UpdateOutcome::Installed {
+            engine::UpdateOutcome::Installed {
                 id,
                 version,
                 sequence,

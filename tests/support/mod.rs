@@ -500,7 +500,7 @@ impl Recorder {
 /// A device: its data folder and its updater.
 pub struct Device {
     pub dir: tempfile::TempDir,
-    pub updater: liveship::updater::Updater,
+    pub updater: liveship::engine::Engine,
     pub events: Recorder,
 }
 
@@ -515,7 +515,7 @@ impl Device {
         http: liveship::fetch::HttpConfig,
     ) -> Device {
         let events = Recorder::default();
-        let updater = liveship::updater::Updater::open_with_http(
+        let updater = liveship::engine::Engine::open_with_http(
             config,
             &dir.path().join("data"),
             events.sink(),

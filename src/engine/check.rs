@@ -1,0 +1,200 @@
+//! Finding a candidate: fetch the channel's envelope (static, with the ETag cache, or
+//! dynamic), verify it, obey its incident instructions, and apply device policy.
+
+use reqwest::Url;
+use serde::Serialize;
+
+use super::{CoreError, Engine, NetError};
+use crate::boot;
+use crate::config::UpdateMode;
+use crate::events::Event;
+use crate::fetch::ManifestFetch;
+use crate::policy::Refusal;
+use crate::release;
+use crate::store::{self, StoreError};
+
+/// Why a check found nothing to take (or what it found).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum CheckResult {
+    #[serde(rename_all = "camelCase")]
+    UpdateAvailable {
+        channel: String,
+        sequence: u64,
+        version: String,
+        bundle_size: u64,
+    },
+    #[serde(rename_all = "camelCase")]
+    NoUpdate { code: String, reason: String },
+}
+
+/// A verified release this device may take.
+pub(super) struct Candidate {
+    pub(super) verified: release::VerifiedRelease,
+    pub(super) envelope: Vec<u8>,
+    pub(super) url: Url,
+}
+
+fn no_update(r: &Refusal) -> (String, String) {
+    let code = serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "refused".into());
+    (code, r.to_string())
+}
+
+impl Engine {
+    fn update_url(&self) -> Result<Url, NetError> {
+        let raw = self
+            .inner
+            .config
+            .update_url
+            .as_deref()
+            .ok_or(NetError::NoUpdateUrl)?;
+        Url::parse(raw).map_err(|_| NetError::BadUrl { url: raw.into() })
+    }
+
+    /// Fetches the channel's envelope (static or dynamic), verifies it, obeys its incident
+    /// fields, and applies device policy. `Ok(Err(refusal))` is "no update" with its reason.
+    pub(super) async fn find_candidate(
+        &self,
+    ) -> Result<Result<Candidate, (String, String)>, CoreError> {
+        let fetcher = self.fetcher()?;
+        let channel = self.channel()?;
+        let base = self.update_url()?;
+        let cache_key = format!("envelope:{channel}");
+        let (url, envelope) = match self.inner.config.update_mode {
+            UpdateMode::Static => {
+                let mut folder = base.clone();
+                if !folder.path().ends_with('/') {
+                    folder.set_path(&format!("{}/", folder.path()));
+                }
+                let url = folder
+                    .join(&format!("channels/{channel}.json"))
+                    .map_err(|_| NetError::BadUrl {
+                        url: base.to_string(),
+                    })?;
+                let etag = store::meta(self.store().read(), &format!("etag:{channel}"))?;
+                let cached = store::meta(self.store().read(), &cache_key)?;
+                let etag = if cached.is_some() { etag } else { None };
+                match fetcher
+                    .get_manifest(&url, etag.as_deref(), release::MAX_ENVELOPE_BYTES as u64)
+                    .await
+                    .map_err(NetError::from)?
+                {
+                    ManifestFetch::NotModified => (url, cached.unwrap_or_default().into_bytes()),
+                    ManifestFetch::Fresh { body, etag } => {
+                        // Cache only what verifies, so a 304 never resurrects a bad envelope.
+                        if release::verify_envelope(&body, &self.inner.config.public_keys).is_ok() {
+                            let text = String::from_utf8_lossy(&body).into_owned();
+                            self.store().write(|tx| -> Result<(), StoreError> {
+                                store::set_meta(tx, &cache_key, &text)?;
+                                if let Some(tag) = &etag {
+                                    store::set_meta(tx, &format!("etag:{channel}"), tag)?;
+                                }
+                                Ok(())
+                            })?;
+                        }
+                        (url, body)
+                    }
+                }
+            }
+            UpdateMode::Dynamic => {
+                let body = serde_json::to_vec(&self.device_info()?).expect("json");
+                match fetcher
+                    .post_json(&base, &body, release::MAX_ENVELOPE_BYTES as u64)
+                    .await
+                    .map_err(NetError::from)?
+                {
+                    None => {
+                        return Ok(Err((
+                            "noUpdate".into(),
+                            "the update endpoint has no update for this device".into(),
+                        )))
+                    }
+                    Some(body) => (base.clone(), body),
+                }
+            }
+        };
+        let verified = release::verify_envelope(&envelope, &self.inner.config.public_keys)?;
+        if let Some(reason) = self.obey_incident(&verified.manifest)? {
+            return Ok(Err(("incident".into(), reason)));
+        }
+        match self.check_policy(&verified.manifest) {
+            Ok(()) => Ok(Ok(Candidate {
+                verified,
+                envelope,
+                url,
+            })),
+            Err(r) => Ok(Err(no_update(&r))),
+        }
+    }
+
+    /// Signed incident instructions of an unexpired manifest for this app and channel, no older
+    /// than the high-water mark (an old, replayed one is ignored). Returns a reason when nothing else is to be done.
+    fn obey_incident(&self, m: &release::Manifest) -> Result<Option<String>, CoreError> {
+        let Some(incident) = &m.incident else {
+            return Ok(None);
+        };
+        let hwm = store::high_water(self.store().read(), &m.channel)?.unwrap_or(0);
+        // FORMAT.md 4.3: no manifest field is acted on unless the manifest is unexpired; an
+        // expired incident is then refused by the policy like any expired release.
+        if m.sequence < hwm
+            || m.channel != self.channel()?
+            || m.app_id != self.inner.config.app_id
+            || m.check_expiry(store::now()).is_err()
+        {
+            return Ok(None);
+        }
+        let reverted = boot::revoke(&mut self.store(), m, incident)?;
+        for r in &reverted {
+            self.emit(Event::UpdateFailed {
+                bundle_id: r.id.clone(),
+                version: r.version.clone(),
+                reason: r.reason.clone(),
+            });
+        }
+        if incident.revert_to_builtin || !reverted.is_empty() {
+            let now = self.current()?;
+            self.emit(Event::ReloadRequired {
+                bundle_id: now.id,
+                path: now.path.map(|p| p.to_string_lossy().into_owned()),
+                reason: "incident instruction from the publisher".into(),
+            });
+        }
+        if incident.revert_to_builtin {
+            return Ok(Some(format!(
+                "{}: publisher instructed a revert to the built-in bundle",
+                m.label()
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Checks for an update without downloading anything.
+    pub fn check(&self) -> Result<CheckResult, CoreError> {
+        let found = self.runtime().block_on(self.find_candidate())?;
+        let result = match found {
+            Ok(c) => {
+                let m = &c.verified.manifest;
+                self.emit(Event::UpdateAvailable {
+                    sequence: m.sequence,
+                    version: m.version.clone(),
+                });
+                CheckResult::UpdateAvailable {
+                    channel: m.channel.clone(),
+                    sequence: m.sequence,
+                    version: m.version.clone(),
+                    bundle_size: m.bundle.size,
+                }
+            }
+            Err((code, reason)) => {
+                self.emit(Event::NoNeedUpdate {
+                    reason: reason.clone(),
+                });
+                CheckResult::NoUpdate { code, reason }
+            }
+        };
+        Ok(result)
+    }
+}

@@ -1,0 +1,455 @@
+//! The engine: the one object the outside world drives. It owns the configuration, the store,
+//! the event sink, the network runtime and the app-ready timer, and sequences the lower layers
+//! (verify -> policy -> install -> boot). Plain Rust; the FFI `Engine` holds an `Arc<Engine>`
+//! and forwards to it. Split by concern: [`check`] finds a candidate, [`update`] downloads and
+//! builds it into staging, [`timer`] is the app-ready timer, [`background`] the moments the app
+//! leaves and comes back and background runs.
+
+mod background;
+mod check;
+mod timer;
+mod update;
+
+pub use check::CheckResult;
+pub use update::UpdateOutcome;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::boot::{self, BootError, BundleInfo, Confirmed, LaunchResult, ResetTarget};
+use crate::config::{Config, ConfigError};
+use crate::delta;
+use crate::events::{Event, EventSink};
+use crate::fetch::{FetchError, Fetcher, HttpConfig};
+use crate::install::{self, InstallError};
+use crate::policy::{self, DeviceFacts, Refusal};
+use crate::release::{self, ReleaseError};
+use crate::store::{self, HistoryEntry, Store, StoreError};
+use crate::unpack::Budgets;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("release rejected: {0}")]
+    Release(#[from] ReleaseError),
+    #[error("release not taken: {0}")]
+    Refused(#[from] Refusal),
+    #[error("install failed: {0}")]
+    Install(#[from] InstallError),
+    #[error(transparent)]
+    Boot(#[from] BootError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read {path}: {source}")]
+    ReadInput {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("network: {0}")]
+    Net(#[from] NetError),
+    #[error("delta update: {0}")]
+    Delta(#[from] delta::DeltaError),
+    #[error("background update did not finish within {millis} ms; it resumes next time")]
+    DeadlineExceeded { millis: u64 },
+}
+
+/// Current state, for `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub serving: LaunchResult,
+    pub current: Option<BundleInfo>,
+    pub fallback: Option<BundleInfo>,
+    pub trial: Option<BundleInfo>,
+    pub next: Option<BundleInfo>,
+    pub channel: String,
+    pub high_water: Option<u64>,
+    pub device_id: String,
+    pub native_version: String,
+}
+
+/// What an install did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Installed {
+    pub id: String,
+    pub version: String,
+    pub sequence: u64,
+}
+
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Mutex<Store>,
+    events: Arc<dyn EventSink>,
+    device_id: String,
+    /// The running app-ready timer: the trial it watches, and the channel that cancels it.
+    timer: Mutex<Option<(String, mpsc::Sender<()>)>>,
+    runtime: std::sync::OnceLock<tokio::runtime::Runtime>,
+    fetcher: std::sync::OnceLock<Fetcher>,
+    /// Held by the one check-download-install in flight.
+    flight: Mutex<()>,
+    backgrounded_at: Mutex<Option<std::time::Instant>>,
+    /// Retry, backoff and timeout limits the configuration's network fields are applied onto.
+    http_base: HttpConfig,
+}
+
+impl Engine {
+    /// Opens the device state under `data_dir` (created if needed). A corrupt state database is
+    /// rebuilt, never fatal; the `StateReset` event reports it.
+    pub fn open(
+        config: Config,
+        data_dir: &Path,
+        events: Arc<dyn EventSink>,
+    ) -> Result<Engine, CoreError> {
+        Self::open_with_http(config, data_dir, events, HttpConfig::default())
+    }
+
+    /// [`Engine::open`] with other HTTP limits (attempts, backoff, connect and overall
+    /// timeouts) than [`HttpConfig::default`], for hosts with unusual networks and for tests.
+    /// The configuration still decides `allowInsecureLoopback`, `extraCaCert` and
+    /// `responseTimeout` (the idle timeout): those fields of `http` are overwritten.
+    pub fn open_with_http(
+        config: Config,
+        data_dir: &Path,
+        events: Arc<dyn EventSink>,
+        http: HttpConfig,
+    ) -> Result<Engine, CoreError> {
+        config.validate()?;
+        let (mut store, report) = Store::open(data_dir)?;
+        if let Some(reason) = report.reset {
+            events.on_event(Event::StateReset { reason });
+        }
+        // A new native version is settled before anything can be installed for it (a
+        // background run may install before the first launch of the updated app).
+        boot::reconcile_native(&mut store, &config)?;
+        let device_id = match store::meta(store.read(), "device_id")? {
+            Some(id) => id,
+            None => {
+                let id = hex::encode(crate::crypto::random_bytes::<16>());
+                store.write(|tx| store::set_meta(tx, "device_id", &id))?;
+                id
+            }
+        };
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config,
+                store: Mutex::new(store),
+                events,
+                device_id,
+                timer: Mutex::new(None),
+                runtime: Default::default(),
+                fetcher: Default::default(),
+                flight: Mutex::new(()),
+                backgrounded_at: Mutex::new(None),
+                http_base: http,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.inner.device_id
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves the store usable: every change is a transaction.
+        self.inner.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The channel this device follows (`setChannel` overrides the configured default).
+    pub fn channel(&self) -> Result<String, CoreError> {
+        Ok(store::meta(self.store().read(), "channel")?
+            .unwrap_or_else(|| self.inner.config.default_channel.clone()))
+    }
+
+    pub fn set_channel(&self, channel: Option<&str>) -> Result<(), CoreError> {
+        if let Some(c) = channel.filter(|c| !release::is_valid_channel(c)) {
+            return Err(ConfigError::Invalid {
+                field: "channel",
+                reason: format!("{c:?}: use 1-64 characters from a-z, 0-9, '.', '_', '-'"),
+            }
+            .into());
+        }
+        self.store().write(|tx| -> Result<(), StoreError> {
+            match channel {
+                Some(c) => store::set_meta(tx, "channel", c),
+                None => {
+                    tx.execute("DELETE FROM meta WHERE key = 'channel'", [])?;
+                    Ok(())
+                }
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Native start-up: which bundle to load. Starts the app-ready timer for a trial.
+    pub fn launch(&self) -> LaunchResult {
+        let result = boot::launch(&mut self.store(), &self.inner.config);
+        if let Some(r) = &result.reverted {
+            self.emit(Event::UpdateFailed {
+                bundle_id: r.id.clone(),
+                version: r.version.clone(),
+                reason: r.reason.clone(),
+            });
+        }
+        if result.trial {
+            self.start_ready_timer(result.id.clone());
+        }
+        result
+    }
+
+    /// `notifyAppReady` from the page of bundle `id`.
+    pub fn notify_app_ready(&self, id: &str) -> Result<Confirmed, CoreError> {
+        // Cancel the timer watching this bundle before waiting for the store: a confirmation
+        // that arrives in time must win over the timer even if the store is busy.
+        let cancel = {
+            let mut timer = self.inner.timer.lock().unwrap_or_else(|p| p.into_inner());
+            match timer.take() {
+                Some((watched, tx)) if watched == id => Some(tx),
+                other => {
+                    *timer = other;
+                    None
+                }
+            }
+        };
+        if let Some(tx) = cancel {
+            let _ = tx.send(());
+        }
+        let out = boot::confirm(&mut self.store(), id)?;
+        self.emit(Event::AppReady {
+            bundle_id: id.to_string(),
+        });
+        Ok(out)
+    }
+    /// Verifies a signed envelope read from `channel_json`, applies device policy, and installs
+    /// the bundle found next to it (static layout) as `next`.
+    pub fn install_from_file(&self, channel_json: &Path) -> Result<Installed, CoreError> {
+        let envelope = std::fs::read(channel_json).map_err(|source| CoreError::ReadInput {
+            path: channel_json.into(),
+            source,
+        })?;
+        let verified = release::verify_envelope(&envelope, &self.inner.config.public_keys)?;
+        self.check_policy(&verified.manifest)?;
+        let base = channel_json.parent().unwrap_or(Path::new("."));
+        let object = base.join(&verified.manifest.bundle.url);
+        let keys = &self.inner.config.bundle_keys;
+        let id = self.install_unlocked(&verified, &envelope, |staging, tree| {
+            install::build_from_object(
+                staging,
+                tree,
+                &object,
+                &verified.manifest,
+                keys,
+                &Budgets::default(),
+            )
+        })?;
+        let m = &verified.manifest;
+        self.emit(Event::SetNext {
+            bundle_id: id.clone(),
+        });
+        Ok(Installed {
+            id,
+            version: m.version.clone(),
+            sequence: m.sequence,
+        })
+    }
+
+    /// Installs with the store locked only to begin (install lock, invariants, space) and to
+    /// finish (rename, commit): building the tree (hashing, decrypting, extracting, fsyncing,
+    /// seconds for a large bundle) runs while `launch`, `notifyAppReady` and the ready timer can
+    /// use the store. The install lock is held throughout.
+    fn install_unlocked(
+        &self,
+        release: &release::VerifiedRelease,
+        envelope: &[u8],
+        build: impl FnOnce(&Path, &Path) -> Result<(), InstallError>,
+    ) -> Result<String, InstallError> {
+        let staging = install::begin(&mut self.store(), &release.manifest)?;
+        build(&staging.dir, &staging.tree)?;
+        install::finish(&mut self.store(), staging, release, envelope)
+    }
+
+    /// Device policy for a verified manifest.
+    pub fn check_policy(&self, m: &release::Manifest) -> Result<(), Refusal> {
+        let channel = self
+            .channel()
+            .unwrap_or_else(|_| self.inner.config.default_channel.clone());
+        let store = self.store();
+        let facts = DeviceFacts {
+            config: &self.inner.config,
+            channel: &channel,
+            device_id: &self.inner.device_id,
+            high_water: store::high_water(store.read(), &m.channel).ok().flatten(),
+            blocked: store::blocked(store.read(), &m.content_id()).ok().flatten(),
+            now: store::now(),
+        };
+        policy::evaluate(m, &facts)
+    }
+
+    pub fn status(&self) -> Result<Status, CoreError> {
+        let store = self.store();
+        let roles = store::roles(store.read())?;
+        let find = |id: &Option<String>| -> Result<Option<BundleInfo>, StoreError> {
+            Ok(match id {
+                Some(id) => store::bundle(store.read(), id)?.map(|b| boot::info(&roles, &b)),
+                None => None,
+            })
+        };
+        let channel = store::meta(store.read(), "channel")?
+            .unwrap_or_else(|| self.inner.config.default_channel.clone());
+        Ok(Status {
+            serving: boot::serving(&store, &self.inner.config)?,
+            current: find(&roles.current)?,
+            fallback: find(&roles.fallback)?,
+            trial: find(&roles.trial)?,
+            next: find(&roles.next)?,
+            high_water: store::high_water(store.read(), &channel)?,
+            channel,
+            device_id: self.inner.device_id.clone(),
+            native_version: self.inner.config.native_version.clone(),
+        })
+    }
+
+    pub fn current(&self) -> Result<LaunchResult, CoreError> {
+        Ok(boot::serving(&self.store(), &self.inner.config)?)
+    }
+
+    pub fn list(&self) -> Result<Vec<BundleInfo>, CoreError> {
+        Ok(boot::list(&self.store())?)
+    }
+
+    pub fn history(&self) -> Result<Vec<HistoryEntry>, CoreError> {
+        Ok(store::history(self.store().read())?)
+    }
+
+    pub fn set_next(&self, id: &str) -> Result<(), CoreError> {
+        boot::set_next(&mut self.store(), &self.inner.config, id)?;
+        self.emit(Event::SetNext {
+            bundle_id: id.to_string(),
+        });
+        Ok(())
+    }
+
+    pub fn reset(&self, to: ResetTarget) -> Result<LaunchResult, CoreError> {
+        boot::reset(&mut self.store(), to)?;
+        let now = self.current()?;
+        self.emit(Event::ReloadRequired {
+            bundle_id: now.id.clone(),
+            path: now.path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            reason: "reset".into(),
+        });
+        Ok(now)
+    }
+
+    pub fn delete(&self, id: &str) -> Result<(), CoreError> {
+        Ok(boot::delete(&mut self.store(), id)?)
+    }
+
+    fn emit(&self, event: Event) {
+        log::debug!("event: {event:?}");
+        self.inner.events.on_event(event);
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.inner.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("liveship-net")
+                .enable_all()
+                .build()
+                .expect("building the network runtime")
+        })
+    }
+
+    fn fetcher(&self) -> Result<Fetcher, CoreError> {
+        if let Some(f) = self.inner.fetcher.get() {
+            return Ok(f.clone());
+        }
+        let c = &self.inner.config;
+        let extra_ca_pem = match &c.extra_ca_cert {
+            Some(pem) if pem.contains("-----BEGIN") => Some(pem.clone().into_bytes()),
+            Some(path) => Some(std::fs::read(path).map_err(|source| CoreError::ReadInput {
+                path: path.into(),
+                source,
+            })?),
+            None => None,
+        };
+        let cfg = HttpConfig {
+            allow_insecure_loopback: c.allow_insecure_loopback,
+            extra_ca_pem,
+            idle_timeout: Duration::from_secs(c.response_timeout.max(1)),
+            ..self.inner.http_base.clone()
+        };
+        let f = Fetcher::new(cfg).map_err(NetError::from)?;
+        Ok(self.inner.fetcher.get_or_init(|| f).clone())
+    }
+
+    /// What the dynamic endpoint receives. Nothing personal: ids of the app, the bundle and a
+    /// random per-install device id (used for rollout buckets), never user data.
+    pub fn device_info(&self) -> Result<serde_json::Value, CoreError> {
+        let channel = self.channel()?;
+        let status = self.status()?;
+        Ok(serde_json::json!({
+            "appId": self.inner.config.app_id,
+            "platform": self.inner.config.platform,
+            "nativeVersion": self.inner.config.native_version,
+            "channel": channel,
+            "deviceId": self.inner.device_id,
+            "sequence": status.high_water,
+            "bundleId": status.serving.id,
+            "bundleVersion": status.serving.version,
+        }))
+    }
+
+    /// Switches to the installed `next` bundle now (apply mode `immediate`, Capgo's `set`): it
+    /// becomes the trial, the timer starts, and `ReloadRequired` tells the native layer to load
+    /// it. Returns `None` when there is no `next`.
+    pub fn apply_now(&self) -> Result<Option<LaunchResult>, CoreError> {
+        let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config)? else {
+            return Ok(None);
+        };
+        self.emit(Event::Set {
+            bundle_id: result.id.clone(),
+        });
+        self.emit(Event::ReloadRequired {
+            bundle_id: result.id.clone(),
+            path: result
+                .path
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            reason: "apply".into(),
+        });
+        self.start_ready_timer(result.id.clone());
+        Ok(Some(result))
+    }
+
+    /// Capgo's `setMultiDelay`: `next` waits until every condition has been met.
+    pub fn set_delay(&self, conditions: &[boot::DelayCondition]) -> Result<(), CoreError> {
+        Ok(boot::set_delay(&mut self.store(), conditions)?)
+    }
+
+    /// The pending delay conditions.
+    pub fn delay(&self) -> Result<Vec<boot::DelayCondition>, CoreError> {
+        Ok(boot::delay(self.store().read())?)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("no updateUrl configured")]
+    NoUpdateUrl,
+    #[error("updateUrl {url:?} is not a valid URL")]
+    BadUrl { url: String },
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}

@@ -1,0 +1,309 @@
+//! Downloading and building a release into staging: a delta when it is worth it (it saves a
+//! good share of the bytes), else the full bundle, resumable; single flight; deadlines for
+//! background runs.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::check::Candidate;
+use super::{CoreError, Engine, NetError};
+use crate::config::ApplyMode;
+use crate::delta;
+use crate::events::Event;
+use crate::install::{self, InstallError};
+use crate::store::{self, StoreError};
+use crate::unpack::Budgets;
+
+/// What `update` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum UpdateOutcome {
+    #[serde(rename_all = "camelCase")]
+    NoUpdate { code: String, reason: String },
+    #[serde(rename_all = "camelCase")]
+    Installed {
+        id: String,
+        version: String,
+        sequence: u64,
+        /// Bytes fetched for the bundle (delta objects or the full bundle).
+        downloaded_bytes: u64,
+        /// Size of the full bundle object, for comparison.
+        full_bytes: u64,
+        delta: bool,
+        /// Set when a delta was tried and the full bundle was fetched instead.
+        delta_fallback: Option<String>,
+        /// True when the bundle already serves (apply mode `immediate`).
+        applied: bool,
+    },
+}
+
+impl Engine {
+    /// Check, download (delta when cheaper, else full; resumable) and install as `next`; with
+    /// apply mode `immediate`, also switch to it now. Concurrent callers are serialised: one
+    /// download at a time, and a caller that waited finds the work done ("up to date").
+    pub fn update(&self) -> Result<UpdateOutcome, CoreError> {
+        self.update_until(None)
+    }
+
+    /// Runs `fut` on the network runtime; past `deadline` it is dropped (a download stops where
+    /// it is, its bytes kept for resuming) and the call fails with `DeadlineExceeded`.
+    fn run<F: std::future::Future>(
+        &self,
+        fut: F,
+        deadline: Option<Deadline>,
+    ) -> Result<F::Output, CoreError> {
+        match deadline {
+            None => Ok(self.runtime().block_on(fut)),
+            Some(d) => self
+                .runtime()
+                .block_on(async { tokio::time::timeout_at(d.at.into(), fut).await })
+                .map_err(|_| d.exceeded()),
+        }
+    }
+
+    pub(super) fn update_until(
+        &self,
+        deadline: Option<Deadline>,
+    ) -> Result<UpdateOutcome, CoreError> {
+        let _flight = match deadline {
+            None => self.inner.flight.lock().unwrap_or_else(|p| p.into_inner()),
+            // Another update in flight: wait for it, but not past the deadline.
+            Some(d) => loop {
+                match self.inner.flight.try_lock() {
+                    Ok(g) => break g,
+                    Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock)
+                        if std::time::Instant::now() >= d.at =>
+                    {
+                        return Err(d.exceeded())
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                }
+            },
+        };
+        let candidate = match self.run(self.find_candidate(), deadline)?? {
+            Ok(c) => c,
+            Err((code, reason)) => {
+                self.emit(Event::NoNeedUpdate {
+                    reason: reason.clone(),
+                });
+                return Ok(UpdateOutcome::NoUpdate { code, reason });
+            }
+        };
+        let m = candidate.verified.manifest.clone();
+        self.emit(Event::UpdateAvailable {
+            sequence: m.sequence,
+            version: m.version.clone(),
+        });
+        let result = self.fetch_and_install(&candidate, deadline);
+        let (id, downloaded, delta_used, delta_fallback) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.emit(Event::DownloadFailed {
+                    version: m.version.clone(),
+                    error: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
+        self.emit(Event::DownloadComplete {
+            bundle_id: id.clone(),
+            version: m.version.clone(),
+        });
+        self.emit(Event::SetNext {
+            bundle_id: id.clone(),
+        });
+        // A background run has no WebView to load the bundle: it only installs it as next
+        // (applying there would put it on trial with nothing running it, and blame it).
+        let applied = deadline.is_none()
+            && self.inner.config.apply_mode == ApplyMode::Immediate
+            && self.apply_now()?.is_some();
+        Ok(UpdateOutcome::Installed {
+            id,
+            version: m.version.clone(),
+            sequence: m.sequence,
+            downloaded_bytes: downloaded,
+            full_bytes: m.bundle.size,
+            delta: delta_used,
+            delta_fallback,
+            applied,
+        })
+    }
+
+    fn progress_reporter(&self, version: String) -> impl Fn(u64, u64) + Send + Sync {
+        let inner = Arc::downgrade(&self.inner);
+        let last = Mutex::new(None::<u8>);
+        move |done: u64, total: u64| {
+            let percent = done
+                .saturating_mul(100)
+                .checked_div(total)
+                .map_or(100, |p| p.min(100) as u8);
+            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+            if *last == Some(percent) {
+                return;
+            }
+            *last = Some(percent);
+            if let Some(inner) = inner.upgrade() {
+                inner.events.on_event(Event::Download {
+                    version: version.clone(),
+                    percent,
+                    downloaded: done,
+                    total,
+                });
+            }
+        }
+    }
+
+    /// Returns (bundle id, bytes downloaded, delta used, delta fallback reason).
+    fn fetch_and_install(
+        &self,
+        c: &Candidate,
+        deadline: Option<Deadline>,
+    ) -> Result<(String, u64, bool, Option<String>), CoreError> {
+        let m = &c.verified.manifest;
+        let downloads = self.store().root().join("downloads");
+        std::fs::create_dir_all(&downloads).map_err(|source| CoreError::ReadInput {
+            path: downloads.clone(),
+            source,
+        })?;
+        let mut fallback = None;
+        if m.delta.is_some() {
+            match self.try_delta(c, &downloads, deadline) {
+                Ok((id, bytes)) => return Ok((id, bytes, true, None)),
+                // Out of time is not a reason to start the full bundle.
+                Err(e @ CoreError::DeadlineExceeded { .. }) => return Err(e),
+                // Failures the full bundle would meet too (busy, not newer, blocklisted, no
+                // space, storage) are returned as they are, not paid for with a full download.
+                Err(e) if !delta_failure(&e) => return Err(e),
+                Err(e) => {
+                    let reason = e.to_string();
+                    // "Not worth it" is a plan, not a failure worth an event.
+                    if !matches!(e, CoreError::Delta(delta::DeltaError::NotWorthIt { .. })) {
+                        log::warn!(
+                            "delta update of {} failed, fetching the full bundle: {reason}",
+                            m.label()
+                        );
+                        self.emit(Event::DeltaFallback {
+                            reason: reason.clone(),
+                        });
+                        fallback = Some(reason);
+                    }
+                }
+            }
+        }
+        let url = c.url.join(&m.bundle.url).map_err(|_| NetError::BadUrl {
+            url: m.bundle.url.clone(),
+        })?;
+        let part = downloads.join(format!("{}.part", m.bundle.sha256));
+        prune_downloads(&downloads, &part);
+        let fetcher = self.fetcher()?;
+        let report = self.progress_reporter(m.version.clone());
+        self.run(
+            fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
+            deadline,
+        )?
+        .map_err(NetError::from)?;
+        let keys = &self.inner.config.bundle_keys;
+        let id = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
+            install::build_from_object(staging, tree, &part, m, keys, &Budgets::default())
+        })?;
+        let _ = std::fs::remove_file(&part);
+        Ok((id, m.bundle.size, false, fallback))
+    }
+
+    fn try_delta(
+        &self,
+        c: &Candidate,
+        downloads: &Path,
+        deadline: Option<Deadline>,
+    ) -> Result<(String, u64), CoreError> {
+        let m = &c.verified.manifest;
+        let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
+        // A delta only pays off when it saves a good share of the bytes.
+        if plan.remote_bytes * 10 > m.bundle.size * 7 {
+            return Err(delta::DeltaError::NotWorthIt {
+                delta: plan.remote_bytes,
+                full: m.bundle.size,
+            }
+            .into());
+        }
+        let key = install::content_key(m, &self.inner.config.bundle_keys)?;
+        let work = downloads.join(format!("{}.delta", install::bundle_id(m)));
+        let tree = work.join("tree");
+        let _ = store::remove_any(&tree);
+        let fetcher = self.fetcher()?;
+        let report = self.progress_reporter(m.version.clone());
+        let bytes = self.run(
+            delta::assemble(
+                &fetcher,
+                &c.url,
+                m,
+                &plan,
+                key.as_ref(),
+                &work.join("objects"),
+                &tree,
+                &report,
+            ),
+            deadline,
+        )??;
+        let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
+            std::fs::rename(&tree, staged_tree).map_err(|source| {
+                InstallError::Store(StoreError::Io {
+                    op: "moving",
+                    path: tree.clone(),
+                    source,
+                })
+            })?;
+            crate::unpack::check_dir(staged_tree, &m.files)?;
+            Ok(())
+        })?;
+        let _ = store::remove_any(&work);
+        Ok((id, bytes))
+    }
+}
+
+/// When a background update must stop.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Deadline {
+    pub(super) at: std::time::Instant,
+    pub(super) budget: Duration,
+}
+
+impl Deadline {
+    fn exceeded(&self) -> CoreError {
+        CoreError::DeadlineExceeded {
+            millis: self.budget.as_millis() as u64,
+        }
+    }
+}
+
+/// Whether an error from a delta attempt is the delta's own (a bad or missing object, a tree
+/// that does not match), so that the full bundle is worth fetching instead.
+fn delta_failure(e: &CoreError) -> bool {
+    matches!(
+        e,
+        CoreError::Delta(_)
+            | CoreError::Net(_)
+            | CoreError::Install(InstallError::Unpack(_) | InstallError::Decrypt(_))
+    )
+}
+
+/// Removes partial downloads and delta work folders other than `keep` (a newer release
+/// replaced them).
+fn prune_downloads(dir: &Path, keep: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let stale_part = p.extension().is_some_and(|x| x == "part");
+            let stale_delta = p.extension().is_some_and(|x| x == "delta");
+            if p != keep && (stale_part || stale_delta) {
+                let _ = store::remove_any(&p);
+            }
+        }
+    }
+}
