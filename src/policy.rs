@@ -44,6 +44,52 @@ pub enum Refusal {
     NotInRollout { percent: u8, bucket: u8 },
 }
 
+/// The stable name of a [`Refusal`], as a check result's `code` (public API: never rename one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalCode {
+    WrongApp,
+    WrongChannel,
+    WrongPlatform,
+    IncompatibleNative,
+    Expired,
+    Rollback,
+    UpToDate,
+    Blocklisted,
+    NotInRollout,
+}
+
+impl RefusalCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::WrongApp => "wrongApp",
+            RefusalCode::WrongChannel => "wrongChannel",
+            RefusalCode::WrongPlatform => "wrongPlatform",
+            RefusalCode::IncompatibleNative => "incompatibleNative",
+            RefusalCode::Expired => "expired",
+            RefusalCode::Rollback => "rollback",
+            RefusalCode::UpToDate => "upToDate",
+            RefusalCode::Blocklisted => "blocklisted",
+            RefusalCode::NotInRollout => "notInRollout",
+        }
+    }
+}
+
+impl Refusal {
+    pub fn code(&self) -> RefusalCode {
+        match self {
+            Refusal::WrongApp { .. } => RefusalCode::WrongApp,
+            Refusal::WrongChannel { .. } => RefusalCode::WrongChannel,
+            Refusal::WrongPlatform { .. } => RefusalCode::WrongPlatform,
+            Refusal::IncompatibleNative { .. } => RefusalCode::IncompatibleNative,
+            Refusal::Expired { .. } => RefusalCode::Expired,
+            Refusal::Rollback { .. } => RefusalCode::Rollback,
+            Refusal::UpToDate { .. } => RefusalCode::UpToDate,
+            Refusal::Blocklisted { .. } => RefusalCode::Blocklisted,
+            Refusal::NotInRollout { .. } => RefusalCode::NotInRollout,
+        }
+    }
+}
+
 /// The device facts a decision needs.
 pub struct DeviceFacts<'a> {
     pub config: &'a Config,
@@ -125,4 +171,52 @@ pub fn evaluate(m: &Manifest, f: &DeviceFacts<'_>) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed code is the name the serialized refusal has always carried.
+    #[test]
+    fn each_refusal_code_is_its_serialized_tag() {
+        let all = [
+            Refusal::WrongApp {
+                expected: "a".into(),
+                got: "b".into(),
+            },
+            Refusal::WrongChannel {
+                expected: "a".into(),
+                got: "b".into(),
+            },
+            Refusal::WrongPlatform {
+                platform: "ios".into(),
+                platforms: vec!["android".into()],
+            },
+            Refusal::IncompatibleNative {
+                native: "1".into(),
+                min: None,
+                max: None,
+            },
+            Refusal::Expired {
+                expires_at: 1,
+                now: 2,
+                skew: 3,
+            },
+            Refusal::Rollback { got: 1, have: 2 },
+            Refusal::UpToDate { sequence: 1 },
+            Refusal::Blocklisted {
+                content_id: "c".into(),
+                reason: "r".into(),
+            },
+            Refusal::NotInRollout {
+                percent: 1,
+                bucket: 2,
+            },
+        ];
+        for r in all {
+            let tag = serde_json::to_value(&r).unwrap()["code"].clone();
+            assert_eq!(tag, r.code().as_str(), "{r:?}");
+        }
+    }
 }

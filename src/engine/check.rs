@@ -35,12 +35,55 @@ pub(super) struct Candidate {
     pub(super) url: Url,
 }
 
-fn no_update(r: &Refusal) -> (String, String) {
-    let code = serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "refused".into());
-    (code, r.to_string())
+/// What a check found.
+pub(super) enum CheckOutcome {
+    /// A verified release that passed device policy.
+    UpdateAvailable(Candidate),
+    /// Nothing to take, for a reason that is not a policy refusal.
+    NoUpdate { code: NoUpdateCode, reason: String },
+    /// A verified release that device policy refused.
+    Refused(Refusal),
+}
+
+/// Why a check found nothing to take, other than a policy [`Refusal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NoUpdateCode {
+    /// The dynamic endpoint answered that it has nothing for this device.
+    NoUpdate,
+    /// The manifest's signed incident instructions were obeyed instead.
+    Incident,
+}
+
+impl NoUpdateCode {
+    fn as_str(self) -> &'static str {
+        match self {
+            NoUpdateCode::NoUpdate => "noUpdate",
+            NoUpdateCode::Incident => "incident",
+        }
+    }
+}
+
+/// A check that found nothing to take, as the public API and events name it.
+pub(super) struct NoUpdate {
+    pub(super) code: &'static str,
+    pub(super) reason: String,
+}
+
+impl CheckOutcome {
+    /// The candidate, or why there is none.
+    pub(super) fn into_candidate(self) -> Result<Candidate, NoUpdate> {
+        match self {
+            CheckOutcome::UpdateAvailable(c) => Ok(c),
+            CheckOutcome::NoUpdate { code, reason } => Err(NoUpdate {
+                code: code.as_str(),
+                reason,
+            }),
+            CheckOutcome::Refused(r) => Err(NoUpdate {
+                code: r.code().as_str(),
+                reason: r.to_string(),
+            }),
+        }
+    }
 }
 
 impl Engine {
@@ -55,15 +98,14 @@ impl Engine {
     }
 
     /// Fetches the channel's envelope (static or dynamic), verifies it, obeys its incident
-    /// fields, and applies device policy. `Ok(Err(refusal))` is "no update" with its reason.
-    pub(super) async fn find_candidate(
-        &self,
-    ) -> Result<Result<Candidate, (String, String)>, CoreError> {
+    /// fields, and applies device policy. The envelope is verified once, on the bytes received
+    /// (or, after a 304, on the cached bytes).
+    pub(super) async fn find_candidate(&self) -> Result<CheckOutcome, CoreError> {
         let fetcher = self.fetcher()?;
         let channel = self.channel()?;
         let base = self.update_url()?;
         let cache_key = format!("envelope:{channel}");
-        let (url, envelope) = match self.inner.config.update_mode {
+        let (url, envelope, verified) = match self.inner.config.update_mode {
             UpdateMode::Static => {
                 let mut folder = base.clone();
                 if !folder.path().ends_with('/') {
@@ -82,10 +124,15 @@ impl Engine {
                     .await
                     .map_err(NetError::from)?
                 {
-                    ManifestFetch::NotModified => (url, cached.unwrap_or_default().into_bytes()),
+                    ManifestFetch::NotModified => {
+                        let envelope = cached.unwrap_or_default().into_bytes();
+                        let verified = self.verify(&envelope);
+                        (url, envelope, verified)
+                    }
                     ManifestFetch::Fresh { body, etag } => {
+                        let verified = self.verify(&body);
                         // Cache only what verifies, so a 304 never resurrects a bad envelope.
-                        if release::verify_envelope(&body, &self.inner.config.public_keys).is_ok() {
+                        if verified.is_ok() {
                             let text = String::from_utf8_lossy(&body).into_owned();
                             self.store().write(|tx| -> Result<(), StoreError> {
                                 store::set_meta(tx, &cache_key, &text)?;
@@ -95,7 +142,7 @@ impl Engine {
                                 Ok(())
                             })?;
                         }
-                        (url, body)
+                        (url, body, verified)
                     }
                 }
             }
@@ -107,27 +154,37 @@ impl Engine {
                     .map_err(NetError::from)?
                 {
                     None => {
-                        return Ok(Err((
-                            "noUpdate".into(),
-                            "the update endpoint has no update for this device".into(),
-                        )))
+                        return Ok(CheckOutcome::NoUpdate {
+                            code: NoUpdateCode::NoUpdate,
+                            reason: "the update endpoint has no update for this device".into(),
+                        })
                     }
-                    Some(body) => (base.clone(), body),
+                    Some(body) => {
+                        let verified = self.verify(&body);
+                        (base.clone(), body, verified)
+                    }
                 }
             }
         };
-        let verified = release::verify_envelope(&envelope, &self.inner.config.public_keys)?;
+        let verified = verified?;
         if let Some(reason) = self.obey_incident(&verified.manifest)? {
-            return Ok(Err(("incident".into(), reason)));
+            return Ok(CheckOutcome::NoUpdate {
+                code: NoUpdateCode::Incident,
+                reason,
+            });
         }
-        match self.check_policy(&verified.manifest) {
-            Ok(()) => Ok(Ok(Candidate {
+        Ok(match self.check_policy(&verified.manifest) {
+            Ok(()) => CheckOutcome::UpdateAvailable(Candidate {
                 verified,
                 envelope,
                 url,
-            })),
-            Err(r) => Ok(Err(no_update(&r))),
-        }
+            }),
+            Err(r) => CheckOutcome::Refused(r),
+        })
+    }
+
+    fn verify(&self, envelope: &[u8]) -> Result<release::VerifiedRelease, release::ReleaseError> {
+        release::verify_envelope(envelope, &self.inner.config.public_keys)
     }
 
     /// Signed incident instructions of an unexpired manifest for this app and channel, no older
@@ -174,26 +231,28 @@ impl Engine {
     /// Checks for an update without downloading anything.
     pub fn check(&self) -> Result<CheckResult, CoreError> {
         let found = self.runtime().block_on(self.find_candidate())?;
-        let result = match found {
-            Ok(c) => {
-                let m = &c.verified.manifest;
-                self.emit(Event::UpdateAvailable {
-                    sequence: m.sequence,
-                    version: m.version.clone(),
-                });
-                CheckResult::UpdateAvailable {
-                    channel: m.channel.clone(),
-                    sequence: m.sequence,
-                    version: m.version.clone(),
-                    bundle_size: m.bundle.size,
-                }
-            }
-            Err((code, reason)) => {
+        let c = match found.into_candidate() {
+            Ok(c) => c,
+            Err(n) => {
                 self.emit(Event::NoNeedUpdate {
-                    reason: reason.clone(),
+                    reason: n.reason.clone(),
                 });
-                CheckResult::NoUpdate { code, reason }
+                return Ok(CheckResult::NoUpdate {
+                    code: n.code.into(),
+                    reason: n.reason,
+                });
             }
+        };
+        let m = &c.verified.manifest;
+        self.emit(Event::UpdateAvailable {
+            sequence: m.sequence,
+            version: m.version.clone(),
+        });
+        let result = CheckResult::UpdateAvailable {
+            channel: m.channel.clone(),
+            sequence: m.sequence,
+            version: m.version.clone(),
+            bundle_size: m.bundle.size,
         };
         Ok(result)
     }

@@ -40,6 +40,17 @@ pub enum UpdateOutcome {
     },
 }
 
+/// What a download and install did.
+struct UpdateReport {
+    /// The installed bundle, now `next`.
+    id: String,
+    /// Bytes fetched for the bundle (delta objects or the full bundle).
+    downloaded_bytes: u64,
+    delta: bool,
+    /// Set when a delta was tried and the full bundle was fetched instead.
+    delta_fallback: Option<String>,
+}
+
 impl Engine {
     /// Check, download (delta when cheaper, else full; resumable) and install as `next`; with
     /// apply mode `immediate`, also switch to it now. Concurrent callers are serialised: one
@@ -86,13 +97,16 @@ impl Engine {
                 }
             },
         };
-        let candidate = match self.run(self.find_candidate(), deadline)?? {
+        let candidate = match self.run(self.find_candidate(), deadline)??.into_candidate() {
             Ok(c) => c,
-            Err((code, reason)) => {
+            Err(n) => {
                 self.emit(Event::NoNeedUpdate {
-                    reason: reason.clone(),
+                    reason: n.reason.clone(),
                 });
-                return Ok(UpdateOutcome::NoUpdate { code, reason });
+                return Ok(UpdateOutcome::NoUpdate {
+                    code: n.code.into(),
+                    reason: n.reason,
+                });
             }
         };
         let m = candidate.verified.manifest.clone();
@@ -101,8 +115,8 @@ impl Engine {
             version: m.version.clone(),
         });
         let result = self.fetch_and_install(&candidate, deadline);
-        let (id, downloaded, delta_used, delta_fallback) = match result {
-            Ok(v) => v,
+        let report = match result {
+            Ok(r) => r,
             Err(e) => {
                 self.emit(Event::DownloadFailed {
                     version: m.version.clone(),
@@ -112,11 +126,11 @@ impl Engine {
             }
         };
         self.emit(Event::DownloadComplete {
-            bundle_id: id.clone(),
+            bundle_id: report.id.clone(),
             version: m.version.clone(),
         });
         self.emit(Event::SetNext {
-            bundle_id: id.clone(),
+            bundle_id: report.id.clone(),
         });
         // A background run has no WebView to load the bundle: it only installs it as next
         // (applying there would put it on trial with nothing running it, and blame it).
@@ -124,13 +138,13 @@ impl Engine {
             && self.inner.config.apply_mode == ApplyMode::Immediate
             && self.apply_now()?.is_some();
         Ok(UpdateOutcome::Installed {
-            id,
+            id: report.id,
             version: m.version.clone(),
             sequence: m.sequence,
-            downloaded_bytes: downloaded,
+            downloaded_bytes: report.downloaded_bytes,
             full_bytes: m.bundle.size,
-            delta: delta_used,
-            delta_fallback,
+            delta: report.delta,
+            delta_fallback: report.delta_fallback,
             applied,
         })
     }
@@ -159,12 +173,13 @@ impl Engine {
         }
     }
 
-    /// Returns (bundle id, bytes downloaded, delta used, delta fallback reason).
+    /// Downloads the candidate (a delta when it is worth it, else the full bundle) and installs
+    /// it as `next`.
     fn fetch_and_install(
         &self,
         c: &Candidate,
         deadline: Option<Deadline>,
-    ) -> Result<(String, u64, bool, Option<String>), CoreError> {
+    ) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
         let downloads = self.store().root().join("downloads");
         std::fs::create_dir_all(&downloads).map_err(|source| CoreError::ReadInput {
@@ -174,7 +189,7 @@ impl Engine {
         let mut fallback = None;
         if m.delta.is_some() {
             match self.try_delta(c, &downloads, deadline) {
-                Ok((id, bytes)) => return Ok((id, bytes, true, None)),
+                Ok(report) => return Ok(report),
                 // Out of time is not a reason to start the full bundle.
                 Err(e @ CoreError::DeadlineExceeded { .. }) => return Err(e),
                 // Failures the full bundle would meet too (busy, not newer, blocklisted, no
@@ -213,7 +228,12 @@ impl Engine {
             install::build_from_object(staging, tree, &part, m, keys, &Budgets::default())
         })?;
         let _ = std::fs::remove_file(&part);
-        Ok((id, m.bundle.size, false, fallback))
+        Ok(UpdateReport {
+            id,
+            downloaded_bytes: m.bundle.size,
+            delta: false,
+            delta_fallback: fallback,
+        })
     }
 
     fn try_delta(
@@ -221,7 +241,7 @@ impl Engine {
         c: &Candidate,
         downloads: &Path,
         deadline: Option<Deadline>,
-    ) -> Result<(String, u64), CoreError> {
+    ) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
         let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
         // A delta only pays off when it saves a good share of the bytes.
@@ -263,7 +283,12 @@ impl Engine {
             Ok(())
         })?;
         let _ = store::remove_any(&work);
-        Ok((id, bytes))
+        Ok(UpdateReport {
+            id,
+            downloaded_bytes: bytes,
+            delta: true,
+            delta_fallback: None,
+        })
     }
 }
 
