@@ -157,6 +157,14 @@ pub fn install(
     })
 }
 
+/// Moves a tree built elsewhere (a delta build) to `tree` in staging and checks every file of
+/// it against the signed list of `m`: what a delta built is trusted no more than an extracted zip.
+pub fn build_from_tree(built: &Path, tree: &Path, m: &Manifest) -> Result<(), InstallError> {
+    fs::rename(built, tree).map_err(io("moving", built))?;
+    unpack::check_dir(tree, &m.files)?;
+    Ok(())
+}
+
 /// Builds the verified tree of `m` at `tree` from its bundle object: checks the object's size and
 /// SHA-256, opens (decrypts) it into `staging/bundle.zip` when sealed, and extracts it with
 /// budgets, every file checked against the signed list and fsynced. Needs no store access, so a

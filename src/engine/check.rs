@@ -11,7 +11,7 @@ use crate::events::Event;
 use crate::fetch::ManifestFetch;
 use crate::policy::Refusal;
 use crate::release;
-use crate::store::{self, StoreError};
+use crate::store;
 
 /// Why a check found nothing to take (or what it found).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,7 +104,6 @@ impl Engine {
         let fetcher = self.fetcher()?;
         let channel = self.channel()?;
         let base = self.update_url()?;
-        let cache_key = format!("envelope:{channel}");
         let (url, envelope, verified) = match self.inner.config.update_mode {
             UpdateMode::Static => {
                 let mut folder = base.clone();
@@ -116,16 +115,15 @@ impl Engine {
                     .map_err(|_| NetError::BadUrl {
                         url: base.to_string(),
                     })?;
-                let etag = store::meta(self.store().read(), &format!("etag:{channel}"))?;
-                let cached = store::meta(self.store().read(), &cache_key)?;
-                let etag = if cached.is_some() { etag } else { None };
+                let cached = store::cached_envelope(self.store().read(), &channel)?;
+                let etag = cached.as_ref().and_then(|c| c.etag.clone());
                 match fetcher
                     .get_manifest(&url, etag.as_deref(), release::MAX_ENVELOPE_BYTES as u64)
                     .await
                     .map_err(NetError::from)?
                 {
                     ManifestFetch::NotModified => {
-                        let envelope = cached.unwrap_or_default().into_bytes();
+                        let envelope = cached.map(|c| c.envelope).unwrap_or_default().into_bytes();
                         let verified = self.verify(&envelope);
                         (url, envelope, verified)
                     }
@@ -134,12 +132,8 @@ impl Engine {
                         // Cache only what verifies, so a 304 never resurrects a bad envelope.
                         if verified.is_ok() {
                             let text = String::from_utf8_lossy(&body).into_owned();
-                            self.store().write(|tx| -> Result<(), StoreError> {
-                                store::set_meta(tx, &cache_key, &text)?;
-                                if let Some(tag) = &etag {
-                                    store::set_meta(tx, &format!("etag:{channel}"), tag)?;
-                                }
-                                Ok(())
+                            self.store().write(|tx| {
+                                store::cache_envelope(tx, &channel, &text, etag.as_deref())
                             })?;
                         }
                         (url, body, verified)

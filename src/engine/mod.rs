@@ -129,11 +129,11 @@ impl Engine {
         // A new native version is settled before anything can be installed for it (a
         // background run may install before the first launch of the updated app).
         boot::reconcile_native(&mut store, &config)?;
-        let device_id = match store::meta(store.read(), "device_id")? {
+        let device_id = match store::device_id(store.read())? {
             Some(id) => id,
             None => {
                 let id = hex::encode(crate::crypto::random_bytes::<16>());
-                store.write(|tx| store::set_meta(tx, "device_id", &id))?;
+                store.write(|tx| store::set_device_id(tx, &id))?;
                 id
             }
         };
@@ -168,7 +168,7 @@ impl Engine {
 
     /// The channel this device follows (`setChannel` overrides the configured default).
     pub fn channel(&self) -> Result<String, CoreError> {
-        Ok(store::meta(self.store().read(), "channel")?
+        Ok(store::channel(self.store().read())?
             .unwrap_or_else(|| self.inner.config.default_channel.clone()))
     }
 
@@ -180,14 +180,9 @@ impl Engine {
             }
             .into());
         }
-        self.store().write(|tx| -> Result<(), StoreError> {
-            match channel {
-                Some(c) => store::set_meta(tx, "channel", c),
-                None => {
-                    tx.execute("DELETE FROM meta WHERE key = 'channel'", [])?;
-                    Ok(())
-                }
-            }
+        self.store().write(|tx| match channel {
+            Some(c) => store::set_channel(tx, c),
+            None => store::clear_channel(tx),
         })?;
         Ok(())
     }
@@ -305,7 +300,7 @@ impl Engine {
                 None => None,
             })
         };
-        let channel = store::meta(store.read(), "channel")?
+        let channel = store::channel(store.read())?
             .unwrap_or_else(|| self.inner.config.default_channel.clone());
         Ok(Status {
             serving: boot::serving(&store, &self.inner.config)?,

@@ -2,7 +2,6 @@
 //! good share of the bytes), else the full bundle, resumable; single flight; deadlines for
 //! background runs.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use crate::config::ApplyMode;
 use crate::delta;
 use crate::events::Event;
 use crate::install::{self, InstallError};
-use crate::store::{self, StoreError};
+use crate::store;
 use crate::unpack::Budgets;
 
 /// What `update` did.
@@ -181,14 +180,9 @@ impl Engine {
         deadline: Option<Deadline>,
     ) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
-        let downloads = self.store().root().join("downloads");
-        std::fs::create_dir_all(&downloads).map_err(|source| CoreError::ReadInput {
-            path: downloads.clone(),
-            source,
-        })?;
         let mut fallback = None;
         if m.delta.is_some() {
-            match self.try_delta(c, &downloads, deadline) {
+            match self.try_delta(c, deadline) {
                 Ok(report) => return Ok(report),
                 // Out of time is not a reason to start the full bundle.
                 Err(e @ CoreError::DeadlineExceeded { .. }) => return Err(e),
@@ -214,8 +208,8 @@ impl Engine {
         let url = c.url.join(&m.bundle.url).map_err(|_| NetError::BadUrl {
             url: m.bundle.url.clone(),
         })?;
-        let part = downloads.join(format!("{}.part", m.bundle.sha256));
-        prune_downloads(&downloads, &part);
+        let part = self.store().partial_download(&m.bundle.sha256)?;
+        self.store().prune_downloads(&part);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
         self.run(
@@ -239,7 +233,6 @@ impl Engine {
     fn try_delta(
         &self,
         c: &Candidate,
-        downloads: &Path,
         deadline: Option<Deadline>,
     ) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
@@ -253,7 +246,7 @@ impl Engine {
             .into());
         }
         let key = install::content_key(m, &self.inner.config.bundle_keys)?;
-        let work = downloads.join(format!("{}.delta", install::bundle_id(m)));
+        let work = self.store().delta_work_dir(&install::bundle_id(m))?;
         let tree = work.join("tree");
         let _ = store::remove_any(&tree);
         let fetcher = self.fetcher()?;
@@ -272,15 +265,7 @@ impl Engine {
             deadline,
         )??;
         let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
-            std::fs::rename(&tree, staged_tree).map_err(|source| {
-                InstallError::Store(StoreError::Io {
-                    op: "moving",
-                    path: tree.clone(),
-                    source,
-                })
-            })?;
-            crate::unpack::check_dir(staged_tree, &m.files)?;
-            Ok(())
+            install::build_from_tree(&tree, staged_tree, m)
         })?;
         let _ = store::remove_any(&work);
         Ok(UpdateReport {
@@ -316,19 +301,4 @@ fn delta_failure(e: &CoreError) -> bool {
             | CoreError::Net(_)
             | CoreError::Install(InstallError::Unpack(_) | InstallError::Decrypt(_))
     )
-}
-
-/// Removes partial downloads and delta work folders other than `keep` (a newer release
-/// replaced them).
-fn prune_downloads(dir: &Path, keep: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            let stale_part = p.extension().is_some_and(|x| x == "part");
-            let stale_delta = p.extension().is_some_and(|x| x == "delta");
-            if p != keep && (stale_part || stale_delta) {
-                let _ = store::remove_any(&p);
-            }
-        }
-    }
 }

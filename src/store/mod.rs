@@ -6,7 +6,10 @@
 //! that publishes them), `bundles/<id>.envelope.json` (the signed envelope, used to rebuild state
 //! if the database is lost), `floors/<channel>.envelope.json` (the newest release installed per
 //! channel, kept when retention deletes its bundle: the anti-rollback floor after a lost
-//! database), `staging/` (work in progress), `install.lock`.
+//! database), `staging/` (work in progress), `downloads/` (resumable partial downloads
+//! `<sha256>.part` and delta work folders `<bundle id>.delta/`, see [`downloads`]),
+//! `install.lock`. Small device facts (channel override, device id, the ETag cache) are rows of
+//! the `meta` table behind the typed accessors of [`meta`].
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
@@ -22,6 +25,15 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::release::{self, Manifest};
+
+pub mod downloads;
+pub mod meta;
+
+pub use meta::{
+    cache_envelope, cached_envelope, channel, clear_channel, device_id, set_channel, set_device_id,
+    CachedEnvelope,
+};
+pub(crate) use meta::{meta, set_meta};
 
 /// Current schema version (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
@@ -634,18 +646,4 @@ pub fn history(conn: &Connection) -> Result<Vec<HistoryEntry>, StoreError> {
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
-}
-
-pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
-}
-
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
 }

@@ -1,0 +1,133 @@
+//! The `meta` table: small device facts, each behind a typed accessor so that no other module
+//! names a key. Keys: `channel` (the `setChannel` override), `device_id` (random per install),
+//! `envelope:<channel>` and `etag:<channel>` (the static mode's conditional-GET cache, per
+//! channel), and keys other modules own through their own accessors (`boot`'s delay conditions).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+
+const CHANNEL: &str = "channel";
+const DEVICE_ID: &str = "device_id";
+
+fn envelope_key(channel: &str) -> String {
+    format!("envelope:{channel}")
+}
+
+fn etag_key(channel: &str) -> String {
+    format!("etag:{channel}")
+}
+
+/// The channel chosen with `setChannel`, if any (else the configured default applies).
+pub fn channel(conn: &Connection) -> Result<Option<String>, StoreError> {
+    meta(conn, CHANNEL)
+}
+
+pub fn set_channel(conn: &Connection, channel: &str) -> Result<(), StoreError> {
+    set_meta(conn, CHANNEL, channel)
+}
+
+/// Forgets the `setChannel` override: the configured default applies again.
+pub fn clear_channel(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [CHANNEL])?;
+    Ok(())
+}
+
+/// The random per-install device id, once one was stored.
+pub fn device_id(conn: &Connection) -> Result<Option<String>, StoreError> {
+    meta(conn, DEVICE_ID)
+}
+
+pub fn set_device_id(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    set_meta(conn, DEVICE_ID, id)
+}
+
+/// The last envelope of a channel that verified, and the ETag it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedEnvelope {
+    pub envelope: String,
+    /// Sent as `If-None-Match`; `None` when the server gave none.
+    pub etag: Option<String>,
+}
+
+/// The cached envelope of `channel`. An ETag without its envelope is never returned: a 304
+/// must always have something to resurrect.
+pub fn cached_envelope(
+    conn: &Connection,
+    channel: &str,
+) -> Result<Option<CachedEnvelope>, StoreError> {
+    let Some(envelope) = meta(conn, &envelope_key(channel))? else {
+        return Ok(None);
+    };
+    Ok(Some(CachedEnvelope {
+        envelope,
+        etag: meta(conn, &etag_key(channel))?,
+    }))
+}
+
+/// Caches a verified envelope of `channel` with its ETag (an earlier ETag stays when there is
+/// none).
+pub fn cache_envelope(
+    conn: &Connection,
+    channel: &str,
+    envelope: &str,
+    etag: Option<&str>,
+) -> Result<(), StoreError> {
+    set_meta(conn, &envelope_key(channel), envelope)?;
+    if let Some(tag) = etag {
+        set_meta(conn, &etag_key(channel), tag)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    #[test]
+    fn channel_override_is_set_and_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        assert_eq!(channel(store.read()).unwrap(), None);
+        store.write(|tx| set_channel(tx, "beta")).unwrap();
+        assert_eq!(channel(store.read()).unwrap().as_deref(), Some("beta"));
+        store.write(clear_channel).unwrap();
+        assert_eq!(channel(store.read()).unwrap(), None);
+    }
+
+    #[test]
+    fn envelope_cache_is_per_channel_and_keeps_the_last_etag() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        assert_eq!(cached_envelope(store.read(), "production").unwrap(), None);
+        store
+            .write(|tx| cache_envelope(tx, "production", "{1}", Some("\"v1\"")))
+            .unwrap();
+        store
+            .write(|tx| cache_envelope(tx, "production", "{2}", None))
+            .unwrap();
+        assert_eq!(
+            cached_envelope(store.read(), "production").unwrap(),
+            Some(CachedEnvelope {
+                envelope: "{2}".into(),
+                etag: Some("\"v1\"".into()),
+            })
+        );
+        assert_eq!(cached_envelope(store.read(), "beta").unwrap(), None);
+    }
+}
