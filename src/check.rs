@@ -24,8 +24,6 @@ pub enum Check {
     ReleaseManifestMalformed,
     /// `release.fieldInvalid`
     ReleaseFieldInvalid,
-    /// `release.expired`
-    ReleaseExpired,
     /// `release.invalidKey`
     ReleaseInvalidKey,
     /// `policy.wrongApp`
@@ -132,7 +130,6 @@ impl Check {
         Check::ReleaseKeyNotAllowedForChannel,
         Check::ReleaseManifestMalformed,
         Check::ReleaseFieldInvalid,
-        Check::ReleaseExpired,
         Check::ReleaseInvalidKey,
         Check::PolicyWrongApp,
         Check::PolicyWrongChannel,
@@ -193,7 +190,6 @@ impl Check {
             Check::ReleaseKeyNotAllowedForChannel => "release.keyNotAllowedForChannel",
             Check::ReleaseManifestMalformed => "release.manifestMalformed",
             Check::ReleaseFieldInvalid => "release.fieldInvalid",
-            Check::ReleaseExpired => "release.expired",
             Check::ReleaseInvalidKey => "release.invalidKey",
             Check::PolicyWrongApp => "policy.wrongApp",
             Check::PolicyWrongChannel => "policy.wrongChannel",

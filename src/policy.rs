@@ -28,8 +28,12 @@ pub enum Refusal {
         min: Option<String>,
         max: Option<String>,
     },
-    #[error("release expired at {expires_at} (now {now}, skew allowance {skew}s)")]
+    #[error(
+        "release {channel}#{sequence} expired at {expires_at} (now {now}, skew allowance {skew}s)"
+    )]
     Expired {
+        channel: String,
+        sequence: u64,
         expires_at: u64,
         now: u64,
         skew: u64,
@@ -90,6 +94,24 @@ impl Refusal {
     }
 }
 
+/// Allowance for device clocks that run behind or ahead when checking `expires_at`.
+pub const CLOCK_SKEW_SECS: u64 = 5 * 60;
+
+/// The one expiry rule: a manifest is refused once it expired more than [`CLOCK_SKEW_SECS`]
+/// before `now`. The CLI's `verify` and the incident check use it too.
+pub fn check_expiry(m: &Manifest, now: u64) -> Result<(), Refusal> {
+    if now > m.expires_at.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(Refusal::Expired {
+            channel: m.channel.clone(),
+            sequence: m.sequence,
+            expires_at: m.expires_at,
+            now,
+            skew: CLOCK_SKEW_SECS,
+        });
+    }
+    Ok(())
+}
+
 /// The device facts a decision needs.
 pub struct DeviceFacts<'a> {
     pub config: &'a Config,
@@ -141,13 +163,7 @@ pub fn evaluate(m: &Manifest, f: &DeviceFacts<'_>) -> Result<(), Refusal> {
             max: m.native.max.clone(),
         });
     }
-    if m.check_expiry(f.now).is_err() {
-        return Err(Refusal::Expired {
-            expires_at: m.expires_at,
-            now: f.now,
-            skew: crate::release::CLOCK_SKEW_SECS,
-        });
-    }
+    check_expiry(m, f.now)?;
     match f.high_water {
         Some(have) if m.sequence < have => {
             return Err(Refusal::Rollback {
@@ -199,6 +215,8 @@ mod tests {
                 max: None,
             },
             Refusal::Expired {
+                channel: "production".into(),
+                sequence: 7,
                 expires_at: 1,
                 now: 2,
                 skew: 3,

@@ -20,8 +20,6 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.liveship.manifest+json";
 pub const FORMAT_VERSION: u32 = 1;
 /// Largest envelope a device accepts (the manifest download is capped at this size).
 pub const MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
-/// Allowance for device clocks that run behind or ahead when checking `expires_at`.
-pub const CLOCK_SKEW_SECS: u64 = 5 * 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -46,13 +44,6 @@ pub enum ReleaseError {
     /// A signed field breaks a constraint of FORMAT.md section 2 (syntax, range, uniqueness).
     #[error("manifest field {field} is invalid: {reason}")]
     FieldInvalid { field: String, reason: &'static str },
-    #[error("release {channel}#{sequence} expired at {expires_at} (now {now})")]
-    Expired {
-        channel: String,
-        sequence: u64,
-        expires_at: u64,
-        now: u64,
-    },
     #[error("invalid key: {0}")]
     InvalidKey(String),
 }
@@ -326,19 +317,6 @@ impl Manifest {
         }
         Ok(())
     }
-
-    /// Fails if the manifest expired more than [`CLOCK_SKEW_SECS`] before `now`.
-    pub fn check_expiry(&self, now: u64) -> Result<(), ReleaseError> {
-        if now > self.expires_at.saturating_add(CLOCK_SKEW_SECS) {
-            return Err(ReleaseError::Expired {
-                channel: self.channel.clone(),
-                sequence: self.sequence,
-                expires_at: self.expires_at,
-                now,
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Whether `name` is a valid channel name: `[a-z0-9][a-z0-9._-]{0,63}`.
@@ -447,7 +425,7 @@ pub struct VerifiedRelease {
 /// verifies strictly over the PAE of the received payload bytes, then the payload parses as a
 /// manifest of a supported format whose fields meet FORMAT.md's constraints, then that key may
 /// sign for the manifest's channel.
-/// Expiry and device policy are separate ([`Manifest::check_expiry`], `policy`).
+/// Expiry and device policy are separate ([`crate::policy::check_expiry`], `policy`).
 pub fn verify_envelope(bytes: &[u8], keys: &[PinnedKey]) -> Result<VerifiedRelease, ReleaseError> {
     if bytes.len() > MAX_ENVELOPE_BYTES {
         return Err(ReleaseError::EnvelopeTooLarge {

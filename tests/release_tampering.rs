@@ -9,9 +9,10 @@ use ed25519_dalek::{Signature, SigningKey, Verifier, VerifyingKey};
 use serde_json::Value;
 
 use liveship::crypto::{self, CryptoError, WRAPPED_KEY_SIZE};
+use liveship::policy::{check_expiry, Refusal, CLOCK_SKEW_SECS};
 use liveship::release::{
     self, manifest_bytes, sign_envelope, verify_envelope, BundleObject, Delta, Encryption,
-    Envelope, FileEntry, Incident, Manifest, NativeRange, PinnedKey, ReleaseError, CLOCK_SKEW_SECS,
+    Envelope, FileEntry, Incident, Manifest, NativeRange, PinnedKey, ReleaseError,
     MAX_ENVELOPE_BYTES, PAYLOAD_TYPE,
 };
 
@@ -347,16 +348,17 @@ fn key_scoped_to_other_channels_cannot_sign_for_this_one() {
 #[test]
 fn expired_manifest_is_rejected_after_the_clock_skew_allowance() {
     let m = full_manifest();
-    m.check_expiry(m.issued_at).unwrap();
-    m.check_expiry(m.expires_at).unwrap();
-    m.check_expiry(m.expires_at + CLOCK_SKEW_SECS).unwrap();
+    check_expiry(&m, m.issued_at).unwrap();
+    check_expiry(&m, m.expires_at).unwrap();
+    check_expiry(&m, m.expires_at + CLOCK_SKEW_SECS).unwrap();
     assert_eq!(CLOCK_SKEW_SECS, 300);
-    match m.check_expiry(m.expires_at + CLOCK_SKEW_SECS + 1) {
-        Err(ReleaseError::Expired {
+    match check_expiry(&m, m.expires_at + CLOCK_SKEW_SECS + 1) {
+        Err(Refusal::Expired {
             channel,
             sequence,
             expires_at,
             now,
+            ..
         }) => {
             assert_eq!((channel.as_str(), sequence), ("production", 7));
             assert_eq!(expires_at, m.expires_at);

@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use liveship::crypto::{self, CryptoError};
+use liveship::policy::{self, Refusal};
 use liveship::release::{self, BundleKey, Manifest, PinnedKey, ReleaseError};
 use liveship::unpack::{self, Budgets, UnpackError};
 
@@ -47,7 +48,7 @@ pub enum VerifyError {
     #[error("envelope check: {0}")]
     Envelope(ReleaseError),
     #[error("expiry check: {0}")]
-    Expired(ReleaseError),
+    Expired(Refusal),
     #[error(
         "bundle url {url:?} is not relative to the manifest; verify checks local repositories only"
     )]
@@ -180,7 +181,7 @@ fn check_release(
         verified.key_id, m.channel
     )];
 
-    m.check_expiry(now).map_err(VerifyError::Expired)?;
+    policy::check_expiry(m, now).map_err(VerifyError::Expired)?;
     report.push(format!(
         "not expired (expires at {}, {})",
         m.expires_at,

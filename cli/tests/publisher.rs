@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
 use liveship::crypto::{SEGMENT_SIZE, TAG_SIZE};
+use liveship::policy;
 use liveship::release::{self, Envelope, Manifest};
 use tempfile::TempDir;
 
@@ -728,12 +729,12 @@ mod verify_rejects {
     fn an_expired_manifest() {
         let f = packed(false);
         let m = f.manifest("production");
-        let after = (m.expires_at + release::CLOCK_SKEW_SECS + 1).to_string();
+        let after = (m.expires_at + policy::CLOCK_SKEW_SECS + 1).to_string();
         assert_fails_with(
             &f.verify("production", &["--now", &after]),
             &[LABEL, "expiry check", "expired"],
         );
-        let within = (m.expires_at + release::CLOCK_SKEW_SECS).to_string();
+        let within = (m.expires_at + policy::CLOCK_SKEW_SECS).to_string();
         assert_ok(&f.verify("production", &["--now", &within]));
     }
 

@@ -9,7 +9,7 @@ use crate::boot;
 use crate::config::UpdateMode;
 use crate::events::Event;
 use crate::fetch::ManifestFetch;
-use crate::policy::Refusal;
+use crate::policy::{self, Refusal};
 use crate::release;
 use crate::store;
 
@@ -193,7 +193,7 @@ impl Engine {
         if m.sequence < hwm
             || m.channel != self.channel()?
             || m.app_id != self.inner.config.app_id
-            || m.check_expiry(store::now()).is_err()
+            || policy::check_expiry(m, store::now()).is_err()
         {
             return Ok(None);
         }

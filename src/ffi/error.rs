@@ -69,7 +69,6 @@ impl ReleaseError {
             E::KeyNotAllowedForChannel { .. } => Check::ReleaseKeyNotAllowedForChannel,
             E::ManifestMalformed(_) => Check::ReleaseManifestMalformed,
             E::FieldInvalid { .. } => Check::ReleaseFieldInvalid,
-            E::Expired { .. } => Check::ReleaseExpired,
             E::InvalidKey(_) => Check::ReleaseInvalidKey,
         })
     }
