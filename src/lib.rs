@@ -9,6 +9,7 @@
 
 pub mod boot;
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod delta;

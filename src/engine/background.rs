@@ -15,7 +15,7 @@ impl Engine {
             .inner
             .backgrounded_at
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+            .unwrap_or_else(|p| p.into_inner()) = Some(self.inner.clock.monotonic());
     }
 
     /// The app came to the foreground: applies a pending `next` in apply mode `background` when
@@ -28,7 +28,7 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         let Some(since) = since else { return Ok(None) };
-        let away = since.elapsed();
+        let away = self.inner.clock.monotonic().saturating_sub(since);
         let delayed = !boot::delay(self.store().read())?.is_empty();
         let moment = boot::Moment::Foreground {
             background_ms: away.as_millis() as u64,

@@ -193,7 +193,7 @@ impl Engine {
         if m.sequence < hwm
             || m.channel != self.channel()?
             || m.app_id != self.inner.config.app_id
-            || policy::check_expiry(m, store::now()).is_err()
+            || policy::check_expiry(m, self.inner.clock.now()).is_err()
         {
             return Ok(None);
         }

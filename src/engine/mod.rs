@@ -14,13 +14,13 @@ pub use check::CheckResult;
 pub use update::UpdateOutcome;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::boot::{self, BootError, BundleInfo, Confirmed, LaunchResult, ResetTarget};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::delta;
 use crate::events::{Event, EventSink};
@@ -89,13 +89,16 @@ struct Inner {
     store: Mutex<Store>,
     events: Arc<dyn EventSink>,
     device_id: String,
-    /// The running app-ready timer: the trial it watches, and the channel that cancels it.
-    timer: Mutex<Option<(String, mpsc::Sender<()>)>>,
+    /// Wall and monotonic time, and the timers.
+    clock: Arc<dyn Clock>,
+    /// The running app-ready timer.
+    timer: Mutex<Option<timer::ReadyTimer>>,
     runtime: std::sync::OnceLock<tokio::runtime::Runtime>,
     fetcher: std::sync::OnceLock<Fetcher>,
     /// Held by the one check-download-install in flight.
     flight: Mutex<()>,
-    backgrounded_at: Mutex<Option<std::time::Instant>>,
+    /// When the app went to the background, on the clock's monotonic time.
+    backgrounded_at: Mutex<Option<Duration>>,
     /// Retry, backoff and timeout limits the configuration's network fields are applied onto.
     http_base: HttpConfig,
 }
@@ -121,6 +124,19 @@ impl Engine {
         events: Arc<dyn EventSink>,
         http: HttpConfig,
     ) -> Result<Engine, CoreError> {
+        Self::open_with_clock(config, data_dir, events, http, Arc::new(SystemClock))
+    }
+
+    /// [`Engine::open_with_http`] on another clock than the system's: a
+    /// [`crate::clock::ManualClock`] lets tests move time (expiry, the app-ready timer, time in
+    /// the background) without sleeping.
+    pub fn open_with_clock(
+        config: Config,
+        data_dir: &Path,
+        events: Arc<dyn EventSink>,
+        http: HttpConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, CoreError> {
         config.validate()?;
         let (mut store, report) = Store::open(data_dir)?;
         if let Some(reason) = report.reset {
@@ -143,6 +159,7 @@ impl Engine {
                 store: Mutex::new(store),
                 events,
                 device_id,
+                clock,
                 timer: Mutex::new(None),
                 runtime: Default::default(),
                 fetcher: Default::default(),
@@ -205,21 +222,7 @@ impl Engine {
 
     /// `notifyAppReady` from the page of bundle `id`.
     pub fn notify_app_ready(&self, id: &str) -> Result<Confirmed, CoreError> {
-        // Cancel the timer watching this bundle before waiting for the store: a confirmation
-        // that arrives in time must win over the timer even if the store is busy.
-        let cancel = {
-            let mut timer = self.inner.timer.lock().unwrap_or_else(|p| p.into_inner());
-            match timer.take() {
-                Some((watched, tx)) if watched == id => Some(tx),
-                other => {
-                    *timer = other;
-                    None
-                }
-            }
-        };
-        if let Some(tx) = cancel {
-            let _ = tx.send(());
-        }
+        self.cancel_ready_timer(id);
         let out = boot::confirm(&mut self.store(), id)?;
         self.emit(Event::AppReady {
             bundle_id: id.to_string(),
@@ -286,7 +289,7 @@ impl Engine {
             device_id: &self.inner.device_id,
             high_water: store::high_water(store.read(), &m.channel).ok().flatten(),
             blocked: store::blocked(store.read(), &m.content_id()).ok().flatten(),
-            now: store::now(),
+            now: self.inner.clock.now(),
         };
         policy::evaluate(m, &facts)
     }

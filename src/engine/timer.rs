@@ -1,13 +1,23 @@
 //! The app-ready timer: a trial bundle that the page does not confirm with `notifyAppReady`
 //! within `appReadyTimeout` is reverted, and the native layer is asked to reload.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Engine;
 use crate::boot;
+use crate::clock::Timer;
 use crate::events::Event;
+
+/// The running app-ready timer: the trial it watches and how to call it off.
+pub(super) struct ReadyTimer {
+    id: String,
+    /// Set by the confirmation; the timer's task checks it again once it holds the store.
+    confirmed: Arc<AtomicBool>,
+    /// Dropping it (a newer timer, the engine going away) cancels the task too.
+    timer: Timer,
+}
 
 impl Engine {
     pub(super) fn start_ready_timer(&self, id: String) {
@@ -15,33 +25,48 @@ impl Engine {
         if timeout.is_zero() {
             return;
         }
-        let (tx, rx) = mpsc::channel::<()>();
-        *self.inner.timer.lock().unwrap_or_else(|p| p.into_inner()) = Some((id.clone(), tx));
+        let confirmed = Arc::new(AtomicBool::new(false));
         let inner = Arc::downgrade(&self.inner);
-        std::thread::Builder::new()
-            .name("liveship-ready-timer".into())
-            .spawn(move || {
-                // Confirmation (a message) or the updater going away (disconnect) cancels.
-                if rx.recv_timeout(timeout) != Err(mpsc::RecvTimeoutError::Timeout) {
-                    return;
-                }
+        let task = {
+            let id = id.clone();
+            let confirmed = confirmed.clone();
+            Box::new(move || {
                 let Some(inner) = inner.upgrade() else { return };
-                let updater = Engine { inner };
+                let engine = Engine { inner };
                 let reason = format!(
                     "not confirmed by notifyAppReady within {} ms",
                     timeout.as_millis()
                 );
-                updater.revert_and_reload(&id, &reason, &rx);
+                engine.revert_and_reload(&id, &reason, &confirmed);
             })
-            .expect("spawning the app-ready timer thread");
+        };
+        let timer = self.inner.clock.schedule(timeout, task);
+        *self.inner.timer.lock().unwrap_or_else(|p| p.into_inner()) = Some(ReadyTimer {
+            id,
+            confirmed,
+            timer,
+        });
+    }
+
+    /// Calls off the timer watching bundle `id`, if one does. Runs before the confirmation
+    /// waits for the store: a confirmation that arrives in time must win over the timer even if
+    /// the store is busy.
+    pub(super) fn cancel_ready_timer(&self, id: &str) {
+        let mut slot = self.inner.timer.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_some_and(|t| t.id == id) {
+            if let Some(t) = slot.take() {
+                t.confirmed.store(true, Ordering::SeqCst);
+                t.timer.cancel();
+            }
+        }
     }
 
     /// Reverts a trial bundle and tells the native layer to reload what serves now, unless the
-    /// confirmation (`cancelled`) arrived while this waited for the store.
-    fn revert_and_reload(&self, id: &str, reason: &str, cancelled: &mpsc::Receiver<()>) {
+    /// confirmation arrived while this waited for the store.
+    fn revert_and_reload(&self, id: &str, reason: &str, confirmed: &AtomicBool) {
         let reverted = {
             let mut store = self.store();
-            if cancelled.try_recv().is_ok() {
+            if confirmed.load(Ordering::SeqCst) {
                 return;
             }
             boot::revert_trial(&mut store, id, reason)
