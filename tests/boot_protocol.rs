@@ -8,11 +8,13 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use liveship::boot::{BootError, Confirmed, ResetTarget, BUILTIN, REASON_NOT_CONFIRMED};
+use liveship::clock::ManualClock;
 use liveship::config::Config;
+use liveship::fetch::HttpConfig;
 use liveship::engine::{CoreError, Engine};
 use liveship::events::Event;
 use liveship::install::InstallError;
@@ -26,6 +28,8 @@ struct Device {
     repo: TempDir,
     events: Events,
     config: Config,
+    /// The engines' clock: the app-ready timer fires only when a test advances it.
+    clock: Arc<ManualClock>,
 }
 
 impl Device {
@@ -37,10 +41,18 @@ impl Device {
             repo: tempfile::tempdir().unwrap(),
             events: Events::default(),
             config,
+            clock: Arc::new(ManualClock::new()),
         }
     }
     fn open(&self) -> Engine {
-        Engine::open(self.config.clone(), self.data.path(), self.events.sink()).unwrap()
+        Engine::open_with_clock(
+            self.config.clone(),
+            self.data.path(),
+            self.events.sink(),
+            HttpConfig::default(),
+            self.clock.clone(),
+        )
+        .unwrap()
     }
     fn good(&self, seq: u64) -> PathBuf {
         good_release(self.repo.path(), seq)
@@ -180,32 +192,25 @@ fn confirm_promotes_trial_and_previous_becomes_fallback() {
         .any(|e| matches!(e, Event::AppReady { bundle_id } if *bundle_id == id2)));
 }
 
-fn wait_for(events: &Events, pred: impl Fn(&[Event]) -> bool, within: Duration) -> bool {
-    let end = Instant::now() + within;
-    while Instant::now() < end {
-        if pred(&events.all()) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    pred(&events.all())
-}
-
 #[test]
 fn ready_timer_reverts_and_asks_for_reload() {
     let mut d = Device::new();
     d.config.app_ready_timeout = 300;
     let u = d.open();
     let id = u.install_from_file(&d.broken(1)).unwrap().id;
-    let started = Instant::now();
     assert!(u.launch().trial);
-    let reverted = wait_for(
-        &d.events,
-        |ev| ev.iter().any(|e| matches!(e, Event::ReloadRequired { .. })),
-        Duration::from_secs(10),
+    let reload_requested =
+        |ev: &[Event]| ev.iter().any(|e| matches!(e, Event::ReloadRequired { .. }));
+    // Not before the timeout...
+    d.clock.advance(Duration::from_millis(299));
+    assert!(!reload_requested(&d.events()), "early: {:?}", d.events());
+    // ...and at it.
+    d.clock.advance(Duration::from_millis(1));
+    assert!(
+        reload_requested(&d.events()),
+        "no reload requested: {:?}",
+        d.events()
     );
-    assert!(reverted, "no reload requested: {:?}", d.events());
-    assert!(started.elapsed() >= Duration::from_millis(300));
     let ev = d.events();
     let failed = ev
         .iter()
@@ -230,7 +235,7 @@ fn confirmed_bundle_is_not_reverted_by_timer() {
     let id = u.install_from_file(&d.good(1)).unwrap().id;
     assert!(u.launch().trial);
     u.notify_app_ready(&id).unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    d.clock.advance(Duration::from_millis(700));
     assert!(
         !d.events()
             .iter()

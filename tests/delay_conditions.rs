@@ -6,18 +6,23 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use liveship::boot::DelayCondition;
+use liveship::clock::ManualClock;
 use liveship::config::Config;
 use liveship::engine::Engine;
+use liveship::fetch::HttpConfig;
 use tempfile::TempDir;
 
 struct Device {
     data: TempDir,
     repo: TempDir,
     config: Config,
+    /// Time in the background passes only when a test advances it.
+    clock: Arc<ManualClock>,
 }
 
 impl Device {
@@ -28,13 +33,16 @@ impl Device {
             data,
             repo: tempfile::tempdir().unwrap(),
             config,
+            clock: Arc::new(ManualClock::new()),
         }
     }
     fn open(&self) -> Engine {
-        Engine::open(
+        Engine::open_with_clock(
             self.config.clone(),
             self.data.path(),
             liveship::events::discard(),
+            HttpConfig::default(),
+            self.clock.clone(),
         )
         .unwrap()
     }
@@ -106,6 +114,7 @@ fn kill_then_background_applies_on_foreground_after_the_time_away() {
 
     // A foreground return before any restart meets neither condition.
     u.app_moved_to_background();
+    d.clock.advance(Duration::from_millis(199));
     assert_eq!(u.app_moved_to_foreground().unwrap(), None);
     assert_eq!(
         u.delay().unwrap().len(),
@@ -124,11 +133,12 @@ fn kill_then_background_applies_on_foreground_after_the_time_away() {
 
     // Too short a time away: nothing happens.
     u.app_moved_to_background();
+    d.clock.advance(Duration::from_millis(199));
     assert_eq!(u.app_moved_to_foreground().unwrap(), None);
 
     // Long enough: the last condition is met and next applies now, on trial.
     u.app_moved_to_background();
-    std::thread::sleep(Duration::from_millis(250));
+    d.clock.advance(Duration::from_millis(250));
     let applied = u.app_moved_to_foreground().unwrap().expect("next applies");
     assert!(applied.trial && applied.id == id, "{applied:?}");
     assert!(u.delay().unwrap().is_empty());

@@ -11,11 +11,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use liveship::clock::ManualClock;
 use liveship::engine::{CheckResult, CoreError, Engine, NetError, UpdateOutcome};
 use liveship::events::Event;
 use liveship::fetch::{FetchError, HttpConfig, TimeoutPhase};
 use support::{
-    fast_http, head, respond, serve_file, test_ca, Device, Net, Publisher, Request, Step,
+    fast_http, head, respond, serve_file, test_ca, Device, Net, Publisher, Recorder, Request, Step,
 };
 
 const CUT: usize = 100_000;
@@ -644,7 +645,22 @@ fn background_apply_mode_waits_for_the_minimum_background_time() {
     let mut cfg = p.config(&net.update_url(), dir.path());
     cfg.apply_mode = liveship::config::ApplyMode::Background;
     cfg.min_background_ms = 300;
-    let d = Device::open(cfg, dir);
+    // Time in the background passes only when the test advances this clock.
+    let clock = Arc::new(ManualClock::new());
+    let events = Recorder::default();
+    let updater = Engine::open_with_clock(
+        cfg,
+        &dir.path().join("data"),
+        events.sink(),
+        fast_http(),
+        clock.clone(),
+    )
+    .unwrap();
+    let d = Device {
+        dir,
+        updater,
+        events,
+    };
     let out = d.updater.update().unwrap();
     let UpdateOutcome::Installed { id, applied, .. } = out else {
         panic!("{out:?}")
@@ -656,10 +672,10 @@ fn background_apply_mode_waits_for_the_minimum_background_time() {
     assert_eq!(d.updater.app_moved_to_foreground().unwrap(), None);
     assert_eq!(d.updater.current().unwrap().id, "builtin");
     // Foreground without a background first does nothing either.
-    std::thread::sleep(Duration::from_millis(350));
+    clock.advance(Duration::from_millis(350));
     assert_eq!(d.updater.app_moved_to_foreground().unwrap(), None);
     d.updater.app_moved_to_background();
-    std::thread::sleep(Duration::from_millis(350));
+    clock.advance(Duration::from_millis(350));
     let now = d
         .updater
         .app_moved_to_foreground()
