@@ -13,8 +13,8 @@ use crate::policy::{self, Refusal};
 use crate::release;
 use crate::store;
 
-/// Why a check found nothing to take (or what it found).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a check found (the public result of `check`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Enum)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum CheckResult {
     #[serde(rename_all = "camelCase")]
@@ -24,6 +24,7 @@ pub enum CheckResult {
         version: String,
         bundle_size: u64,
     },
+    /// `code` is machine-readable (`upToDate`, `blocklisted`, `rollback`, `incident`, ...).
     #[serde(rename_all = "camelCase")]
     NoUpdate { code: String, reason: String },
 }

@@ -72,9 +72,9 @@ pub struct Status {
     pub native_version: String,
 }
 
-/// What an install did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Installed {
+/// A bundle installed from a local release file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
+pub struct InstalledBundle {
     pub id: String,
     pub version: String,
     pub sequence: u64,
@@ -231,7 +231,7 @@ impl Engine {
     }
     /// Verifies a signed envelope read from `channel_json`, applies device policy, and installs
     /// the bundle found next to it (static layout) as `next`.
-    pub fn install_from_file(&self, channel_json: &Path) -> Result<Installed, CoreError> {
+    pub fn install_from_file(&self, channel_json: &Path) -> Result<InstalledBundle, CoreError> {
         let envelope = std::fs::read(channel_json).map_err(|source| CoreError::ReadInput {
             path: channel_json.into(),
             source,
@@ -255,7 +255,7 @@ impl Engine {
         self.emit(Event::SetNext {
             bundle_id: id.clone(),
         });
-        Ok(Installed {
+        Ok(InstalledBundle {
             id,
             version: m.version.clone(),
             sequence: m.sequence,

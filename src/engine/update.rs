@@ -16,8 +16,8 @@ use crate::install::{self, InstallError};
 use crate::store;
 use crate::unpack::Budgets;
 
-/// What `update` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a check-download-install did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Enum)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum UpdateOutcome {
     #[serde(rename_all = "camelCase")]
@@ -29,12 +29,12 @@ pub enum UpdateOutcome {
         sequence: u64,
         /// Bytes fetched for the bundle (delta objects or the full bundle).
         downloaded_bytes: u64,
-        /// Size of the full bundle object, for comparison.
+        /// Size of the full bundle object.
         full_bytes: u64,
         delta: bool,
-        /// Set when a delta was tried and the full bundle was fetched instead.
+        /// Why a delta was abandoned for the full bundle.
         delta_fallback: Option<String>,
-        /// True when the bundle already serves (apply mode `immediate`).
+        /// The bundle already serves (apply mode `immediate`).
         applied: bool,
     },
 }

@@ -27,8 +27,9 @@ pub use listener::{set_logger, EventListener, LogLevel, Logger};
 
 use crate::boot;
 use crate::config::{self, Config as CoreConfig};
-use crate::engine::{self, Engine};
+use crate::engine::{CheckResult, Engine, InstalledBundle, UpdateOutcome};
 use crate::release;
+use crate::store::HistoryEntry;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -282,50 +283,6 @@ pub struct Status {
     pub native_version: String,
 }
 
-/// What a check found.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum CheckResult {
-    UpdateAvailable {
-        channel: String,
-        sequence: u64,
-        version: String,
-        bundle_size: u64,
-    },
-    /// `code` is machine-readable (`upToDate`, `blocklisted`, `rollback`, `incident`, ...).
-    NoUpdate { code: String, reason: String },
-}
-
-/// What a check-download-install did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum UpdateOutcome {
-    NoUpdate {
-        code: String,
-        reason: String,
-    },
-    Installed {
-        id: String,
-        version: String,
-        sequence: u64,
-        /// Bytes fetched (delta objects or the full bundle).
-        downloaded_bytes: u64,
-        /// Size of the full bundle object.
-        full_bytes: u64,
-        delta: bool,
-        /// Why a delta was abandoned for the full bundle.
-        delta_fallback: Option<String>,
-        /// The bundle already serves (apply mode `immediate`).
-        applied: bool,
-    },
-}
-
-/// A bundle installed from a local release file.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct InstalledBundle {
-    pub id: String,
-    pub version: String,
-    pub sequence: u64,
-}
-
 /// What `notifyAppReady` did.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum ReadyOutcome {
@@ -382,17 +339,6 @@ impl From<boot::DelayCondition> for DelayCondition {
             }
         }
     }
-}
-
-/// One row of the transition history.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct HistoryEntry {
-    pub seq: i64,
-    /// Unix seconds.
-    pub at: u64,
-    pub event: String,
-    pub bundle: Option<String>,
-    pub detail: String,
 }
 
 /// Everything the core reports as it happens (mapped to Capgo's JS event names by the plugin).
@@ -529,13 +475,13 @@ impl Updater {
 
     /// Asks the update server whether a release this device may take exists (no download).
     pub fn check(&self) -> Result<CheckResult, LiveshipError> {
-        core("check", || Ok(self.inner.check()?.into()))
+        core("check", || self.inner.check())
     }
 
     /// Checks, downloads (delta or full, resumable), verifies and installs the release as the
     /// next bundle; with apply mode `immediate` also switches to it. Blocks until done.
     pub fn download_and_install(&self) -> Result<UpdateOutcome, LiveshipError> {
-        core("downloadAndInstall", || Ok(self.inner.update()?.into()))
+        core("downloadAndInstall", || self.inner.update())
     }
 
     /// `downloadAndInstall` on a background thread; progress and the result (`UpdateFinished`
@@ -548,9 +494,7 @@ impl Updater {
                 .name("liveship-update".into())
                 .spawn(move || {
                     let event = match core("downloadAndInstall", || inner.update()) {
-                        Ok(outcome) => Event::UpdateFinished {
-                            outcome: outcome.into(),
-                        },
+                        Ok(outcome) => Event::UpdateFinished { outcome },
                         Err(error) => Event::UpdateError { error },
                     };
                     if let Some(l) = listener {
@@ -571,10 +515,8 @@ impl Updater {
         deadline_seconds: u64,
     ) -> Result<UpdateOutcome, LiveshipError> {
         core("runBackgroundUpdate", || {
-            Ok(self
-                .inner
-                .run_background_update(Duration::from_secs(deadline_seconds))?
-                .into())
+            self.inner
+                .run_background_update(Duration::from_secs(deadline_seconds))
         })
     }
 
@@ -582,12 +524,7 @@ impl Updater {
     /// repository on disk) is at `path`, as the next bundle.
     pub fn install_from_file(&self, path: String) -> Result<InstalledBundle, LiveshipError> {
         core("installFromFile", || {
-            let i = self.inner.install_from_file(Path::new(&path))?;
-            Ok(InstalledBundle {
-                id: i.id,
-                version: i.version,
-                sequence: i.sequence,
-            })
+            self.inner.install_from_file(Path::new(&path))
         })
     }
 
@@ -649,18 +586,7 @@ impl Updater {
 
     /// Transitions, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, LiveshipError> {
-        core("history", || {
-            Ok(Engine::history(&self.inner)?
-                .into_iter()
-                .map(|h| HistoryEntry {
-                    seq: h.seq,
-                    at: h.at,
-                    event: h.event,
-                    bundle: h.bundle,
-                    detail: h.detail,
-                })
-                .collect())
-        })
+        core("history", || self.inner.history())
     }
 
     /// The channel this device follows.
@@ -788,56 +714,6 @@ impl From<boot::BundleInfo> for BundleInfo {
             status,
             failed_reason: b.failed_reason,
             installed_at: b.installed_at,
-        }
-    }
-}
-
-impl From<engine::CheckResult> for CheckResult {
-    fn from(c: engine::CheckResult) -> Self {
-        match c {
-            engine::CheckResult::UpdateAvailable {
-                channel,
-                sequence,
-                version,
-                bundle_size,
-            } => CheckResult::UpdateAvailable {
-                channel,
-                sequence,
-                version,
-                bundle_size,
-            },
-            engine::CheckResult::NoUpdate { code, reason } => {
-                CheckResult::NoUpdate { code, reason }
-            }
-        }
-    }
-}
-
-impl From<engine::UpdateOutcome> for UpdateOutcome {
-    fn from(o: engine::UpdateOutcome) -> Self {
-        match o {
-            engine::UpdateOutcome::NoUpdate { code, reason } => {
-                UpdateOutcome::NoUpdate { code, reason }
-            }
-            engine::UpdateOutcome::Installed {
-                id,
-                version,
-                sequence,
-                downloaded_bytes,
-                full_bytes,
-                delta,
-                delta_fallback,
-                applied,
-            } => UpdateOutcome::Installed {
-                id,
-                version,
-                sequence,
-                downloaded_bytes,
-                full_bytes,
-                delta,
-                delta_fallback,
-                applied,
-            },
         }
     }
 }

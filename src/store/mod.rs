@@ -170,9 +170,10 @@ impl Roles {
 }
 
 /// One row of the transition history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
 pub struct HistoryEntry {
     pub seq: i64,
+    /// Unix seconds.
     pub at: u64,
     pub event: String,
     pub bundle: Option<String>,
