@@ -39,7 +39,7 @@ pub(super) struct Candidate {
 /// What a check found.
 pub(super) enum CheckOutcome {
     /// A verified release that passed device policy.
-    UpdateAvailable(Candidate),
+    UpdateAvailable(Box<Candidate>),
     /// Nothing to take, for a reason that is not a policy refusal.
     NoUpdate { code: NoUpdateCode, reason: String },
     /// A verified release that device policy refused.
@@ -74,7 +74,7 @@ impl CheckOutcome {
     /// The candidate, or why there is none.
     pub(super) fn into_candidate(self) -> Result<Candidate, NoUpdate> {
         match self {
-            CheckOutcome::UpdateAvailable(c) => Ok(c),
+            CheckOutcome::UpdateAvailable(c) => Ok(*c),
             CheckOutcome::NoUpdate { code, reason } => Err(NoUpdate {
                 code: code.as_str(),
                 reason,
@@ -169,11 +169,11 @@ impl Engine {
             });
         }
         Ok(match self.check_policy(&verified.manifest) {
-            Ok(()) => CheckOutcome::UpdateAvailable(Candidate {
+            Ok(()) => CheckOutcome::UpdateAvailable(Box::new(Candidate {
                 verified,
                 envelope,
                 url,
-            }),
+            })),
             Err(r) => CheckOutcome::Refused(r),
         })
     }
