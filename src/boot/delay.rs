@@ -1,0 +1,110 @@
+//! Delay conditions (Capgo's `setMultiDelay`): what must hold before a downloaded `next` bundle
+//! starts serving.
+//!
+//! Guarantees: a condition is removed once it has been met, and only then; `next` applies when
+//! none remain. `Kill` is met only by a cold start, `Background` only by a return to the
+//! foreground after at least its time away, `Date` by the caller's `now`, `NativeVersion` by
+//! the configured native version. Every change of the pending list is recorded in the history.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::BootError;
+use crate::config::{self, Config};
+use crate::store::{self, Store};
+
+/// A condition that must hold before a downloaded `next` bundle starts serving (Capgo's
+/// `setMultiDelay`). Each condition is removed once it has been met; `next` applies when none
+/// remain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum DelayCondition {
+    /// The app spent at least `ms` in the background (checked when it returns to the foreground).
+    #[serde(rename_all = "camelCase")]
+    Background { ms: u64 },
+    /// The app was killed and started again (met at the next launch).
+    Kill,
+    /// Not before this time (Unix seconds).
+    #[serde(rename_all = "camelCase")]
+    Date { not_before: u64 },
+    /// The native app is at least this version.
+    #[serde(rename_all = "camelCase")]
+    NativeVersion { at_least: String },
+}
+
+/// When delay conditions are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// A cold start (`launch`): meets `Kill`.
+    Launch,
+    /// The app returned to the foreground after `background_ms` away: meets `Background`.
+    Foreground { background_ms: u64 },
+    /// An in-process apply (`apply_next`): meets neither.
+    Apply,
+}
+
+const DELAY_KEY: &str = "delay_conditions";
+
+/// The pending delay conditions.
+pub fn delay(conn: &Connection) -> Result<Vec<DelayCondition>, BootError> {
+    Ok(store::meta(conn, DELAY_KEY)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// Replaces the delay conditions (an empty list cancels the delay).
+pub fn set_delay(store: &mut Store, conditions: &[DelayCondition]) -> Result<(), BootError> {
+    store.write(|tx| -> Result<_, BootError> {
+        let json = serde_json::to_string(conditions).expect("conditions serialize");
+        store::set_meta(tx, DELAY_KEY, &json)?;
+        store::add_history(tx, "delay", None, &format!("delay conditions set: {json}"))?;
+        Ok(())
+    })
+}
+
+/// Drops the conditions met at `moment`; true when none remain, i.e. `next` may apply.
+pub(super) fn settle_delay(
+    tx: &Connection,
+    config: &Config,
+    moment: Moment,
+) -> Result<bool, BootError> {
+    let pending = delay(tx)?;
+    if pending.is_empty() {
+        return Ok(true);
+    }
+    let now = store::now();
+    let remaining: Vec<DelayCondition> = pending
+        .iter()
+        .filter(|c| {
+            let met = match c {
+                DelayCondition::Kill => moment == Moment::Launch,
+                DelayCondition::Background { ms } => {
+                    matches!(moment, Moment::Foreground { background_ms } if background_ms >= *ms)
+                }
+                DelayCondition::Date { not_before } => now >= *not_before,
+                DelayCondition::NativeVersion { at_least } => {
+                    config::compare_versions(&config.native_version, at_least).is_ge()
+                }
+            };
+            !met
+        })
+        .cloned()
+        .collect();
+    if remaining.len() != pending.len() {
+        let json = serde_json::to_string(&remaining).expect("conditions serialize");
+        store::set_meta(tx, DELAY_KEY, &json)?;
+        store::add_history(
+            tx,
+            "delay",
+            None,
+            &format!("delay conditions remaining: {json}"),
+        )?;
+    }
+    Ok(remaining.is_empty())
+}
+
+/// Settles the delay conditions at `moment` on their own (the foreground check); true when
+/// none remain.
+pub fn settle(store: &mut Store, config: &Config, moment: Moment) -> Result<bool, BootError> {
+    store.write(|tx| settle_delay(tx, config, moment))
+}

@@ -1,0 +1,186 @@
+//! Launch: which bundle serves when the app starts, the trial marker, and the revert of a trial
+//! that never confirmed.
+//!
+//! Guarantees:
+//! - [`launch`] persists the trial marker before it returns the trial's path, so a process that
+//!   dies while the new bundle starts is known to have tried it.
+//! - A trial still pending at the next launch is marked failed, its content blocklisted, and the
+//!   last confirmed bundle (else the built-in one) serves; a pending `next` waits a launch more.
+//! - A `next` that failed or was blocklisted never gets a trial; a bundle whose directory is
+//!   missing is never served.
+//! - [`launch`] never fails: an unusable state serves the built-in bundle.
+
+use rusqlite::Connection;
+
+use super::delay::{settle_delay, Moment};
+use super::native::on_native_version;
+use super::{BootError, LaunchResult, Reverted, BUILTIN, REASON_NOT_CONFIRMED};
+use crate::config::Config;
+use crate::store::{self, BundleStatus, Store};
+
+/// Native start-up's question: which bundle, and is it a trial. Never fails: any error with the
+/// state falls back to the built-in bundle (and is logged), so the app always starts.
+pub fn launch(store: &mut Store, config: &Config) -> LaunchResult {
+    match try_launch(store, config, Moment::Launch) {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("launch: state unusable, serving the built-in bundle: {e}");
+            builtin(config, None)
+        }
+    }
+}
+
+pub(super) fn builtin(config: &Config, reverted: Option<Reverted>) -> LaunchResult {
+    LaunchResult {
+        id: BUILTIN.into(),
+        version: config.builtin_version.clone(),
+        path: None,
+        trial: false,
+        reverted,
+    }
+}
+
+fn try_launch(
+    store: &mut Store,
+    config: &Config,
+    moment: Moment,
+) -> Result<LaunchResult, BootError> {
+    let bundles_dir = store.bundles_dir();
+    let (serve, trial, reverted) = store.write(|tx| -> Result<_, BootError> {
+        let mut roles = store::roles(tx)?;
+        on_native_version(tx, config, &mut roles)?;
+        let mut reverted = None;
+        if let Some(id) = roles.trial.take() {
+            reverted = Some(fail_bundle(tx, &id, REASON_NOT_CONFIRMED)?);
+        }
+        // A `next` that failed or whose content was blocklisted since it was chosen (the same
+        // content re-published, picked again by `set_next`, or just reverted above) never gets
+        // another trial.
+        if let Some(id) = roles.next.clone() {
+            let usable = match store::bundle(tx, &id)? {
+                Some(b) => {
+                    b.status == BundleStatus::Ready && store::blocked(tx, &b.content_id)?.is_none()
+                }
+                None => false,
+            };
+            if !usable {
+                roles.next = None;
+                store::add_history(
+                    tx,
+                    "skipped",
+                    Some(&id),
+                    "next bundle failed or blocklisted; not tried again",
+                )?;
+            }
+        }
+        if reverted.is_some() {
+            // The revert decides this launch; a pending `next` waits for the next one.
+        } else if roles.next.is_some() && settle_delay(tx, config, moment)? {
+            let id = roles.next.take().expect("checked above");
+            fail::fail_point!("launch.before_trial_commit");
+            // A `next` whose directory went missing is not worth a crash on the trial run.
+            if bundles_dir.join(&id).join("index.html").is_file() {
+                roles.trial = Some(id.clone());
+                store::add_history(
+                    tx,
+                    "trial",
+                    Some(&id),
+                    "launched on trial; awaiting notifyAppReady",
+                )?;
+            } else {
+                store::mark_failed(tx, &id, "bundle directory missing at launch")?;
+                store::add_history(
+                    tx,
+                    "skipped",
+                    Some(&id),
+                    "bundle directory missing at launch",
+                )?;
+            }
+        }
+        // What serves: the trial, else the last confirmed bundle if its files are there.
+        let mut serve = roles.trial.clone().or(roles.current.clone());
+        if let Some(id) = &serve {
+            if !bundles_dir.join(id).join("index.html").is_file() {
+                store::add_history(
+                    tx,
+                    "skipped",
+                    Some(id),
+                    "bundle directory missing; serving built-in",
+                )?;
+                if roles.current.as_deref() == Some(id) {
+                    roles.current = None;
+                }
+                serve = None;
+            }
+        }
+        store::set_roles(tx, &roles)?;
+        let serve = match serve {
+            Some(id) => store::bundle(tx, &id)?,
+            None => None,
+        };
+        Ok((serve, roles.trial.is_some(), reverted))
+    })?;
+    fail::fail_point!("launch.committed");
+    Ok(match serve {
+        Some(b) => LaunchResult {
+            path: Some(bundles_dir.join(&b.id)),
+            id: b.id,
+            version: b.version,
+            trial,
+            reverted,
+        },
+        None => builtin(config, reverted),
+    })
+}
+
+/// Marks a bundle failed and blocklists its content; returns the revert record.
+pub(super) fn fail_bundle(tx: &Connection, id: &str, reason: &str) -> Result<Reverted, BootError> {
+    let row = store::bundle(tx, id)?;
+    let version = row.as_ref().map(|b| b.version.clone()).unwrap_or_default();
+    store::mark_failed(tx, id, reason)?;
+    if let Some(b) = &row {
+        store::blocklist(tx, &b.content_id, reason)?;
+    }
+    store::add_history(tx, "reverted", Some(id), reason)?;
+    log::warn!("bundle {id} ({version}) reverted: {reason}");
+    Ok(Reverted {
+        id: id.to_string(),
+        version,
+        reason: reason.to_string(),
+    })
+}
+
+/// Switches to `next` now, in-process (apply mode `immediate`, Capgo's `set`): it becomes the
+/// trial exactly as at a launch. `None` when there is no `next`, or delay conditions that an
+/// in-process apply cannot meet are pending.
+pub fn apply_next(store: &mut Store, config: &Config) -> Result<Option<LaunchResult>, BootError> {
+    let roles = store::roles(store.read())?;
+    // A trial whose page may still be starting is not blamed for an in-process apply: the next
+    // bundle waits for the trial's confirmation (or the next launch).
+    if roles.next.is_none() || roles.trial.is_some() {
+        return Ok(None);
+    }
+    if !store.write(|tx| settle_delay(tx, config, Moment::Apply))? {
+        return Ok(None);
+    }
+    Ok(Some(try_launch(store, config, Moment::Apply)?))
+}
+
+/// The bundle serving now (trial, else current, else built-in), as `launch` would report it,
+/// without changing anything.
+pub fn serving(store: &Store, config: &Config) -> Result<LaunchResult, BootError> {
+    let roles = store::roles(store.read())?;
+    let (id, trial) = match (&roles.trial, &roles.current) {
+        (Some(t), _) => (t.clone(), true),
+        (None, Some(c)) => (c.clone(), false),
+        (None, None) => return Ok(builtin(config, None)),
+    };
+    let b = store::bundle(store.read(), &id)?.ok_or(BootError::UnknownBundle { id: id.clone() })?;
+    Ok(LaunchResult {
+        path: Some(store.bundle_dir(&id)),
+        id,
+        version: b.version,
+        trial,
+        reverted: None,
+    })
+}
