@@ -62,17 +62,18 @@ pub fn set_delay(store: &mut Store, conditions: &[DelayCondition]) -> Result<(),
     })
 }
 
-/// Drops the conditions met at `moment`; true when none remain, i.e. `next` may apply.
+/// Drops the conditions met at `moment` (a `Date` condition against `now`, Unix seconds); true
+/// when none remain, i.e. `next` may apply.
 pub(super) fn settle_delay(
     tx: &Connection,
     config: &Config,
     moment: Moment,
+    now: u64,
 ) -> Result<bool, BootError> {
     let pending = delay(tx)?;
     if pending.is_empty() {
         return Ok(true);
     }
-    let now = store::now();
     let remaining: Vec<DelayCondition> = pending
         .iter()
         .filter(|c| {
@@ -103,8 +104,13 @@ pub(super) fn settle_delay(
     Ok(remaining.is_empty())
 }
 
-/// Settles the delay conditions at `moment` on their own (the foreground check); true when
-/// none remain.
-pub fn settle(store: &mut Store, config: &Config, moment: Moment) -> Result<bool, BootError> {
-    store.write(|tx| settle_delay(tx, config, moment))
+/// Settles the delay conditions at `moment` on their own (the foreground check), with `now` in
+/// Unix seconds; true when none remain.
+pub fn settle(
+    store: &mut Store,
+    config: &Config,
+    moment: Moment,
+    now: u64,
+) -> Result<bool, BootError> {
+    store.write(|tx| settle_delay(tx, config, moment, now))
 }

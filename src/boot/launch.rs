@@ -18,10 +18,11 @@ use super::{BootError, LaunchResult, Reverted, BUILTIN, REASON_NOT_CONFIRMED};
 use crate::config::Config;
 use crate::store::{self, BundleStatus, Store};
 
-/// Native start-up's question: which bundle, and is it a trial. Never fails: any error with the
-/// state falls back to the built-in bundle (and is logged), so the app always starts.
-pub fn launch(store: &mut Store, config: &Config) -> LaunchResult {
-    match try_launch(store, config, Moment::Launch) {
+/// Native start-up's question: which bundle, and is it a trial, at `now` (Unix seconds, for
+/// `Date` delay conditions). Never fails: any error with the state falls back to the built-in
+/// bundle (and is logged), so the app always starts.
+pub fn launch(store: &mut Store, config: &Config, now: u64) -> LaunchResult {
+    match try_launch(store, config, Moment::Launch, now) {
         Ok(r) => r,
         Err(e) => {
             log::error!("launch: state unusable, serving the built-in bundle: {e}");
@@ -44,6 +45,7 @@ fn try_launch(
     store: &mut Store,
     config: &Config,
     moment: Moment,
+    now: u64,
 ) -> Result<LaunchResult, BootError> {
     let bundles_dir = store.bundles_dir();
     let (serve, trial, reverted) = store.write(|tx| -> Result<_, BootError> {
@@ -75,7 +77,7 @@ fn try_launch(
         }
         if reverted.is_some() {
             // The revert decides this launch; a pending `next` waits for the next one.
-        } else if roles.next.is_some() && settle_delay(tx, config, moment)? {
+        } else if roles.next.is_some() && settle_delay(tx, config, moment, now)? {
             let id = roles.next.take().expect("checked above");
             fail::fail_point!("launch.before_trial_commit");
             // A `next` whose directory went missing is not worth a crash on the trial run.
@@ -152,18 +154,22 @@ pub(super) fn fail_bundle(tx: &Connection, id: &str, reason: &str) -> Result<Rev
 
 /// Switches to `next` now, in-process (apply mode `immediate`, Capgo's `set`): it becomes the
 /// trial exactly as at a launch. `None` when there is no `next`, or delay conditions that an
-/// in-process apply cannot meet are pending.
-pub fn apply_next(store: &mut Store, config: &Config) -> Result<Option<LaunchResult>, BootError> {
+/// in-process apply cannot meet are pending. `now` is Unix seconds.
+pub fn apply_next(
+    store: &mut Store,
+    config: &Config,
+    now: u64,
+) -> Result<Option<LaunchResult>, BootError> {
     let roles = store::roles(store.read())?;
     // A trial whose page may still be starting is not blamed for an in-process apply: the next
     // bundle waits for the trial's confirmation (or the next launch).
     if roles.next.is_none() || roles.trial.is_some() {
         return Ok(None);
     }
-    if !store.write(|tx| settle_delay(tx, config, Moment::Apply))? {
+    if !store.write(|tx| settle_delay(tx, config, Moment::Apply, now))? {
         return Ok(None);
     }
-    Ok(Some(try_launch(store, config, Moment::Apply)?))
+    Ok(Some(try_launch(store, config, Moment::Apply, now)?))
 }
 
 /// The bundle serving now (trial, else current, else built-in), as `launch` would report it,
