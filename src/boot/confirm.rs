@@ -65,3 +65,155 @@ pub fn revert_trial(
         Ok(Some(fail_bundle(tx, id, reason)?))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{content_of, Device};
+    use super::*;
+
+    #[test]
+    fn confirm_of_the_trial_promotes_it_and_keeps_the_previous_current_as_fallback() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.trial = Some(b.clone());
+        });
+        let out = confirm(&mut d.store, &b).unwrap();
+        assert_eq!(
+            out,
+            Confirmed::Promoted {
+                previous: Some(a.clone())
+            }
+        );
+        let roles = d.roles();
+        assert_eq!(roles.current.as_deref(), Some(b.as_str()));
+        assert_eq!(roles.fallback.as_deref(), Some(a.as_str()));
+        assert_eq!(roles.trial, None);
+    }
+
+    #[test]
+    fn confirm_of_a_first_trial_over_builtin_has_no_previous() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.trial = Some(a.clone()));
+        assert_eq!(
+            confirm(&mut d.store, &a).unwrap(),
+            Confirmed::Promoted { previous: None }
+        );
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+    }
+
+    #[test]
+    fn the_outgoing_page_cannot_confirm_the_incoming_trial() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.trial = Some(b.clone());
+        });
+        let before = d.roles();
+        let err = confirm(&mut d.store, &a).unwrap_err();
+        assert!(
+            matches!(&err, BootError::NotOnTrial { id, trial } if id == &a && trial.as_deref() == Some(b.as_str())),
+            "{err:?}"
+        );
+        assert_eq!(d.roles(), before, "nothing was credited");
+    }
+
+    #[test]
+    fn confirm_of_an_id_that_is_not_the_trial_credits_nothing() {
+        let mut d = Device::new();
+        let b = d.install("b", 2);
+        d.set_roles(|r| r.trial = Some(b.clone()));
+        let before = d.roles();
+        for id in ["unknown", BUILTIN] {
+            let err = confirm(&mut d.store, id).unwrap_err();
+            assert!(matches!(err, BootError::NotOnTrial { .. }), "{id}: {err:?}");
+        }
+        assert_eq!(d.roles(), before);
+        assert!(
+            !d.failed(&b),
+            "a wrong confirmation does not blame the trial either"
+        );
+    }
+
+    #[test]
+    fn confirm_of_what_already_serves_with_no_trial_is_already_current() {
+        let mut d = Device::new();
+        assert_eq!(
+            confirm(&mut d.store, BUILTIN).unwrap(),
+            Confirmed::AlreadyCurrent
+        );
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.current = Some(a.clone()));
+        let before = d.roles();
+        assert_eq!(
+            confirm(&mut d.store, &a).unwrap(),
+            Confirmed::AlreadyCurrent
+        );
+        assert_eq!(d.roles(), before);
+        assert!(matches!(
+            confirm(&mut d.store, "other"),
+            Err(BootError::NotOnTrial { trial: None, .. })
+        ));
+    }
+
+    #[test]
+    fn confirm_removes_the_bundles_that_no_longer_hold_a_role() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        let c = d.install("c", 3);
+        d.set_roles(|r| {
+            r.fallback = Some(a.clone());
+            r.current = Some(b.clone());
+            r.trial = Some(c.clone());
+        });
+        confirm(&mut d.store, &c).unwrap();
+        assert!(d.row(&a).is_none(), "the old fallback goes");
+        assert!(!d.has_files(&a));
+        assert!(d.row(&b).is_some() && d.row(&c).is_some());
+    }
+
+    #[test]
+    fn the_ready_timer_reverts_the_named_trial_and_blocklists_it() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.trial = Some(a.clone()));
+        let r = revert_trial(&mut d.store, &a, "timed out")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (r.id.as_str(), r.reason.as_str()),
+            (a.as_str(), "timed out")
+        );
+        assert!(d.failed(&a));
+        assert_eq!(d.blocked(&content_of(&a)).as_deref(), Some("timed out"));
+        assert_eq!(d.roles().trial, None);
+    }
+
+    #[test]
+    fn the_ready_timer_does_not_undo_a_confirmation_that_won_the_race() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.trial = Some(a.clone()));
+        confirm(&mut d.store, &a).unwrap();
+        assert_eq!(revert_trial(&mut d.store, &a, "timed out").unwrap(), None);
+        assert!(!d.failed(&a));
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+    }
+
+    #[test]
+    fn the_ready_timer_of_another_bundle_leaves_the_trial_alone() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| r.trial = Some(b.clone()));
+        assert_eq!(revert_trial(&mut d.store, &a, "timed out").unwrap(), None);
+        assert!(!d.failed(&a) && !d.failed(&b));
+        assert_eq!(d.roles().trial.as_deref(), Some(b.as_str()));
+    }
+}

@@ -114,3 +114,124 @@ pub fn settle(
 ) -> Result<bool, BootError> {
     store.write(|tx| settle_delay(tx, config, moment, now))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{Device, NOW};
+    use super::*;
+
+    fn settle_at(d: &mut Device, moment: Moment, now: u64) -> bool {
+        settle(&mut d.store, &d.config, moment, now).unwrap()
+    }
+
+    #[test]
+    fn with_no_conditions_next_may_apply_at_any_moment() {
+        let mut d = Device::new();
+        for moment in [
+            Moment::Launch,
+            Moment::Apply,
+            Moment::Foreground { background_ms: 0 },
+        ] {
+            assert!(settle_at(&mut d, moment, NOW));
+        }
+    }
+
+    #[test]
+    fn kill_is_met_by_a_cold_start_only() {
+        let mut d = Device::new();
+        set_delay(&mut d.store, &[DelayCondition::Kill]).unwrap();
+        assert!(!settle_at(&mut d, Moment::Apply, NOW));
+        assert!(!settle_at(
+            &mut d,
+            Moment::Foreground {
+                background_ms: u64::MAX
+            },
+            NOW
+        ));
+        assert!(settle_at(&mut d, Moment::Launch, NOW));
+        assert!(delay(d.store.read()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn background_is_met_by_enough_time_away_only() {
+        let mut d = Device::new();
+        set_delay(&mut d.store, &[DelayCondition::Background { ms: 1000 }]).unwrap();
+        assert!(!settle_at(
+            &mut d,
+            Moment::Foreground { background_ms: 999 },
+            NOW
+        ));
+        assert!(!settle_at(&mut d, Moment::Launch, NOW));
+        assert!(settle_at(
+            &mut d,
+            Moment::Foreground {
+                background_ms: 1000
+            },
+            NOW
+        ));
+    }
+
+    #[test]
+    fn date_is_met_from_not_before_on_by_the_injected_now() {
+        let mut d = Device::new();
+        let not_before = NOW + 3600;
+        set_delay(&mut d.store, &[DelayCondition::Date { not_before }]).unwrap();
+        assert!(!settle_at(&mut d, Moment::Launch, not_before - 1));
+        assert_eq!(delay(d.store.read()).unwrap().len(), 1);
+        assert!(settle_at(&mut d, Moment::Apply, not_before));
+    }
+
+    #[test]
+    fn native_version_is_met_by_an_app_at_least_that_version() {
+        let mut d = Device::new();
+        set_delay(
+            &mut d.store,
+            &[DelayCondition::NativeVersion {
+                at_least: "1.0.1".into(),
+            }],
+        )
+        .unwrap();
+        assert!(!settle_at(&mut d, Moment::Launch, NOW), "1.0.0 < 1.0.1");
+        d.config.native_version = "1.0.1".into();
+        assert!(settle_at(&mut d, Moment::Apply, NOW));
+    }
+
+    #[test]
+    fn met_conditions_are_removed_and_the_others_kept() {
+        let mut d = Device::new();
+        set_delay(
+            &mut d.store,
+            &[
+                DelayCondition::Kill,
+                DelayCondition::Date {
+                    not_before: NOW + 10,
+                },
+                DelayCondition::NativeVersion {
+                    at_least: "1.0.0".into(),
+                },
+            ],
+        )
+        .unwrap();
+        assert!(!settle_at(&mut d, Moment::Launch, NOW));
+        assert_eq!(
+            delay(d.store.read()).unwrap(),
+            vec![DelayCondition::Date {
+                not_before: NOW + 10
+            }]
+        );
+        // A met condition stays met: the kill need not happen again.
+        assert!(settle_at(&mut d, Moment::Apply, NOW + 10));
+        let last = d.history().pop().unwrap();
+        assert_eq!(last.event, "delay");
+        assert!(last.detail.contains("remaining: []"), "{}", last.detail);
+    }
+
+    #[test]
+    fn an_empty_list_cancels_the_delay() {
+        let mut d = Device::new();
+        set_delay(&mut d.store, &[DelayCondition::Kill]).unwrap();
+        set_delay(&mut d.store, &[]).unwrap();
+        assert!(delay(d.store.read()).unwrap().is_empty());
+        assert!(settle_at(&mut d, Moment::Apply, NOW));
+    }
+}

@@ -190,3 +190,249 @@ pub fn serving(store: &Store, config: &Config) -> Result<LaunchResult, BootError
         reverted: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{content_of, Device, NOW};
+    use super::super::{set_delay, DelayCondition};
+    use super::*;
+
+    #[test]
+    fn launch_with_nothing_installed_serves_builtin() {
+        let mut d = Device::new();
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(
+            r,
+            LaunchResult {
+                id: BUILTIN.into(),
+                version: "1.0.0-builtin".into(),
+                path: None,
+                trial: false,
+                reverted: None,
+            }
+        );
+    }
+
+    #[test]
+    fn next_becomes_the_trial_and_the_marker_is_durable_when_launch_returns() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.next = Some(a.clone()));
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, a);
+        assert!(r.trial);
+        assert_eq!(r.path, Some(d.store.bundle_dir(&a)));
+        // Read back through a second connection: the marker is committed, not just in memory.
+        let other = Store::open(d.store.root()).unwrap().0;
+        let roles = store::roles(other.read()).unwrap();
+        assert_eq!(roles.trial.as_deref(), Some(a.as_str()));
+        assert_eq!(roles.next, None);
+    }
+
+    #[test]
+    fn unconfirmed_trial_is_reverted_on_next_launch_and_blocklisted() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.trial = Some(a.clone()));
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert!(!r.trial);
+        assert_eq!(
+            r.reverted,
+            Some(Reverted {
+                id: a.clone(),
+                version: "1.0.1".into(),
+                reason: REASON_NOT_CONFIRMED.into(),
+            })
+        );
+        assert!(d.failed(&a));
+        assert_eq!(
+            d.blocked(&content_of(&a)).as_deref(),
+            Some(REASON_NOT_CONFIRMED)
+        );
+        assert_eq!(d.roles().trial, None);
+    }
+
+    #[test]
+    fn a_revert_at_launch_serves_the_last_confirmed_bundle() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.trial = Some(b.clone());
+        });
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, a);
+        assert!(!r.trial);
+        assert_eq!(r.reverted.map(|v| v.id), Some(b));
+    }
+
+    #[test]
+    fn a_revert_decides_the_launch_and_a_pending_next_waits_for_the_following_one() {
+        let mut d = Device::new();
+        let b = d.install("b", 2);
+        let c = d.install("c", 3);
+        d.set_roles(|r| {
+            r.trial = Some(b.clone());
+            r.next = Some(c.clone());
+        });
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert_eq!(d.roles().next.as_deref(), Some(c.as_str()));
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, c);
+        assert!(r.trial);
+    }
+
+    #[test]
+    fn a_failed_next_is_never_tried() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.mark_failed(&a);
+        d.set_roles(|r| r.next = Some(a.clone()));
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert_eq!(d.roles().next, None);
+        assert_eq!(d.roles().trial, None);
+    }
+
+    #[test]
+    fn a_next_whose_content_is_blocklisted_is_never_tried() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.store
+            .write(|tx| store::blocklist(tx, &content_of(&a), "revoked"))
+            .unwrap();
+        d.set_roles(|r| r.next = Some(a.clone()));
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert_eq!(
+            d.roles(),
+            store::Roles {
+                native_version: Some("1.0.0".into()),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_next_whose_directory_is_missing_is_marked_failed_and_not_served() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        std::fs::remove_dir_all(d.store.bundle_dir(&a)).unwrap();
+        d.set_roles(|r| r.next = Some(a.clone()));
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert!(d.failed(&a));
+        assert_eq!(d.roles().trial, None);
+    }
+
+    #[test]
+    fn a_current_whose_directory_is_missing_serves_builtin_and_loses_its_role() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        std::fs::remove_dir_all(d.store.bundle_dir(&a)).unwrap();
+        d.set_roles(|r| r.current = Some(a.clone()));
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert_eq!(d.roles().current, None);
+    }
+
+    #[test]
+    fn an_unusable_state_serves_builtin_instead_of_failing() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.native_version = Some("0.9.0".into());
+        });
+        // A corrupt manifest row makes the native reconcile (and so the launch) fail.
+        d.store
+            .write(|tx| {
+                let mut row = store::bundle(tx, &a)?.unwrap();
+                row.manifest = b"not json".to_vec();
+                store::insert_bundle(tx, &row)
+            })
+            .unwrap();
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert_eq!(r.path, None);
+        assert!(!r.trial);
+    }
+
+    #[test]
+    fn a_pending_delay_keeps_next_waiting_at_launch() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.next = Some(a.clone()));
+        set_delay(
+            &mut d.store,
+            &[DelayCondition::Date {
+                not_before: NOW + 1,
+            }],
+        )
+        .unwrap();
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, BUILTIN);
+        assert_eq!(d.roles().next.as_deref(), Some(a.as_str()));
+        let r = launch(&mut d.store, &d.config, NOW + 1);
+        assert_eq!(r.id, a);
+        assert!(r.trial);
+    }
+
+    #[test]
+    fn apply_next_makes_next_the_trial_in_process() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.next = Some(a.clone()));
+        let r = apply_next(&mut d.store, &d.config, NOW).unwrap().unwrap();
+        assert_eq!(r.id, a);
+        assert!(r.trial);
+        assert_eq!(d.roles().trial.as_deref(), Some(a.as_str()));
+    }
+
+    #[test]
+    fn apply_next_does_not_blame_a_trial_whose_page_is_still_starting() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.trial = Some(a.clone());
+            r.next = Some(b.clone());
+        });
+        assert_eq!(apply_next(&mut d.store, &d.config, NOW).unwrap(), None);
+        assert!(!d.failed(&a));
+        assert_eq!(d.roles().trial.as_deref(), Some(a.as_str()));
+    }
+
+    #[test]
+    fn apply_next_with_no_next_or_an_unmet_kill_delay_changes_nothing() {
+        let mut d = Device::new();
+        assert_eq!(apply_next(&mut d.store, &d.config, NOW).unwrap(), None);
+        let a = d.install("a", 1);
+        d.set_roles(|r| r.next = Some(a.clone()));
+        set_delay(&mut d.store, &[DelayCondition::Kill]).unwrap();
+        assert_eq!(apply_next(&mut d.store, &d.config, NOW).unwrap(), None);
+        assert_eq!(d.roles().next.as_deref(), Some(a.as_str()));
+    }
+
+    #[test]
+    fn serving_reports_the_trial_else_current_without_changing_anything() {
+        let mut d = Device::new();
+        assert_eq!(serving(&d.store, &d.config).unwrap().id, BUILTIN);
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.trial = Some(b.clone());
+        });
+        let before = d.roles();
+        let s = serving(&d.store, &d.config).unwrap();
+        assert_eq!((s.id.as_str(), s.trial), (b.as_str(), true));
+        assert_eq!(d.roles(), before);
+        d.set_roles(|r| r.trial = None);
+        let s = serving(&d.store, &d.config).unwrap();
+        assert_eq!((s.id.as_str(), s.trial), (a.as_str(), false));
+    }
+}

@@ -27,6 +27,9 @@ mod launch;
 mod native;
 mod retention;
 
+#[cfg(test)]
+mod fixture;
+
 use std::path::PathBuf;
 
 use serde::Serialize;
