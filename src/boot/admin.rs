@@ -130,3 +130,148 @@ pub fn list(store: &Store) -> Result<Vec<BundleInfo>, BootError> {
         .map(|b| info(&roles, b))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{content_of, Device, CHANNEL};
+    use super::*;
+    use crate::release::NativeRange;
+
+    #[test]
+    fn reset_to_builtin_keeps_the_last_confirmed_as_fallback_and_blames_nothing() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        let c = d.install("c", 3);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.trial = Some(b.clone());
+            r.next = Some(c.clone());
+        });
+        reset(&mut d.store, ResetTarget::Builtin).unwrap();
+        let roles = d.roles();
+        assert_eq!(roles.current, None);
+        assert_eq!(roles.fallback.as_deref(), Some(a.as_str()));
+        assert_eq!((roles.trial, roles.next), (None, None));
+        assert!(d.blocked(&content_of(&b)).is_none());
+        // Retention ran: the dropped trial and next are gone, the fallback stays.
+        assert!(d.row(&b).is_none() && d.row(&c).is_none());
+        assert!(d.row(&a).is_some());
+    }
+
+    #[test]
+    fn reset_to_last_good_drops_a_pending_trial_and_next_without_blaming_them() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.trial = Some(b.clone());
+        });
+        reset(&mut d.store, ResetTarget::LastGood).unwrap();
+        let roles = d.roles();
+        assert_eq!(roles.current.as_deref(), Some(a.as_str()));
+        assert_eq!(roles.trial, None);
+        assert!(d.blocked(&content_of(&b)).is_none());
+    }
+
+    #[test]
+    fn set_next_refuses_a_failed_a_blocklisted_or_an_incompatible_bundle() {
+        let mut d = Device::new();
+        let failed = d.install("failed", 1);
+        d.mark_failed(&failed);
+        let blocked = d.install("blocked", 2);
+        d.store
+            .write(|tx| store::blocklist(tx, &content_of(&blocked), "revoked"))
+            .unwrap();
+        let native = NativeRange {
+            min: Some("2.0.0".into()),
+            max: None,
+        };
+        let newer = d.install_on("newer", CHANNEL, 3, native);
+        let cfg = d.config.clone();
+        assert!(matches!(
+            set_next(&mut d.store, &cfg, &failed),
+            Err(BootError::BundleFailed { reason, .. }) if reason == "broke"
+        ));
+        assert!(matches!(
+            set_next(&mut d.store, &cfg, &blocked),
+            Err(BootError::BundleFailed { reason, .. }) if reason == "revoked"
+        ));
+        assert!(matches!(
+            set_next(&mut d.store, &cfg, &newer),
+            Err(BootError::Incompatible { min: Some(m), .. }) if m == "2.0.0"
+        ));
+        assert!(matches!(
+            set_next(&mut d.store, &cfg, "missing"),
+            Err(BootError::UnknownBundle { .. })
+        ));
+        assert_eq!(d.roles().next, None);
+    }
+
+    #[test]
+    fn set_next_of_the_serving_bundle_clears_next_instead() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| r.current = Some(a.clone()));
+        let cfg = d.config.clone();
+        set_next(&mut d.store, &cfg, &b).unwrap();
+        assert_eq!(d.roles().next.as_deref(), Some(b.as_str()));
+        set_next(&mut d.store, &cfg, &a).unwrap();
+        assert_eq!(d.roles().next, None);
+    }
+
+    #[test]
+    fn delete_refuses_a_bundle_holding_a_role_and_removes_one_that_holds_none() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| r.fallback = Some(a.clone()));
+        assert!(matches!(
+            delete(&mut d.store, &a),
+            Err(BootError::InUse {
+                role: "fallback",
+                ..
+            })
+        ));
+        assert!(d.row(&a).is_some() && d.has_files(&a));
+        delete(&mut d.store, &b).unwrap();
+        assert!(d.row(&b).is_none());
+        assert!(!d.has_files(&b));
+    }
+
+    #[test]
+    fn list_reports_the_one_role_each_bundle_holds() {
+        let mut d = Device::new();
+        for (id, seq) in [("c", 1), ("f", 2), ("t", 3), ("n", 4), ("r", 5), ("x", 6)] {
+            d.install(id, seq);
+        }
+        d.mark_failed("x");
+        d.set_roles(|r| {
+            r.current = Some("c".into());
+            r.fallback = Some("f".into());
+            r.trial = Some("t".into());
+            r.next = Some("n".into());
+        });
+        let mut got: Vec<(String, String)> = list(&d.store)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.id, b.status.to_string()))
+            .collect();
+        got.sort();
+        let want = [
+            ("c", "current"),
+            ("f", "fallback"),
+            ("n", "next"),
+            ("r", "ready"),
+            ("t", "trial"),
+            ("x", "failed"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, want);
+    }
+}

@@ -81,3 +81,136 @@ pub fn revoke(
         Ok(reverted)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{content_of, manifest, Device, CHANNEL};
+    use super::*;
+    use crate::release::NativeRange;
+
+    fn incident(sequences: &[u64], contents: &[String], builtin: bool) -> Incident {
+        Incident {
+            revoked_sequences: sequences.to_vec(),
+            revoked_sha256: contents.to_vec(),
+            revert_to_builtin: builtin,
+        }
+    }
+
+    fn high_water(d: &Device, channel: &str) -> Option<u64> {
+        store::high_water(d.store.read(), channel).unwrap()
+    }
+
+    #[test]
+    fn a_revoked_sequence_fails_blocklists_and_current_falls_back() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.fallback = Some(a.clone());
+            r.current = Some(b.clone());
+        });
+        let m = manifest(CHANNEL, 3, NativeRange::default());
+        let reverted = revoke(&mut d.store, &m, &incident(&[2], &[], false)).unwrap();
+        assert_eq!(reverted.len(), 1);
+        assert_eq!(reverted[0].id, b);
+        assert!(
+            reverted[0].reason.contains(&m.label()),
+            "{}",
+            reverted[0].reason
+        );
+        assert!(d.failed(&b));
+        assert!(d.blocked(&content_of(&b)).is_some());
+        let roles = d.roles();
+        assert_eq!(roles.current.as_deref(), Some(a.as_str()));
+        assert_eq!(roles.fallback, None);
+    }
+
+    #[test]
+    fn a_revoked_sequence_touches_only_the_manifests_channel() {
+        let mut d = Device::new();
+        let a = d.install_on("a", "beta", 2, NativeRange::default());
+        d.set_roles(|r| r.current = Some(a.clone()));
+        let m = manifest(CHANNEL, 3, NativeRange::default());
+        let reverted = revoke(&mut d.store, &m, &incident(&[2], &[], false)).unwrap();
+        assert!(reverted.is_empty());
+        assert!(!d.failed(&a));
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+    }
+
+    #[test]
+    fn revoked_content_is_reverted_on_any_channel() {
+        let mut d = Device::new();
+        let a = d.install_on("a", "beta", 7, NativeRange::default());
+        d.set_roles(|r| r.trial = Some(a.clone()));
+        let m = manifest(CHANNEL, 3, NativeRange::default());
+        let reverted = revoke(&mut d.store, &m, &incident(&[], &[content_of(&a)], false)).unwrap();
+        assert_eq!(reverted.iter().map(|r| &r.id).collect::<Vec<_>>(), vec![&a]);
+        assert!(d.failed(&a));
+        assert_eq!(d.roles().trial, None);
+    }
+
+    #[test]
+    fn revocations_stick_for_releases_not_installed_yet() {
+        let mut d = Device::new();
+        let m = manifest(CHANNEL, 3, NativeRange::default());
+        let absent = "content-never-installed".to_string();
+        revoke(
+            &mut d.store,
+            &m,
+            &incident(&[5, 4], &[absent.clone()], false),
+        )
+        .unwrap();
+        assert!(d.blocked(&absent).is_some());
+        assert_eq!(high_water(&d, CHANNEL), Some(5));
+    }
+
+    #[test]
+    fn revert_to_builtin_drops_every_role_and_raises_the_high_water_to_the_incident() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.fallback = Some(a.clone());
+            r.current = Some(b.clone());
+            r.native_version = Some("1.0.0".into());
+        });
+        let m = manifest(CHANNEL, 9, NativeRange::default());
+        let reverted = revoke(&mut d.store, &m, &incident(&[], &[], true)).unwrap();
+        assert!(reverted.is_empty(), "nothing is blamed");
+        assert!(!d.failed(&a) && !d.failed(&b));
+        assert_eq!(
+            d.roles(),
+            Roles {
+                native_version: Some("1.0.0".into()),
+                ..Roles::default()
+            }
+        );
+        assert_eq!(high_water(&d, CHANNEL), Some(9));
+    }
+
+    #[test]
+    fn a_revoked_fallback_does_not_become_current() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        d.set_roles(|r| {
+            r.fallback = Some(a.clone());
+            r.current = Some(b.clone());
+        });
+        let m = manifest(CHANNEL, 3, NativeRange::default());
+        let reverted = revoke(&mut d.store, &m, &incident(&[1, 2], &[], false)).unwrap();
+        assert_eq!(reverted.len(), 2);
+        let roles = d.roles();
+        assert_eq!((roles.current, roles.fallback), (None, None));
+    }
+
+    #[test]
+    fn an_already_failed_bundle_is_not_reverted_twice() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.mark_failed(&a);
+        let m = manifest(CHANNEL, 3, NativeRange::default());
+        let reverted = revoke(&mut d.store, &m, &incident(&[1], &[], false)).unwrap();
+        assert!(reverted.is_empty());
+    }
+}

@@ -50,3 +50,74 @@ pub(super) fn remove_bundle_files(store: &Store, id: &str) -> Result<(), BootErr
     store::remove_any(&store.bundle_dir(id))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{content_of, Device};
+    use super::*;
+
+    #[test]
+    fn retention_keeps_the_bundles_holding_a_role_and_removes_the_rest() {
+        let mut d = Device::new();
+        for (id, seq) in [
+            ("c", 1),
+            ("f", 2),
+            ("t", 3),
+            ("n", 4),
+            ("old", 5),
+            ("bad", 6),
+        ] {
+            d.install(id, seq);
+        }
+        d.mark_failed("bad");
+        d.store
+            .write(|tx| store::blocklist(tx, &content_of("bad"), "broke"))
+            .unwrap();
+        d.set_roles(|r| {
+            r.current = Some("c".into());
+            r.fallback = Some("f".into());
+            r.trial = Some("t".into());
+            r.next = Some("n".into());
+        });
+        retain(&mut d.store).unwrap();
+        for kept in ["c", "f", "t", "n"] {
+            assert!(d.row(kept).is_some() && d.has_files(kept), "{kept} kept");
+        }
+        for gone in ["old", "bad"] {
+            assert!(
+                d.row(gone).is_none() && !d.has_files(gone),
+                "{gone} removed"
+            );
+        }
+        assert!(
+            d.blocked(&content_of("bad")).is_some(),
+            "a removed failed bundle stays blocklisted"
+        );
+        let last = d.history().pop().unwrap();
+        assert_eq!(last.event, "retention");
+    }
+
+    #[test]
+    fn with_only_current_and_fallback_both_are_kept() {
+        let mut d = Device::new();
+        d.install("c", 1);
+        d.install("f", 2);
+        d.set_roles(|r| {
+            r.current = Some("c".into());
+            r.fallback = Some("f".into());
+        });
+        retain(&mut d.store).unwrap();
+        assert!(d.row("c").is_some() && d.row("f").is_some());
+    }
+
+    #[test]
+    fn files_stay_for_the_next_open_while_another_install_holds_the_lock() {
+        let mut d = Device::new();
+        d.install("old", 1);
+        let lock = d.store.try_install_lock().unwrap().expect("lock is free");
+        retain(&mut d.store).unwrap();
+        assert!(d.row("old").is_none(), "the row goes at once");
+        assert!(d.has_files("old"), "the files wait for the lock");
+        drop(lock);
+    }
+}
