@@ -6,24 +6,25 @@
 //! holds a role; [`list`] reports each bundle with the one role it holds.
 
 use super::retention::{remove_bundle_files, retain};
-use super::{BootError, BundleInfo, ResetTarget};
+use super::{BootError, BundleInfo, BundleStatus, ResetTarget};
 use crate::config::{self, Config};
-use crate::store::{self, BundleRow, BundleStatus, Roles, Store};
+use crate::store::{self, BundleRow, BundleStatus as RowStatus, Roles, Store};
 
-pub fn role_of(roles: &Roles, b: &BundleRow) -> &'static str {
+/// The one role `b` holds (trial over current over next over fallback), else whether it failed.
+pub fn role_of(roles: &Roles, b: &BundleRow) -> BundleStatus {
     let id = Some(b.id.as_str());
     if roles.trial.as_deref() == id {
-        "trial"
+        BundleStatus::Trial
     } else if roles.current.as_deref() == id {
-        "current"
+        BundleStatus::Current
     } else if roles.next.as_deref() == id {
-        "next"
+        BundleStatus::Next
     } else if roles.fallback.as_deref() == id {
-        "fallback"
-    } else if b.status == BundleStatus::Failed {
-        "failed"
+        BundleStatus::Fallback
+    } else if b.status == RowStatus::Failed {
+        BundleStatus::Failed
     } else {
-        "ready"
+        BundleStatus::Ready
     }
 }
 
@@ -33,7 +34,7 @@ pub fn info(roles: &Roles, b: &BundleRow) -> BundleInfo {
         version: b.version.clone(),
         channel: b.channel.clone(),
         sequence: b.sequence,
-        status: role_of(roles, b).to_string(),
+        status: role_of(roles, b),
         failed_reason: b.failed_reason.clone(),
         installed_at: b.installed_at,
     }
@@ -43,7 +44,7 @@ pub fn info(roles: &Roles, b: &BundleRow) -> BundleInfo {
 pub fn set_next(store: &mut Store, config: &Config, id: &str) -> Result<(), BootError> {
     store.write(|tx| -> Result<_, BootError> {
         let b = store::bundle(tx, id)?.ok_or(BootError::UnknownBundle { id: id.into() })?;
-        if b.status == BundleStatus::Failed {
+        if b.status == RowStatus::Failed {
             return Err(BootError::BundleFailed {
                 id: id.into(),
                 reason: b.failed_reason.unwrap_or_default(),
@@ -109,7 +110,7 @@ pub fn delete(store: &mut Store, id: &str) -> Result<(), BootError> {
         let roles = store::roles(tx)?;
         let b = store::bundle(tx, id)?.ok_or(BootError::UnknownBundle { id: id.into() })?;
         let role = role_of(&roles, &b);
-        if matches!(role, "current" | "fallback" | "trial" | "next") {
+        if role.holds_role() {
             return Err(BootError::InUse {
                 id: id.into(),
                 role,
@@ -231,7 +232,7 @@ mod tests {
         assert!(matches!(
             delete(&mut d.store, &a),
             Err(BootError::InUse {
-                role: "fallback",
+                role: BundleStatus::Fallback,
                 ..
             })
         ));
@@ -254,24 +255,46 @@ mod tests {
             r.trial = Some("t".into());
             r.next = Some("n".into());
         });
-        let mut got: Vec<(String, String)> = list(&d.store)
+        let mut got: Vec<(String, BundleStatus)> = list(&d.store)
             .unwrap()
             .into_iter()
-            .map(|b| (b.id, b.status.to_string()))
+            .map(|b| (b.id, b.status))
             .collect();
-        got.sort();
+        got.sort_by(|x, y| x.0.cmp(&y.0));
         let want = [
-            ("c", "current"),
-            ("f", "fallback"),
-            ("n", "next"),
-            ("r", "ready"),
-            ("t", "trial"),
-            ("x", "failed"),
+            ("c", BundleStatus::Current),
+            ("f", BundleStatus::Fallback),
+            ("n", BundleStatus::Next),
+            ("r", BundleStatus::Ready),
+            ("t", BundleStatus::Trial),
+            ("x", BundleStatus::Failed),
         ];
-        let want: Vec<(String, String)> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
+        let want: Vec<(String, BundleStatus)> =
+            want.iter().map(|(a, b)| (a.to_string(), *b)).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_failed_bundle_lists_as_failed_and_its_status_serializes_as_before() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.mark_failed(&a);
+        let listed = list(&d.store).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].status, BundleStatus::Failed);
+        assert_eq!(listed[0].failed_reason.as_deref(), Some("broke"));
+        // The CLI prints `status` as JSON: still the lowercase role name.
+        let json = serde_json::to_value(&listed[0]).unwrap();
+        assert_eq!(json["status"], "failed");
+        for s in [
+            BundleStatus::Current,
+            BundleStatus::Fallback,
+            BundleStatus::Trial,
+            BundleStatus::Next,
+            BundleStatus::Ready,
+            BundleStatus::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
     }
 }

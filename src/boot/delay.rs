@@ -16,7 +16,7 @@ use crate::store::{self, Store};
 /// A condition that must hold before a downloaded `next` bundle starts serving (Capgo's
 /// `setMultiDelay`). Each condition is removed once it has been met; `next` applies when none
 /// remain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, uniffi::Enum)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum DelayCondition {
     /// The app spent at least `ms` in the background (checked when it returns to the foreground).

@@ -57,7 +57,7 @@ pub enum BootError {
     #[error("bundle {id} is not on trial (trial: {trial:?}); only the page of the bundle on trial can confirm it")]
     NotOnTrial { id: String, trial: Option<String> },
     #[error("bundle {id} is {role}; it cannot be deleted")]
-    InUse { id: String, role: &'static str },
+    InUse { id: String, role: BundleStatus },
     #[error("bundle {id} failed before ({reason}); it cannot be used again")]
     BundleFailed { id: String, reason: String },
     #[error("bundle {id} requires native version {min:?}..={max:?}, this app is {native}")]
@@ -72,28 +72,36 @@ pub enum BootError {
 }
 
 /// A revert that happened, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
 pub struct Reverted {
     pub id: String,
     pub version: String,
     pub reason: String,
 }
 
+// Paths cross the FFI edge as strings (Kotlin and Swift see `String`).
+uniffi::custom_type!(PathBuf, String, {
+    remote,
+    lower: |path| path.to_string_lossy().into_owned(),
+    try_lift: |text| Ok(PathBuf::from(text)),
+});
+
 /// What native start-up must load.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
 pub struct LaunchResult {
-    /// Bundle id, or [`BUILTIN`].
+    /// Bundle id, or `builtin`.
     pub id: String,
     pub version: String,
-    /// Folder to serve; `None` for the built-in bundle.
+    /// Folder to serve; `null` for the built-in bundle.
     pub path: Option<PathBuf>,
-    /// True when this launch is the bundle's trial: the page must call `notifyAppReady`.
+    /// This launch is the bundle's trial: its page must call `notifyAppReady(id)`.
     pub trial: bool,
+    /// Set when this launch reverted a trial that never confirmed.
     pub reverted: Option<Reverted>,
 }
 
 /// Where `reset` goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ResetTarget {
     /// Serve the built-in bundle; forget current, trial and next.
     Builtin,
@@ -101,23 +109,61 @@ pub enum ResetTarget {
     LastGood,
 }
 
+/// The role a bundle plays (serialized in lowercase: `current`, `fallback`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, uniffi::Enum)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleStatus {
+    Current,
+    Fallback,
+    Trial,
+    Next,
+    /// Installed, no role.
+    Ready,
+    Failed,
+}
+
+impl BundleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BundleStatus::Current => "current",
+            BundleStatus::Fallback => "fallback",
+            BundleStatus::Trial => "trial",
+            BundleStatus::Next => "next",
+            BundleStatus::Ready => "ready",
+            BundleStatus::Failed => "failed",
+        }
+    }
+
+    /// True for the roles that keep a bundle from being deleted or removed by retention.
+    pub fn holds_role(self) -> bool {
+        !matches!(self, BundleStatus::Ready | BundleStatus::Failed)
+    }
+}
+
+impl std::fmt::Display for BundleStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a bundle stands, for `list` and `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
 pub struct BundleInfo {
     pub id: String,
     pub version: String,
     pub channel: String,
     pub sequence: u64,
-    /// `current`, `fallback`, `trial`, `next`, `ready` (installed, no role) or `failed`.
-    pub status: String,
+    pub status: BundleStatus,
     pub failed_reason: Option<String>,
+    /// Unix seconds.
     pub installed_at: u64,
 }
 
-/// What `confirm` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `confirm` (`notifyAppReady`) did; `ReadyOutcome` at the FFI edge.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi(name = "ReadyOutcome")]
 pub enum Confirmed {
-    /// The trial became current.
+    /// The trial became current; `previous` is now the fallback.
     Promoted { previous: Option<String> },
     /// The bundle was already current (a page reload, a second call): nothing to do.
     AlreadyCurrent,
