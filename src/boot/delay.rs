@@ -43,11 +43,9 @@ pub enum Moment {
     Apply,
 }
 
-const DELAY_KEY: &str = "delay_conditions";
-
 /// The pending delay conditions.
 pub fn delay(conn: &Connection) -> Result<Vec<DelayCondition>, BootError> {
-    Ok(store::meta(conn, DELAY_KEY)?
+    Ok(store::delay_conditions(conn)?
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default())
 }
@@ -56,7 +54,7 @@ pub fn delay(conn: &Connection) -> Result<Vec<DelayCondition>, BootError> {
 pub fn set_delay(store: &mut Store, conditions: &[DelayCondition]) -> Result<(), BootError> {
     store.write(|tx| -> Result<_, BootError> {
         let json = serde_json::to_string(conditions).expect("conditions serialize");
-        store::set_meta(tx, DELAY_KEY, &json)?;
+        store::set_delay_conditions(tx, &json)?;
         store::add_history(tx, "delay", None, &format!("delay conditions set: {json}"))?;
         Ok(())
     })
@@ -93,7 +91,7 @@ pub(super) fn settle_delay(
         .collect();
     if remaining.len() != pending.len() {
         let json = serde_json::to_string(&remaining).expect("conditions serialize");
-        store::set_meta(tx, DELAY_KEY, &json)?;
+        store::set_delay_conditions(tx, &json)?;
         store::add_history(
             tx,
             "delay",
