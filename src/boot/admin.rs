@@ -135,20 +135,14 @@ pub fn list(store: &Store) -> Result<Vec<BundleInfo>, BootError> {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::{content_of, Device, CHANNEL};
+    use super::super::BundleStatus::*;
     use super::*;
     use crate::release::NativeRange;
 
     #[test]
     fn reset_to_builtin_keeps_the_last_confirmed_as_fallback_and_blames_nothing() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        let c = d.install("c", 3);
-        d.set_roles(|r| {
-            r.current = Some(a.clone());
-            r.trial = Some(b.clone());
-            r.next = Some(c.clone());
-        });
+        let [a, b, c] = d.with_roles([Current, Trial, Next]);
         reset(&mut d.store, ResetTarget::Builtin).unwrap();
         let roles = d.roles();
         assert_eq!(roles.current, None);
@@ -163,12 +157,7 @@ mod tests {
     #[test]
     fn reset_to_last_good_drops_a_pending_trial_and_next_without_blaming_them() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.current = Some(a.clone());
-            r.trial = Some(b.clone());
-        });
+        let [a, b] = d.with_roles([Current, Trial]);
         reset(&mut d.store, ResetTarget::LastGood).unwrap();
         let roles = d.roles();
         assert_eq!(roles.current.as_deref(), Some(a.as_str()));
@@ -213,9 +202,7 @@ mod tests {
     #[test]
     fn set_next_of_the_serving_bundle_clears_next_instead() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| r.current = Some(a.clone()));
+        let [a, b] = d.with_roles([Current, Ready]);
         let cfg = d.config.clone();
         set_next(&mut d.store, &cfg, &b).unwrap();
         assert_eq!(d.roles().next.as_deref(), Some(b.as_str()));
@@ -226,9 +213,7 @@ mod tests {
     #[test]
     fn delete_refuses_a_bundle_holding_a_role_and_removes_one_that_holds_none() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| r.fallback = Some(a.clone()));
+        let [a, b] = d.with_roles([Fallback, Ready]);
         assert!(matches!(
             delete(&mut d.store, &a),
             Err(BootError::InUse {
@@ -277,7 +262,7 @@ mod tests {
     #[test]
     fn a_failed_bundle_lists_as_failed_and_its_status_serializes_as_before() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
+        let [a] = d.with_roles([Ready]);
         d.mark_failed(&a);
         let listed = list(&d.store).unwrap();
         assert_eq!(listed.len(), 1);

@@ -69,17 +69,13 @@ pub fn revert_trial(
 #[cfg(test)]
 mod tests {
     use super::super::fixture::{content_of, Device};
+    use super::super::BundleStatus::*;
     use super::*;
 
     #[test]
     fn confirm_of_the_trial_promotes_it_and_keeps_the_previous_current_as_fallback() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.current = Some(a.clone());
-            r.trial = Some(b.clone());
-        });
+        let [a, b] = d.with_roles([Current, Trial]);
         let out = confirm(&mut d.store, &b).unwrap();
         assert_eq!(
             out,
@@ -96,8 +92,7 @@ mod tests {
     #[test]
     fn confirm_of_a_first_trial_over_builtin_has_no_previous() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.trial = Some(a.clone()));
+        let [a] = d.with_roles([Trial]);
         assert_eq!(
             confirm(&mut d.store, &a).unwrap(),
             Confirmed::Promoted { previous: None }
@@ -108,12 +103,7 @@ mod tests {
     #[test]
     fn the_outgoing_page_cannot_confirm_the_incoming_trial() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.current = Some(a.clone());
-            r.trial = Some(b.clone());
-        });
+        let [a, b] = d.with_roles([Current, Trial]);
         let before = d.roles();
         let err = confirm(&mut d.store, &a).unwrap_err();
         assert!(
@@ -147,8 +137,7 @@ mod tests {
             confirm(&mut d.store, BUILTIN).unwrap(),
             Confirmed::AlreadyCurrent
         );
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.current = Some(a.clone()));
+        let [a] = d.with_roles([Current]);
         let before = d.roles();
         assert_eq!(
             confirm(&mut d.store, &a).unwrap(),
@@ -164,14 +153,7 @@ mod tests {
     #[test]
     fn confirm_removes_the_bundles_that_no_longer_hold_a_role() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        let c = d.install("c", 3);
-        d.set_roles(|r| {
-            r.fallback = Some(a.clone());
-            r.current = Some(b.clone());
-            r.trial = Some(c.clone());
-        });
+        let [a, b, c] = d.with_roles([Fallback, Current, Trial]);
         confirm(&mut d.store, &c).unwrap();
         assert!(d.row(&a).is_none(), "the old fallback goes");
         assert!(!d.has_files(&a));
@@ -181,8 +163,7 @@ mod tests {
     #[test]
     fn the_ready_timer_reverts_the_named_trial_and_blocklists_it() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.trial = Some(a.clone()));
+        let [a] = d.with_roles([Trial]);
         let r = revert_trial(&mut d.store, &a, "timed out")
             .unwrap()
             .unwrap();
@@ -198,8 +179,7 @@ mod tests {
     #[test]
     fn the_ready_timer_does_not_undo_a_confirmation_that_won_the_race() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.trial = Some(a.clone()));
+        let [a] = d.with_roles([Trial]);
         confirm(&mut d.store, &a).unwrap();
         assert_eq!(revert_trial(&mut d.store, &a, "timed out").unwrap(), None);
         assert!(!d.failed(&a));
@@ -209,9 +189,7 @@ mod tests {
     #[test]
     fn the_ready_timer_of_another_bundle_leaves_the_trial_alone() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| r.trial = Some(b.clone()));
+        let [a, b] = d.with_roles([Ready, Trial]);
         assert_eq!(revert_trial(&mut d.store, &a, "timed out").unwrap(), None);
         assert!(!d.failed(&a) && !d.failed(&b));
         assert_eq!(d.roles().trial.as_deref(), Some(b.as_str()));

@@ -84,6 +84,26 @@ impl Device {
         id.to_string()
     }
 
+    /// Installs bundles `a`, `b`, ... (sequences 1, 2, ...) and gives each the role named at its
+    /// place (`Ready`: none; `Failed`: none, and marked failed). Returns their ids.
+    pub fn with_roles<const N: usize>(&mut self, roles: [super::BundleStatus; N]) -> [String; N] {
+        use super::BundleStatus as S;
+        let ids: [String; N] = std::array::from_fn(|i| char::from(b'a' + i as u8).to_string());
+        for (i, (id, role)) in ids.iter().zip(roles).enumerate() {
+            self.install(id, i as u64 + 1);
+            let id = Some(id.clone());
+            match role {
+                S::Current => self.set_roles(|r| r.current = id),
+                S::Fallback => self.set_roles(|r| r.fallback = id),
+                S::Trial => self.set_roles(|r| r.trial = id),
+                S::Next => self.set_roles(|r| r.next = id),
+                S::Ready => {}
+                S::Failed => self.mark_failed(id.as_deref().unwrap()),
+            }
+        }
+        ids
+    }
+
     pub fn set_roles(&mut self, f: impl FnOnce(&mut Roles)) {
         let mut roles = self.roles();
         f(&mut roles);

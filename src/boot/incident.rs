@@ -85,6 +85,7 @@ pub fn revoke(
 #[cfg(test)]
 mod tests {
     use super::super::fixture::{content_of, manifest, Device, CHANNEL};
+    use super::super::BundleStatus::*;
     use super::*;
     use crate::release::NativeRange;
 
@@ -103,12 +104,7 @@ mod tests {
     #[test]
     fn a_revoked_sequence_fails_blocklists_and_current_falls_back() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.fallback = Some(a.clone());
-            r.current = Some(b.clone());
-        });
+        let [a, b] = d.with_roles([Fallback, Current]);
         let m = manifest(CHANNEL, 3, NativeRange::default());
         let reverted = revoke(&mut d.store, &m, &incident(&[2], &[], false)).unwrap();
         assert_eq!(reverted.len(), 1);
@@ -157,7 +153,7 @@ mod tests {
         revoke(
             &mut d.store,
             &m,
-            &incident(&[5, 4], &[absent.clone()], false),
+            &incident(&[5, 4], std::slice::from_ref(&absent), false),
         )
         .unwrap();
         assert!(d.blocked(&absent).is_some());
@@ -191,12 +187,7 @@ mod tests {
     #[test]
     fn a_revoked_fallback_does_not_become_current() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.fallback = Some(a.clone());
-            r.current = Some(b.clone());
-        });
+        d.with_roles([Fallback, Current]);
         let m = manifest(CHANNEL, 3, NativeRange::default());
         let reverted = revoke(&mut d.store, &m, &incident(&[1, 2], &[], false)).unwrap();
         assert_eq!(reverted.len(), 2);
@@ -207,7 +198,7 @@ mod tests {
     #[test]
     fn an_already_failed_bundle_is_not_reverted_twice() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
+        let [a] = d.with_roles([Ready]);
         d.mark_failed(&a);
         let m = manifest(CHANNEL, 3, NativeRange::default());
         let reverted = revoke(&mut d.store, &m, &incident(&[1], &[], false)).unwrap();

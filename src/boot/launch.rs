@@ -194,6 +194,7 @@ pub fn serving(store: &Store, config: &Config) -> Result<LaunchResult, BootError
 #[cfg(test)]
 mod tests {
     use super::super::fixture::{content_of, Device, NOW};
+    use super::super::BundleStatus::*;
     use super::super::{set_delay, DelayCondition};
     use super::*;
 
@@ -216,8 +217,7 @@ mod tests {
     #[test]
     fn next_becomes_the_trial_and_the_marker_is_durable_when_launch_returns() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.next = Some(a.clone()));
+        let [a] = d.with_roles([Next]);
         let r = launch(&mut d.store, &d.config, NOW);
         assert_eq!(r.id, a);
         assert!(r.trial);
@@ -232,8 +232,7 @@ mod tests {
     #[test]
     fn unconfirmed_trial_is_reverted_on_next_launch_and_blocklisted() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.trial = Some(a.clone()));
+        let [a] = d.with_roles([Trial]);
         let r = launch(&mut d.store, &d.config, NOW);
         assert_eq!(r.id, BUILTIN);
         assert!(!r.trial);
@@ -256,12 +255,7 @@ mod tests {
     #[test]
     fn a_revert_at_launch_serves_the_last_confirmed_bundle() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.current = Some(a.clone());
-            r.trial = Some(b.clone());
-        });
+        let [a, b] = d.with_roles([Current, Trial]);
         let r = launch(&mut d.store, &d.config, NOW);
         assert_eq!(r.id, a);
         assert!(!r.trial);
@@ -288,7 +282,7 @@ mod tests {
     #[test]
     fn a_failed_next_is_never_tried() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
+        let [a] = d.with_roles([Ready]);
         d.mark_failed(&a);
         d.set_roles(|r| r.next = Some(a.clone()));
         let r = launch(&mut d.store, &d.config, NOW);
@@ -300,7 +294,7 @@ mod tests {
     #[test]
     fn a_next_whose_content_is_blocklisted_is_never_tried() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
+        let [a] = d.with_roles([Ready]);
         d.store
             .write(|tx| store::blocklist(tx, &content_of(&a), "revoked"))
             .unwrap();
@@ -319,7 +313,7 @@ mod tests {
     #[test]
     fn a_next_whose_directory_is_missing_is_marked_failed_and_not_served() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
+        let [a] = d.with_roles([Ready]);
         std::fs::remove_dir_all(d.store.bundle_dir(&a)).unwrap();
         d.set_roles(|r| r.next = Some(a.clone()));
         let r = launch(&mut d.store, &d.config, NOW);
@@ -331,7 +325,7 @@ mod tests {
     #[test]
     fn a_current_whose_directory_is_missing_serves_builtin_and_loses_its_role() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
+        let [a] = d.with_roles([Ready]);
         std::fs::remove_dir_all(d.store.bundle_dir(&a)).unwrap();
         d.set_roles(|r| r.current = Some(a.clone()));
         let r = launch(&mut d.store, &d.config, NOW);
@@ -364,8 +358,7 @@ mod tests {
     #[test]
     fn a_pending_delay_keeps_next_waiting_at_launch() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.next = Some(a.clone()));
+        let [a] = d.with_roles([Next]);
         set_delay(
             &mut d.store,
             &[DelayCondition::Date {
@@ -384,8 +377,7 @@ mod tests {
     #[test]
     fn apply_next_makes_next_the_trial_in_process() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.next = Some(a.clone()));
+        let [a] = d.with_roles([Next]);
         let r = apply_next(&mut d.store, &d.config, NOW).unwrap().unwrap();
         assert_eq!(r.id, a);
         assert!(r.trial);
@@ -395,12 +387,7 @@ mod tests {
     #[test]
     fn apply_next_does_not_blame_a_trial_whose_page_is_still_starting() {
         let mut d = Device::new();
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.trial = Some(a.clone());
-            r.next = Some(b.clone());
-        });
+        let [a, _] = d.with_roles([Trial, Next]);
         assert_eq!(apply_next(&mut d.store, &d.config, NOW).unwrap(), None);
         assert!(!d.failed(&a));
         assert_eq!(d.roles().trial.as_deref(), Some(a.as_str()));
@@ -410,8 +397,7 @@ mod tests {
     fn apply_next_with_no_next_or_an_unmet_kill_delay_changes_nothing() {
         let mut d = Device::new();
         assert_eq!(apply_next(&mut d.store, &d.config, NOW).unwrap(), None);
-        let a = d.install("a", 1);
-        d.set_roles(|r| r.next = Some(a.clone()));
+        let [a] = d.with_roles([Next]);
         set_delay(&mut d.store, &[DelayCondition::Kill]).unwrap();
         assert_eq!(apply_next(&mut d.store, &d.config, NOW).unwrap(), None);
         assert_eq!(d.roles().next.as_deref(), Some(a.as_str()));
@@ -421,12 +407,7 @@ mod tests {
     fn serving_reports_the_trial_else_current_without_changing_anything() {
         let mut d = Device::new();
         assert_eq!(serving(&d.store, &d.config).unwrap().id, BUILTIN);
-        let a = d.install("a", 1);
-        let b = d.install("b", 2);
-        d.set_roles(|r| {
-            r.current = Some(a.clone());
-            r.trial = Some(b.clone());
-        });
+        let [a, b] = d.with_roles([Current, Trial]);
         let before = d.roles();
         let s = serving(&d.store, &d.config).unwrap();
         assert_eq!((s.id.as_str(), s.trial), (b.as_str(), true));
