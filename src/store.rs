@@ -649,3 +649,18 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreEr
     )?;
     Ok(())
 }
+
+// ---- delay conditions (boot) ----
+
+/// The meta key under which boot keeps its pending delay conditions.
+const DELAY_CONDITIONS_KEY: &str = "delay_conditions";
+
+/// The pending delay conditions, as the JSON `boot` wrote them (`None`: never set).
+pub fn delay_conditions(conn: &Connection) -> Result<Option<String>, StoreError> {
+    meta(conn, DELAY_CONDITIONS_KEY)
+}
+
+/// Replaces the pending delay conditions (`boot`'s JSON list; `[]` cancels the delay).
+pub fn set_delay_conditions(conn: &Connection, json: &str) -> Result<(), StoreError> {
+    set_meta(conn, DELAY_CONDITIONS_KEY, json)
+}

@@ -181,7 +181,7 @@ impl Updater {
 
     /// Native start-up: which bundle to load. Starts the app-ready timer for a trial.
     pub fn launch(&self) -> LaunchResult {
-        let result = boot::launch(&mut self.store(), &self.inner.config);
+        let result = boot::launch(&mut self.store(), &self.inner.config, store::now());
         if let Some(r) = &result.reverted {
             self.emit(Event::UpdateFailed {
                 bundle_id: r.id.clone(),
@@ -908,7 +908,8 @@ impl Updater {
     /// becomes the trial, the timer starts, and `ReloadRequired` tells the native layer to load
     /// it. Returns `None` when there is no `next`.
     pub fn apply_now(&self) -> Result<Option<LaunchResult>, CoreError> {
-        let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config)? else {
+        let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config, store::now())?
+        else {
             return Ok(None);
         };
         self.emit(Event::Set {
@@ -950,7 +951,7 @@ impl Updater {
         let moment = boot::Moment::Foreground {
             background_ms: away.as_millis() as u64,
         };
-        let clear = boot::settle(&mut self.store(), &self.inner.config, moment)?;
+        let clear = boot::settle(&mut self.store(), &self.inner.config, moment, store::now())?;
         // Delay conditions that have just all been met apply `next` now; otherwise the apply
         // mode decides.
         let background_apply = self.inner.config.apply_mode == ApplyMode::Background

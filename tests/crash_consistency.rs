@@ -361,7 +361,7 @@ fn reopen_and_check(data: &Path, last_hw: &mut u64, ctx: &str) -> (AfterKill, La
     );
     *last_hw = hw;
 
-    let r = boot::launch(&mut st, &device_config(data));
+    let r = boot::launch(&mut st, &device_config(data), liveship::store::now());
     match &roles.trial {
         Some(t) => {
             let rev = r
