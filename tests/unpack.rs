@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use liveship::crypto::sha256_hex;
+use liveship::fs::IoError;
 use liveship::release::FileEntry;
 use liveship::unpack::{check_dir, extract_verified, Budgets, Extracted, UnpackError};
 
@@ -879,8 +880,8 @@ fn a_missing_parent_is_an_io_error_naming_the_path() {
     let dest = case.dir.join("no/such/parent");
     let res = extract_verified(&case.zip, &files, &dest, &Budgets::default());
     match res {
-        Err(UnpackError::Io { op, path, .. }) => {
-            assert_eq!(op, "create directory");
+        Err(UnpackError::Io(IoError { op, path, .. })) => {
+            assert_eq!(op, "creating directory");
             assert_eq!(path, dest);
         }
         other => panic!("expected Io, got {other:?}"),
@@ -937,10 +938,10 @@ put("big/big.bin", open(sys.argv[3], "rb").read(), method=zipfile.ZIP_STORED)
     let err = extract_verified(&case.zip, &files, &dest, &Budgets::default())
         .expect_err("2 MB cannot fit on a 1 MiB disk");
     match &err {
-        UnpackError::Io { op, path, source } => {
-            assert_eq!(*op, "write file");
+        UnpackError::Io(IoError { op, path, error }) => {
+            assert_eq!(*op, "writing file");
             assert_eq!(path, &dest.join("big/big.bin"));
-            assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);
+            assert_eq!(error.kind(), std::io::ErrorKind::StorageFull);
         }
         other => panic!("expected Io(StorageFull), got {other:?}"),
     }

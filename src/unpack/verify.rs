@@ -1,0 +1,105 @@
+//! Re-verification of an installed or assembled tree against the signed file list.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{signed_index, UnpackError, COPY_BUFFER};
+use crate::fs::io;
+use crate::release::FileEntry;
+
+/// Re-verifies that `dir` holds exactly the files of `files`: no extra file, none missing, no
+/// symlink or special file, and every file with its signed size and SHA-256. Empty directories
+/// are ignored (extraction never creates them). Files are hashed in a stream.
+pub fn check_dir(dir: &Path, files: &[FileEntry]) -> Result<(), UnpackError> {
+    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((abs, rel)) = stack.pop() {
+        let entries = fs::read_dir(&abs).map_err(io("reading directory", &abs))?;
+        for entry in entries {
+            let entry = entry.map_err(io("reading directory", &abs))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let child_rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let child_abs = entry.path();
+            let meta = fs::symlink_metadata(&child_abs).map_err(io("inspecting", &child_abs))?;
+            let ft = meta.file_type();
+            if ft.is_symlink() {
+                return Err(UnpackError::Symlink { name: child_rel });
+            } else if ft.is_dir() {
+                stack.push((child_abs, child_rel));
+            } else if ft.is_file() {
+                found.insert(child_rel, child_abs);
+            } else {
+                return Err(UnpackError::SpecialFile {
+                    name: child_rel,
+                    mode: file_mode(&meta),
+                });
+            }
+        }
+    }
+
+    let signed = signed_index(files)?;
+    if let Some(extra) = found.keys().find(|k| !signed.contains_key(k.as_str())) {
+        return Err(UnpackError::UnexpectedFile {
+            name: extra.clone(),
+        });
+    }
+    if let Some(missing) = files.iter().find(|f| !found.contains_key(&f.path)) {
+        return Err(UnpackError::MissingFile {
+            path: missing.path.clone(),
+        });
+    }
+
+    let mut buf = vec![0u8; COPY_BUFFER];
+    for f in files {
+        let abs = &found[&f.path];
+        let mut file = File::open(abs).map_err(io("opening file", abs))?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io("reading file", abs)(e).into()),
+            };
+            size += n as u64;
+            if size > f.size {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        if size != f.size {
+            let got = fs::metadata(abs).map(|m| m.len()).unwrap_or(size);
+            return Err(UnpackError::SizeMismatch {
+                path: f.path.clone(),
+                expected: f.size,
+                got,
+            });
+        }
+        if !hex::encode(hasher.finalize()).eq_ignore_ascii_case(&f.sha256) {
+            return Err(UnpackError::HashMismatch {
+                path: f.path.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mode()
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &fs::Metadata) -> u32 {
+    0
+}
