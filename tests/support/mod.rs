@@ -2,6 +2,10 @@
 //! pauses, closes and resets, so a fault happens at a known byte.
 #![allow(dead_code)]
 
+pub mod fetching;
+#[macro_use]
+pub mod zips;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
