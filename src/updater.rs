@@ -841,14 +841,15 @@ impl Updater {
         prune_downloads(&downloads, &part);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        self.run(
-            fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
-            deadline,
-        )?
-        .map_err(NetError::from)?;
+        let object = self
+            .run(
+                fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
+                deadline,
+            )?
+            .map_err(NetError::from)?;
         let keys = &self.inner.config.bundle_keys;
         let id = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
-            install::build_from_object(staging, tree, &part, m, keys, &Budgets::default())
+            install::build_from_download(staging, tree, &object, m, keys, &Budgets::default())
         })?;
         let _ = std::fs::remove_file(&part);
         Ok((id, m.bundle.size, false, fallback))

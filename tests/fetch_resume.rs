@@ -36,6 +36,29 @@ async fn connection_reset_mid_body_resumes_with_range_and_completes() {
     assert!(d.calls.windows(2).all(|w| w[0].0 <= w[1].0));
 }
 
+/// The digest a download returns is the object check the install relies on (it does not hash
+/// the file again): it must cover the prefix a resumed download found on disk.
+#[tokio::test]
+async fn a_resumed_download_returns_the_digest_of_the_whole_file() {
+    let body = data(SIZE);
+    let b = body.clone();
+    let server = Server::http(move |n, _| match n {
+        0 => cut_at(&b, CUT, true),
+        _ => partial(&b, CUT),
+    })
+    .await;
+    let (_dir, dest) = staging();
+    // No expected digest (as for a sealed delta object): what comes back is what was measured.
+    let object = fetcher()
+        .download(&server.url("/b.zip"), &dest, SIZE as u64, None, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 2, "the second request resumed");
+    assert_eq!(object.sha256(), sha256_hex(&body));
+    assert_eq!(object.size(), SIZE as u64);
+    assert_eq!(object.path(), dest.as_path());
+}
+
 #[tokio::test]
 async fn truncated_body_is_kept_for_resume_when_retries_run_out() {
     let body = data(SIZE);

@@ -3,7 +3,7 @@
 //! progress, and returns `Ok` only for a file of exactly the expected size and SHA-256, fsynced.
 
 use std::io::SeekFrom;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use reqwest::header::{HeaderMap, CONTENT_RANGE, RANGE};
@@ -12,7 +12,45 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::{check_url, redact, status_failure, Failure, FetchError, Fetcher, PROGRESS_INTERVAL};
-use crate::fs::io;
+use crate::fs::{io, IoError};
+
+/// A file on disk with the size and SHA-256 of its bytes, computed once: while the download
+/// streamed them to disk (the prefix of a resumed download included), or by one read of a local
+/// file ([`VerifiedObject::measure`]). A download returns one only when the digest matched the
+/// expected one, when one was given. The install compares it with the signed manifest instead
+/// of hashing the file again. Only this crate makes one, so holding one means it was measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedObject {
+    path: PathBuf,
+    sha256: String,
+    size: u64,
+}
+
+impl VerifiedObject {
+    /// Reads `path` once and records its size and SHA-256.
+    pub fn measure(path: &Path) -> Result<VerifiedObject, IoError> {
+        let file = std::fs::File::open(path).map_err(io("opening", path))?;
+        let (size, sha256) = crate::crypto::sha256_reader(file).map_err(io("reading", path))?;
+        Ok(VerifiedObject {
+            path: path.to_path_buf(),
+            sha256,
+            size,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Lowercase hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
 
 impl Fetcher {
     /// Downloads `url` into `dest` (a staging file), resuming from the bytes already there.
@@ -30,7 +68,7 @@ impl Fetcher {
         expected_size: u64,
         expected_sha256: Option<&str>,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
-    ) -> Result<(), FetchError> {
+    ) -> Result<VerifiedObject, FetchError> {
         check_url(url, self.cfg.allow_insecure_loopback)?;
         let expected_sha256 = expected_sha256.map(str::to_ascii_lowercase);
         let expected_sha256 = expected_sha256.as_deref();
@@ -47,7 +85,7 @@ impl Fetcher {
         expected_size: u64,
         expected_sha256: Option<&str>,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
-    ) -> Result<(), Failure> {
+    ) -> Result<VerifiedObject, Failure> {
         let mut file = tokio::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -61,7 +99,16 @@ impl Fetcher {
 
         if have == expected_size {
             // A previous run got every byte (and may have died before returning).
-            return finish(file, dest, hasher, expected_sha256, false, &mut reporter).await;
+            return finish(
+                file,
+                dest,
+                have,
+                hasher,
+                expected_sha256,
+                false,
+                &mut reporter,
+            )
+            .await;
         }
         let resumed = have > 0;
         let mut req = self.client.get(url.clone());
@@ -162,7 +209,16 @@ impl Fetcher {
             }
             .into());
         }
-        finish(file, dest, hasher, expected_sha256, resumed, &mut reporter).await
+        finish(
+            file,
+            dest,
+            have,
+            hasher,
+            expected_sha256,
+            resumed,
+            &mut reporter,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -203,11 +259,12 @@ impl Fetcher {
 async fn finish(
     mut file: tokio::fs::File,
     dest: &Path,
+    size: u64,
     hasher: Sha256,
     expected_sha256: Option<&str>,
     resumed: bool,
     reporter: &mut Progress<'_>,
-) -> Result<(), Failure> {
+) -> Result<VerifiedObject, Failure> {
     let got = hex::encode(hasher.finalize());
     if let Some(expected_sha256) = expected_sha256.filter(|e| *e != got) {
         drop(file);
@@ -228,7 +285,11 @@ async fn finish(
     file.flush().await.map_err(io("writing", dest))?;
     file.sync_all().await.map_err(io("syncing", dest))?;
     reporter.finish();
-    Ok(())
+    Ok(VerifiedObject {
+        path: dest.to_path_buf(),
+        sha256: got,
+        size,
+    })
 }
 
 /// Hashes the bytes already in `file` (a previous run's prefix) and leaves the cursor at its

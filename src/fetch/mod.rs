@@ -10,8 +10,9 @@
 //! - No response is buffered past its cap: an announced `Content-Length` over the cap is refused
 //!   before the body is read, and a body that grows past it is cut off at the first chunk over.
 //! - [`Fetcher::download`] streams to disk with flat memory, resumes from the bytes already on
-//!   disk (`Range`), and returns `Ok` only when the file has exactly the expected size and
-//!   SHA-256 and has been fsynced. A file that fails the hash check is deleted.
+//!   disk (`Range`), and returns a [`VerifiedObject`] only when the file has exactly the expected
+//!   size and SHA-256 and has been fsynced; the digest is computed once, while streaming, and is
+//!   what the install checks. A file that fails the hash check is deleted.
 //! - Transient failures (connection, timeouts, 5xx, 408, 429, truncated bodies) are retried
 //!   with exponential backoff and full jitter; `Retry-After` is honoured on 429 and 503.
 //! - URLs are logged and reported only through [`redact`]: no query string, no userinfo.
@@ -20,6 +21,7 @@ mod download;
 mod error;
 mod tls;
 
+pub use download::VerifiedObject;
 pub use error::{FetchError, TimeoutPhase};
 
 use std::error::Error as StdError;

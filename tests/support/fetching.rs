@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use liveship::crypto::sha256_hex;
-use liveship::fetch::{FetchError, Fetcher, HttpConfig};
+use liveship::fetch::{FetchError, Fetcher, HttpConfig, VerifiedObject};
 use reqwest::Url;
 
 use super::{head, respond, Step};
@@ -63,7 +63,7 @@ pub fn cut_at(body: &[u8], upto: usize, reset: bool) -> Vec<Step> {
 }
 
 pub struct Download {
-    pub result: Result<(), FetchError>,
+    pub result: Result<VerifiedObject, FetchError>,
     pub calls: Vec<(u64, u64)>,
 }
 
