@@ -21,6 +21,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::crypto::{self, CryptoError, Side};
+use crate::delta::Assembled;
 use crate::fetch::VerifiedObject;
 use crate::release::{BundleKey, Manifest, VerifiedRelease};
 use crate::store::{self, io, BundleRow, BundleStatus, Store, StoreError};
@@ -237,6 +238,24 @@ pub fn build_from_download(
     let opened = open_object(object.path(), m, keys, staging)?;
     fail::fail_point!("install.decrypted");
     unpack::extract_verified(&opened.zip, &m.files, tree, budgets)?;
+    Ok(())
+}
+
+/// Moves a delta's assembled tree to `tree` (inside the install's staging directory). Its files
+/// were each hashed against the signed list as they were written, so they are not read again:
+/// only the listing is checked (no extra file, none missing, no symlink). A tree assembled for
+/// another release's list is checked in full.
+pub fn adopt_assembled(
+    assembled: &Assembled,
+    tree: &Path,
+    m: &Manifest,
+) -> Result<(), InstallError> {
+    fs::rename(assembled.tree(), tree).map_err(io("moving", assembled.tree()))?;
+    if assembled.content_id() == m.content_id() {
+        unpack::check_listing(tree, &m.files)?;
+    } else {
+        unpack::check_dir(tree, &m.files)?;
+    }
     Ok(())
 }
 

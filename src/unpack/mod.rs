@@ -23,7 +23,7 @@ mod plan;
 mod verify;
 
 pub use error::UnpackError;
-pub use verify::check_dir;
+pub use verify::{check_dir, check_listing};
 
 use std::collections::HashMap;
 use std::fs::{self, File};

@@ -15,6 +15,51 @@ use crate::release::FileEntry;
 /// symlink or special file, and every file with its signed size and SHA-256. Empty directories
 /// are ignored (extraction never creates them). Files are hashed in a stream.
 pub fn check_dir(dir: &Path, files: &[FileEntry]) -> Result<(), UnpackError> {
+    let found = listing(dir, files)?;
+    let mut buf = vec![0u8; COPY_BUFFER];
+    for f in files {
+        let abs = &found[&f.path];
+        let mut file = File::open(abs).map_err(io("opening file", abs))?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io("reading file", abs)(e).into()),
+            };
+            size += n as u64;
+            if size > f.size {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        if size != f.size {
+            let got = fs::metadata(abs).map(|m| m.len()).unwrap_or(size);
+            return Err(UnpackError::SizeMismatch {
+                path: f.path.clone(),
+                expected: f.size,
+                got,
+            });
+        }
+        if !hex::encode(hasher.finalize()).eq_ignore_ascii_case(&f.sha256) {
+            return Err(UnpackError::HashMismatch {
+                path: f.path.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `dir` holds exactly the paths of `files` (no extra file, none missing, no symlink
+/// or special file) without reading any file: for a tree whose files were each hashed as they
+/// were written (a delta's [`Assembled`](crate::delta::Assembled) tree). Returns the files found.
+pub fn check_listing(dir: &Path, files: &[FileEntry]) -> Result<(), UnpackError> {
+    listing(dir, files).map(drop)
+}
+
+fn listing(dir: &Path, files: &[FileEntry]) -> Result<BTreeMap<String, PathBuf>, UnpackError> {
     let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((abs, rel)) = stack.pop() {
@@ -56,41 +101,7 @@ pub fn check_dir(dir: &Path, files: &[FileEntry]) -> Result<(), UnpackError> {
             path: missing.path.clone(),
         });
     }
-
-    let mut buf = vec![0u8; COPY_BUFFER];
-    for f in files {
-        let abs = &found[&f.path];
-        let mut file = File::open(abs).map_err(io("opening file", abs))?;
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io("reading file", abs)(e).into()),
-            };
-            size += n as u64;
-            if size > f.size {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        if size != f.size {
-            let got = fs::metadata(abs).map(|m| m.len()).unwrap_or(size);
-            return Err(UnpackError::SizeMismatch {
-                path: f.path.clone(),
-                expected: f.size,
-                got,
-            });
-        }
-        if !hex::encode(hasher.finalize()).eq_ignore_ascii_case(&f.sha256) {
-            return Err(UnpackError::HashMismatch {
-                path: f.path.clone(),
-            });
-        }
-    }
-    Ok(())
+    Ok(found)
 }
 
 #[cfg(unix)]
