@@ -6,7 +6,9 @@ mod support;
 
 use liveship::crypto::sha256_hex;
 use liveship::fetch::{FetchError, Fetcher, HttpConfig};
-use support::fetching::{cfg, cut_at, download, fetcher, full, partial, staging, CUT, SIZE};
+use support::fetching::{
+    cfg, cut_at, download, fetcher, full, partial, reset_then_resumed, staging, CUT, SIZE,
+};
 use support::{data, head, respond, Server, Step};
 
 // ---------------------------------------------------------------- resume
@@ -14,12 +16,7 @@ use support::{data, head, respond, Server, Step};
 #[tokio::test]
 async fn connection_reset_mid_body_resumes_with_range_and_completes() {
     let body = data(SIZE);
-    let b = body.clone();
-    let server = Server::http(move |n, _| match n {
-        0 => cut_at(&b, CUT, true),
-        _ => partial(&b, CUT),
-    })
-    .await;
+    let server = reset_then_resumed(&body).await;
     let (_dir, dest) = staging();
     let d = download(&fetcher(), &server.url("/b.zip"), &dest, &body).await;
     d.result.unwrap();
@@ -41,12 +38,7 @@ async fn connection_reset_mid_body_resumes_with_range_and_completes() {
 #[tokio::test]
 async fn a_resumed_download_returns_the_digest_of_the_whole_file() {
     let body = data(SIZE);
-    let b = body.clone();
-    let server = Server::http(move |n, _| match n {
-        0 => cut_at(&b, CUT, true),
-        _ => partial(&b, CUT),
-    })
-    .await;
+    let server = reset_then_resumed(&body).await;
     let (_dir, dest) = staging();
     // No expected digest (as for a sealed delta object): what comes back is what was measured.
     let object = fetcher()

@@ -412,7 +412,8 @@ fn malformed_envelopes_are_rejected() {
     let not_json = |d: &EnvelopeDefect| matches!(d, EnvelopeDefect::NotJson { .. });
     let not_dsse = |d: &EnvelopeDefect| matches!(d, EnvelopeDefect::NotDsse { .. });
     let not_b64 = |d: &EnvelopeDefect| *d == EnvelopeDefect::PayloadNotBase64;
-    let cases: [(String, &dyn Fn(&EnvelopeDefect) -> bool); 6] = [
+    type Expected<'a> = &'a dyn Fn(&EnvelopeDefect) -> bool;
+    let cases: [(String, Expected); 6] = [
         (String::new(), &not_json),
         ("[]".into(), &not_dsse),
         (good[..good.len() - 1].to_string(), &not_json),

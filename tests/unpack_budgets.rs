@@ -13,7 +13,8 @@ use liveship::crypto::sha256_hex;
 use liveship::fs::IoError;
 use liveship::release::FileEntry;
 use liveship::unpack::{extract_verified, Budgets, UnpackError};
-use support::zips::{entry, noise, three_file_zip, Case};
+use support::noise;
+use support::zips::{entry, three_file_zip, Case};
 
 // ---------------------------------------------------------------- budgets and bombs
 

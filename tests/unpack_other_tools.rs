@@ -11,7 +11,8 @@ use std::process::Command;
 use liveship::crypto::sha256_hex;
 use liveship::release::FileEntry;
 use liveship::unpack::{check_dir, Extracted, UnpackError};
-use support::zips::{entry, noise, run, three_file_zip, zip_tool, Case};
+use support::noise;
+use support::zips::{entry, run, three_file_zip, zip_tool, Case};
 
 // ---------------------------------------------------------------- good zips
 

@@ -9,7 +9,7 @@ use liveship::crypto::sha256_hex;
 use liveship::fetch::{FetchError, Fetcher, HttpConfig, VerifiedObject};
 use reqwest::Url;
 
-use super::{head, respond, Step};
+use super::{head, respond, Server, Step};
 
 pub const SIZE: usize = 256 * 1024;
 pub const CUT: usize = 100_000;
@@ -60,6 +60,17 @@ pub fn cut_at(body: &[u8], upto: usize, reset: bool) -> Vec<Step> {
         steps.push(Step::Reset);
     }
     steps
+}
+
+/// A server that resets the first request after [`CUT`] bytes and answers the next with the
+/// rest (`206`).
+pub async fn reset_then_resumed(body: &[u8]) -> Server {
+    let b = body.to_vec();
+    Server::http(move |n, _| match n {
+        0 => cut_at(&b, CUT, true),
+        _ => partial(&b, CUT),
+    })
+    .await
 }
 
 pub struct Download {

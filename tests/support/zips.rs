@@ -88,7 +88,6 @@ pub fn entry(path: &str, content: &[u8]) -> FileEntry {
 }
 
 /// Asserts the extraction failed with the given pattern and left no destination behind.
-
 #[allow(unused_macros)]
 macro_rules! assert_rejected {
     ($case:expr, $res:expr, $pat:pat $(if $guard:expr)?) => {{
@@ -128,19 +127,6 @@ pub fn run(cmd: &mut Command) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Deterministic incompressible bytes.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// A zip of three small files (one at the top, two in `dir/`) and their signed list.
