@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
@@ -284,21 +284,7 @@ pub async fn assemble(
         let dest = tree.join(&entry.path);
         let mut input = BufReader::new(File::open(&object).map_err(io("opening", &object))?);
         let written = write_checked(&dest, entry, |out| match content_key {
-            Some(key) => {
-                let raw: [u8; 32] = hex::decode(&entry.sha256)
-                    .ok()
-                    .and_then(|v| v.try_into().ok())
-                    .ok_or(DeltaError::Mismatch {
-                        path: entry.path.clone(),
-                    })?;
-                let fkey = crypto::file_key(key, &raw);
-                crypto::open_stream(&fkey, &crypto::FILE_NONCE_PREFIX, &mut input, out)
-                    .map(drop)
-                    .map_err(|source| DeltaError::Decrypt {
-                        path: entry.path.clone(),
-                        source,
-                    })
-            }
+            Some(key) => open_file_object(key, entry, &mut input, out).map(drop),
             None => std::io::copy(&mut input, out)
                 .map(drop)
                 .map_err(|_| DeltaError::Mismatch {
@@ -316,6 +302,32 @@ pub async fn assemble(
         tree: tree.to_path_buf(),
         content_id: m.content_id(),
         bytes: done,
+    })
+}
+
+/// Opens the sealed delta object of `entry` into `out`, every segment authenticated: its key
+/// derives from the release's content key and the file's signed SHA-256 ([`crypto::file_key`]).
+/// The one decryption path of delta objects: the device's delta build and `liveship verify`
+/// both open them here. Returns the plaintext bytes written; a signed SHA-256 that is not 32
+/// hex bytes is [`DeltaError::Mismatch`], a failed segment [`DeltaError::Decrypt`].
+pub fn open_file_object(
+    content_key: &crypto::Key,
+    entry: &FileEntry,
+    input: impl Read,
+    out: impl Write,
+) -> Result<u64, DeltaError> {
+    let raw: [u8; 32] = hex::decode(&entry.sha256)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or(DeltaError::Mismatch {
+            path: entry.path.clone(),
+        })?;
+    let key = crypto::file_key(content_key, &raw);
+    crypto::open_stream(&key, &crypto::FILE_NONCE_PREFIX, input, out).map_err(|source| {
+        DeltaError::Decrypt {
+            path: entry.path.clone(),
+            source,
+        }
     })
 }
 

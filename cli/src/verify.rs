@@ -8,12 +8,14 @@
 //! folder that is removed on exit.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use liveship::crypto::{self, CryptoError};
+use liveship::delta::{self, DeltaError};
+use liveship::fetch::VerifiedObject;
 use liveship::install::{self, InstallError};
 use liveship::release::{self, BundleKey, Manifest, PinnedKey, ReleaseError};
 use liveship::unpack::{self, Budgets, UnpackError};
@@ -198,27 +200,31 @@ fn check_release(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let bundle_path = resolve(base, &m.bundle.url)?;
-    let actual_size = fs::metadata(&bundle_path)
-        .map_err(|source| VerifyError::BundleMissing {
+    fs::metadata(&bundle_path).map_err(|source| VerifyError::BundleMissing {
+        path: bundle_path.clone(),
+        source,
+    })?;
+    // The device's object check: size and SHA-256 measured in one read, compared with the
+    // signed manifest.
+    let object = VerifiedObject::measure(&bundle_path).map_err(|e| VerifyError::Io {
+        op: e.op,
+        path: e.path,
+        source: e.error,
+    })?;
+    install::check_object(&object, m).map_err(|e| match e {
+        InstallError::ObjectSize { expected, got } => VerifyError::BundleSize {
             path: bundle_path.clone(),
-            source,
-        })?
-        .len();
-    if actual_size != m.bundle.size {
-        return Err(VerifyError::BundleSize {
-            path: bundle_path,
-            expected: m.bundle.size,
-            actual: actual_size,
-        });
-    }
-    let (_, actual_sha) = hash_file(&bundle_path)?;
-    if actual_sha != m.bundle.sha256 {
-        return Err(VerifyError::BundleSha {
-            path: bundle_path,
-            expected: m.bundle.sha256.clone(),
-            actual: actual_sha,
-        });
-    }
+            expected,
+            actual: got,
+        },
+        InstallError::ObjectHash { expected, got } => VerifyError::BundleSha {
+            path: bundle_path.clone(),
+            expected,
+            actual: got,
+        },
+        e => VerifyError::Open(e),
+    })?;
+    let (actual_size, actual_sha) = (object.size(), object.sha256());
     report.push(format!(
         "bundle {}: {} bytes, sha256 {}",
         bundle_path.display(),
@@ -329,25 +335,19 @@ fn check_delta_object(
     let (size, sha) = match content_key {
         None => hash_file(path)?,
         Some(ck) => {
-            let raw: [u8; 32] = hex::decode(&entry.sha256)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or(VerifyError::EncryptionParams {
-                    field: "files[].sha256",
-                })?;
-            let key = crypto::file_key(ck, &raw);
             let mut sink = HashWriter::new(io::sink());
-            crypto::open_stream(
-                &key,
-                &crypto::FILE_NONCE_PREFIX,
-                BufReader::new(f),
-                &mut sink,
-            )
-            .map_err(|source| VerifyError::DeltaDecrypt {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            sink.flush().map_err(io_err("hashing", path))?;
+            delta::open_file_object(ck, entry, BufReader::new(f), &mut sink).map_err(
+                |e| match e {
+                    DeltaError::Decrypt { source, .. } => VerifyError::DeltaDecrypt {
+                        path: path.to_path_buf(),
+                        source,
+                    },
+                    // The other outcome: a signed SHA-256 that is not 32 hex bytes.
+                    _ => VerifyError::EncryptionParams {
+                        field: "files[].sha256",
+                    },
+                },
+            )?;
             sink.finish().map_err(io_err("hashing", path))?
         }
     };

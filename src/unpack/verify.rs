@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
-use super::{signed_index, UnpackError, COPY_BUFFER};
+use super::{signed_index, UnpackError};
 use crate::fs::io;
 use crate::release::FileEntry;
 
@@ -16,25 +14,12 @@ use crate::release::FileEntry;
 /// are ignored (extraction never creates them). Files are hashed in a stream.
 pub fn check_dir(dir: &Path, files: &[FileEntry]) -> Result<(), UnpackError> {
     let found = listing(dir, files)?;
-    let mut buf = vec![0u8; COPY_BUFFER];
     for f in files {
         let abs = &found[&f.path];
-        let mut file = File::open(abs).map_err(io("opening file", abs))?;
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io("reading file", abs)(e).into()),
-            };
-            size += n as u64;
-            if size > f.size {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
+        let file = File::open(abs).map_err(io("opening file", abs))?;
+        // One byte past the signed size is enough to know it is too long.
+        let (size, sha256) = crate::crypto::sha256_reader(file.take(f.size.saturating_add(1)))
+            .map_err(io("reading file", abs))?;
         if size != f.size {
             let got = fs::metadata(abs).map(|m| m.len()).unwrap_or(size);
             return Err(UnpackError::SizeMismatch {
@@ -43,7 +28,7 @@ pub fn check_dir(dir: &Path, files: &[FileEntry]) -> Result<(), UnpackError> {
                 got,
             });
         }
-        if !hex::encode(hasher.finalize()).eq_ignore_ascii_case(&f.sha256) {
+        if !sha256.eq_ignore_ascii_case(&f.sha256) {
             return Err(UnpackError::HashMismatch {
                 path: f.path.clone(),
             });
