@@ -2,9 +2,11 @@
 //! bundle, installed bundles; matched by SHA-256) plus the per-file objects it lacks.
 //!
 //! Guarantees: every file placed in the tree, local or downloaded, is hashed while it is written
-//! and must match the signed entry; downloaded objects of an encrypted release are opened with
-//! their per-file key (authenticated). The tree is fsynced. Any failure is reported as a
-//! [`DeltaError`] so the caller can fall back to the full bundle.
+//! and must match the signed entry; that is its only hash (the [`Assembled`] tree is not read
+//! again when installed). Downloaded objects of an encrypted release are opened with their
+//! per-file key (authenticated, [`open_file_object`]). The tree is fsynced. Any failure is
+//! reported as a [`DeltaError`] so the caller can fall back to the full bundle. The built-in
+//! tree is hashed once per native version; its index is kept in the store.
 
 use std::collections::HashMap;
 use std::fs::{self, File};

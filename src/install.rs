@@ -88,8 +88,8 @@ pub fn check_object(object: &VerifiedObject, manifest: &Manifest) -> Result<(), 
     Ok(())
 }
 
-/// Size and SHA-256 of a local object that did not come through the streaming download (e.g.
-/// [`install_from_file`](crate::updater::Updater::install_from_file)), read once.
+/// Size and SHA-256 of a local object that did not come through the streaming download (the
+/// updater's `install_from_file`), read once.
 pub fn measure_object(path: &Path) -> Result<VerifiedObject, InstallError> {
     Ok(VerifiedObject::measure(path).map_err(StoreError::from)?)
 }
@@ -279,8 +279,8 @@ impl Drop for Staging {
 
 /// First step of an install: takes the install lock, checks the invariants (sequence above the
 /// high-water mark, content not blocklisted) and free space, and creates the staging directory.
-/// The tree is then built without the store ([`build_from_object`] or a delta), and [`finish`]
-/// publishes it.
+/// The tree is then built without the store ([`build_from_download`], [`build_from_object`] or
+/// [`adopt_assembled`]), and [`finish`] publishes it.
 pub fn begin(store: &mut Store, m: &Manifest) -> Result<Staging, InstallError> {
     let lock = store.try_install_lock()?.ok_or(InstallError::Busy)?;
     let id = bundle_id(m);

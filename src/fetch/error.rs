@@ -29,7 +29,7 @@ impl fmt::Display for TimeoutPhase {
     }
 }
 
-/// What went wrong with a fetch. Every URL in here went through [`redact`].
+/// What went wrong with a fetch. Every URL in here went through [`redact`](super::redact).
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("refused to fetch {url}: only https, or http to loopback when allowed")]
