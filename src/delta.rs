@@ -357,11 +357,6 @@ mod tests {
             .collect()
     }
 
-    fn sorted(mut v: Vec<store::BuiltinFile>) -> Vec<store::BuiltinFile> {
-        v.sort_by(|a, b| a.path.cmp(&b.path));
-        v
-    }
-
     /// The hash taken while a file is written is the tree's only check (it is not re-read when
     /// installed): a local source whose bytes are not the signed ones is refused.
     #[test]
@@ -390,42 +385,74 @@ mod tests {
         }
     }
 
+    /// A release of one file, `index.html` with `content`, offered as a delta.
+    fn release(content: &[u8]) -> Manifest {
+        Manifest {
+            format: 1,
+            app_id: "com.example.app".into(),
+            channel: "production".into(),
+            sequence: 2,
+            version: "2".into(),
+            issued_at: 0,
+            expires_at: 1,
+            native: Default::default(),
+            platforms: vec![],
+            bundle: crate::release::BundleObject {
+                url: "bundle.zip".into(),
+                size: 1,
+                sha256: "00".repeat(32),
+                encryption: None,
+            },
+            files: vec![FileEntry {
+                path: "index.html".into(),
+                size: content.len() as u64,
+                sha256: crypto::sha256_hex(content),
+            }],
+            delta: Some(crate::release::Delta {
+                url: "files/".into(),
+            }),
+            rollout: None,
+            incident: None,
+        }
+    }
+
+    /// Whether `plan` takes the release's one file from the built-in tree.
+    fn from_builtin(st: &mut Store, builtin: &Path, native: &str, content: &[u8]) -> bool {
+        let p = plan(st, builtin, native, &release(content)).unwrap();
+        assert_eq!(p.local.len() + p.remote.len(), 1);
+        p.local.len() == 1
+    }
+
     #[test]
-    fn builtin_index_is_hashed_once_per_native_version() {
+    fn builtin_tree_is_hashed_once_per_native_version() {
         let data = tempfile::tempdir().unwrap();
         let builtin = tempfile::tempdir().unwrap();
-        fs::write(builtin.path().join("index.html"), b"alpha").unwrap();
-        fs::create_dir(builtin.path().join("js")).unwrap();
-        fs::write(builtin.path().join("js/app.js"), b"bravo").unwrap();
+        let b = builtin.path();
+        fs::write(b.join("index.html"), b"alpha").unwrap();
+        fs::create_dir(b.join("js")).unwrap();
+        fs::write(b.join("js/app.js"), b"bravo").unwrap();
         let (mut st, _) = Store::open(data.path()).unwrap();
 
-        let first = builtin_files(&mut st, builtin.path(), "1.0").unwrap();
+        assert!(from_builtin(&mut st, b, "1.0", b"alpha"));
         let want = files(&[("index.html", b"alpha"), ("js/app.js", b"bravo")]);
-        assert_eq!(sorted(first), want);
+        assert_eq!(st.builtin_index("1.0").unwrap(), want);
 
-        // New bytes under the same native version: the recorded index answers, the file is
-        // not read again (it would hash to "changed").
-        fs::write(builtin.path().join("index.html"), b"changed").unwrap();
-        assert_eq!(
-            sorted(builtin_files(&mut st, builtin.path(), "1.0").unwrap()),
-            want
-        );
+        // New bytes under the same native version: the second plan uses the recorded index and
+        // does not read the file again (read, it would hash to "changed").
+        fs::write(b.join("index.html"), b"changed").unwrap();
+        assert!(from_builtin(&mut st, b, "1.0", b"alpha"));
+        assert!(!from_builtin(&mut st, b, "1.0", b"changed"));
 
         // Persisted: a new process (a reopened store) still has it.
         drop(st);
         let (mut st, _) = Store::open(data.path()).unwrap();
-        assert_eq!(
-            sorted(builtin_files(&mut st, builtin.path(), "1.0").unwrap()),
-            want
-        );
+        assert!(from_builtin(&mut st, b, "1.0", b"alpha"));
 
-        // A native update rebuilds it from the files as they are now, and replaces the old one.
-        let rebuilt = files(&[("index.html", b"changed"), ("js/app.js", b"bravo")]);
-        assert_eq!(
-            sorted(builtin_files(&mut st, builtin.path(), "1.1").unwrap()),
-            rebuilt
-        );
+        // A native update rebuilds it from the files as they are now, replacing the old one.
+        assert!(from_builtin(&mut st, b, "1.1", b"changed"));
+        assert!(!from_builtin(&mut st, b, "1.1", b"alpha"));
         assert_eq!(st.builtin_index("1.0").unwrap(), vec![]);
+        let rebuilt = files(&[("index.html", b"changed"), ("js/app.js", b"bravo")]);
         assert_eq!(st.builtin_index("1.1").unwrap(), rebuilt);
     }
 }
