@@ -841,14 +841,15 @@ impl Updater {
         prune_downloads(&downloads, &part);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        self.run(
-            fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
-            deadline,
-        )?
-        .map_err(NetError::from)?;
+        let object = self
+            .run(
+                fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
+                deadline,
+            )?
+            .map_err(NetError::from)?;
         let keys = &self.inner.config.bundle_keys;
         let id = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
-            install::build_from_object(staging, tree, &part, m, keys, &Budgets::default())
+            install::build_from_download(staging, tree, &object, m, keys, &Budgets::default())
         })?;
         let _ = std::fs::remove_file(&part);
         Ok((id, m.bundle.size, false, fallback))
@@ -861,7 +862,8 @@ impl Updater {
         deadline: Option<Deadline>,
     ) -> Result<(String, u64), CoreError> {
         let m = &c.verified.manifest;
-        let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
+        let cfg = &self.inner.config;
+        let plan = delta::plan(&mut self.store(), &cfg.builtin_dir, &cfg.native_version, m)?;
         // A delta only pays off when it saves a good share of the bytes.
         if plan.remote_bytes * 10 > m.bundle.size * 7 {
             return Err(delta::DeltaError::NotWorthIt {
@@ -876,7 +878,7 @@ impl Updater {
         let _ = store::remove_any(&tree);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        let bytes = self.run(
+        let assembled = self.run(
             delta::assemble(
                 &fetcher,
                 &c.url,
@@ -890,18 +892,10 @@ impl Updater {
             deadline,
         )??;
         let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
-            std::fs::rename(&tree, staged_tree).map_err(|source| {
-                InstallError::Store(StoreError::Io {
-                    op: "moving",
-                    path: tree.clone(),
-                    source,
-                })
-            })?;
-            crate::unpack::check_dir(staged_tree, &m.files)?;
-            Ok(())
+            install::adopt_assembled(&assembled, staged_tree, m)
         })?;
         let _ = store::remove_any(&work);
-        Ok((id, bytes))
+        Ok((id, assembled.bytes()))
     }
 
     /// Switches to the installed `next` bundle now (apply mode `immediate`, Capgo's `set`): it

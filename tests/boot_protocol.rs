@@ -270,15 +270,20 @@ fn high_water_mark_never_decreases_after_revert() {
     let m = &v.manifest;
     let object = r1.parent().unwrap().join(&m.bundle.url);
     let (mut st, _) = Store::open(d.data.path()).unwrap();
-    let err = liveship::install::install(
-        &mut st,
-        &v,
-        &bytes,
-        &object,
-        &[bundle_key()],
-        &Default::default(),
-    )
-    .unwrap_err();
+    let err = liveship::install::begin(&mut st, m)
+        .and_then(|staging| {
+            let keys = [bundle_key()];
+            liveship::install::build_from_object(
+                &staging.dir,
+                &staging.tree,
+                &object,
+                m,
+                &keys,
+                &Default::default(),
+            )?;
+            liveship::install::finish(&mut st, staging, &v, &bytes)
+        })
+        .unwrap_err();
     assert!(
         matches!(
             err,
