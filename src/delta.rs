@@ -17,8 +17,9 @@ use reqwest::Url;
 
 use crate::crypto::{self, CryptoError, HashWriter};
 use crate::fetch::{FetchError, Fetcher};
+use crate::fs::{io, remove_any, sync_dir};
 use crate::release::{FileEntry, Manifest};
-use crate::store::{self, io, BundleStatus, Store, StoreError};
+use crate::store::{self, BundleStatus, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeltaError {
@@ -36,6 +37,13 @@ pub enum DeltaError {
     BadUrl { url: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// File errors count as storage errors (the store's data directory is where they happen).
+impl From<crate::fs::IoError> for DeltaError {
+    fn from(e: crate::fs::IoError) -> Self {
+        DeltaError::Store(StoreError::Io(e))
+    }
 }
 
 /// Which files come from where.
@@ -245,7 +253,7 @@ pub async fn assemble(
         })?;
     fs::create_dir_all(work).map_err(io("creating", work))?;
     // The tree must end up holding only the signed files: start it empty.
-    store::remove_any(tree)?;
+    remove_any(tree)?;
     for (entry, src) in &plan.local {
         let mut f = BufReader::new(File::open(src).map_err(io("opening", src))?);
         let dest = tree.join(&entry.path);
@@ -341,7 +349,7 @@ fn sync_tree(dir: &Path) -> Result<(), StoreError> {
             sync_tree(&path)?;
         }
     }
-    store::sync_dir(dir)
+    Ok(sync_dir(dir)?)
 }
 
 #[cfg(test)]

@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use crate::crypto::{self, CryptoError, Side};
 use crate::delta::Assembled;
 use crate::fetch::VerifiedObject;
+use crate::fs::{io, remove_any, sync_dir};
 use crate::release::{BundleKey, Manifest, VerifiedRelease};
-use crate::store::{self, io, BundleRow, BundleStatus, Store, StoreError};
+use crate::store::{self, BundleRow, BundleStatus, Store, StoreError};
 use crate::unpack::{self, Budgets, UnpackError};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,13 @@ pub enum InstallError {
     Blocklisted { content_id: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// File errors count as storage errors (the store's data directory is where they happen).
+impl From<crate::fs::IoError> for InstallError {
+    fn from(e: crate::fs::IoError) -> Self {
+        InstallError::Store(StoreError::Io(e))
+    }
 }
 
 /// A bundle id: the first 16 hex digits of the release's content id (same content, same id).
@@ -185,7 +193,7 @@ pub fn open_object(
                     Side::Input => object,
                     Side::Output => &zip,
                 };
-                InstallError::Store(io(op, path)(error))
+                io(op, path)(error).into()
             }
             e => InstallError::Decrypt(e),
         })?;
@@ -273,7 +281,7 @@ pub struct Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         // Scratch space either way; a failure to remove it is cleaned at the next open.
-        let _ = store::remove_any(&self.dir);
+        let _ = remove_any(&self.dir);
     }
 }
 
@@ -363,12 +371,12 @@ fn publish(
     let reuse = matches!(&known, Some(b) if b.status == BundleStatus::Ready) && dest.is_dir();
     if !reuse {
         // A directory the database does not know, or knows as failed, is not trusted content.
-        store::remove_any(&dest)?;
+        remove_any(&dest)?;
         fs::rename(tree, &dest).map_err(io("publishing", &dest))?;
     }
     fail::fail_point!("install.tree_renamed");
     fs::rename(&env_tmp, &env_dest).map_err(io("publishing", &env_dest))?;
-    store::sync_dir(&store.bundles_dir())?;
+    sync_dir(&store.bundles_dir())?;
     fail::fail_point!("install.renamed");
 
     let row = BundleRow {

@@ -875,7 +875,7 @@ impl Updater {
         let key = install::content_key(m, &self.inner.config.bundle_keys)?;
         let work = downloads.join(format!("{}.delta", install::bundle_id(m)));
         let tree = work.join("tree");
-        let _ = store::remove_any(&tree);
+        let _ = crate::fs::remove_any(&tree);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
         let assembled = self.run(
@@ -894,7 +894,7 @@ impl Updater {
         let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
             install::adopt_assembled(&assembled, staged_tree, m)
         })?;
-        let _ = store::remove_any(&work);
+        let _ = crate::fs::remove_any(&work);
         Ok((id, assembled.bytes()))
     }
 
@@ -1014,7 +1014,7 @@ fn prune_downloads(dir: &Path, keep: &Path) {
             let stale_part = p.extension().is_some_and(|x| x == "part");
             let stale_delta = p.extension().is_some_and(|x| x == "delta");
             if p != keep && (stale_part || stale_delta) {
-                let _ = store::remove_any(&p);
+                let _ = crate::fs::remove_any(&p);
             }
         }
     }

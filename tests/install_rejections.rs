@@ -566,7 +566,7 @@ fn running_out_of_space_mid_install_fails_cleanly() {
     eprintln!("rejected as expected: {err}");
     let msg = err.to_string();
     assert!(
-        matches!(&err, CoreError::Install(InstallError::Store(liveship::store::StoreError::Io { path, .. })) if path.starts_with(f.data.path().join("staging"))),
+        matches!(&err, CoreError::Install(InstallError::Store(liveship::store::StoreError::Io(liveship::fs::IoError { path, .. }))) if path.starts_with(f.data.path().join("staging"))),
         "{msg}"
     );
     assert!(

@@ -7,7 +7,7 @@
 //! open) and another process's install of the same content is never deleted under it.
 
 use super::BootError;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError};
 
 /// Bounded retention: keeps the bundles that hold a role (current, fallback, trial, next);
 /// deletes the others, failed ones included (their content stays blocklisted). Rows go first,
@@ -46,8 +46,8 @@ pub(super) fn remove_bundle_files(store: &Store, id: &str) -> Result<(), BootErr
     if store::bundle(store.read(), id)?.is_some() {
         return Ok(());
     }
-    store::remove_any(&store.envelope_path(id))?;
-    store::remove_any(&store.bundle_dir(id))?;
+    crate::fs::remove_any(&store.envelope_path(id)).map_err(StoreError::from)?;
+    crate::fs::remove_any(&store.bundle_dir(id)).map_err(StoreError::from)?;
     Ok(())
 }
 
