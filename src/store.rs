@@ -1,12 +1,8 @@
 //! Durable device state: one SQLite database (WAL, `synchronous=FULL`) that decides what boots,
 //! and the immutable bundle directories it points at.
 //!
-//! Layout under the data directory:
-//! `liveship.db` (state), `bundles/<id>/` (extracted bundles, never modified after the rename
-//! that publishes them), `bundles/<id>.envelope.json` (the signed envelope, used to rebuild state
-//! if the database is lost), `floors/<channel>.envelope.json` (the newest release installed per
-//! channel, kept when retention deletes its bundle: the anti-rollback floor after a lost
-//! database), `staging/` (work in progress), `install.lock`.
+//! The store owns the data directory's layout: every folder and file under it is named here
+//! and nowhere else. docs/DEVICE.md ("Data directory") is the one table of what each holds.
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
