@@ -33,7 +33,12 @@ impl Engine {
         let moment = boot::Moment::Foreground {
             background_ms: away.as_millis() as u64,
         };
-        let clear = boot::settle(&mut self.store(), &self.inner.config, moment)?;
+        let clear = boot::settle(
+            &mut self.store(),
+            &self.inner.config,
+            moment,
+            self.inner.clock.now(),
+        )?;
         // Delay conditions that have just all been met apply `next` now; otherwise the apply
         // mode decides.
         let background_apply = self.inner.config.apply_mode == ApplyMode::Background

@@ -58,8 +58,8 @@ pub enum CoreError {
     DeadlineExceeded { millis: u64 },
 }
 
-/// Current state, for `status`.
-#[derive(Debug, Clone, Serialize)]
+/// The whole device state at a glance (`status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
 pub struct Status {
     pub serving: LaunchResult,
     pub current: Option<BundleInfo>,
@@ -67,6 +67,7 @@ pub struct Status {
     pub trial: Option<BundleInfo>,
     pub next: Option<BundleInfo>,
     pub channel: String,
+    /// Newest sequence accepted on the channel (the anti-rollback counter).
     pub high_water: Option<u64>,
     pub device_id: String,
     pub native_version: String,
@@ -206,7 +207,11 @@ impl Engine {
 
     /// Native start-up: which bundle to load. Starts the app-ready timer for a trial.
     pub fn launch(&self) -> LaunchResult {
-        let result = boot::launch(&mut self.store(), &self.inner.config);
+        let result = boot::launch(
+            &mut self.store(),
+            &self.inner.config,
+            self.inner.clock.now(),
+        );
         if let Some(r) = &result.reverted {
             self.emit(Event::UpdateFailed {
                 bundle_id: r.id.clone(),
@@ -413,7 +418,12 @@ impl Engine {
     /// becomes the trial, the timer starts, and `ReloadRequired` tells the native layer to load
     /// it. Returns `None` when there is no `next`.
     pub fn apply_now(&self) -> Result<Option<LaunchResult>, CoreError> {
-        let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config)? else {
+        let Some(result) = boot::apply_next(
+            &mut self.store(),
+            &self.inner.config,
+            self.inner.clock.now(),
+        )?
+        else {
             return Ok(None);
         };
         self.emit(Event::Set {

@@ -13,7 +13,6 @@ use crate::config::ApplyMode;
 use crate::delta;
 use crate::events::Event;
 use crate::install::{self, InstallError};
-use crate::store;
 use crate::unpack::Budgets;
 
 /// What a check-download-install did.
@@ -212,14 +211,15 @@ impl Engine {
         self.store().prune_downloads(&part);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        self.run(
-            fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
-            deadline,
-        )?
-        .map_err(NetError::from)?;
+        let object = self
+            .run(
+                fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
+                deadline,
+            )?
+            .map_err(NetError::from)?;
         let keys = &self.inner.config.bundle_keys;
         let id = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
-            install::build_from_object(staging, tree, &part, m, keys, &Budgets::default())
+            install::build_from_download(staging, tree, &object, m, keys, &Budgets::default())
         })?;
         let _ = std::fs::remove_file(&part);
         Ok(UpdateReport {
@@ -236,7 +236,8 @@ impl Engine {
         deadline: Option<Deadline>,
     ) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
-        let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
+        let cfg = &self.inner.config;
+        let plan = delta::plan(&mut self.store(), &cfg.builtin_dir, &cfg.native_version, m)?;
         // A delta only pays off when it saves a good share of the bytes.
         if plan.remote_bytes * 10 > m.bundle.size * 7 {
             return Err(delta::DeltaError::NotWorthIt {
@@ -248,10 +249,10 @@ impl Engine {
         let key = install::content_key(m, &self.inner.config.bundle_keys)?;
         let work = self.store().delta_work_dir(&install::bundle_id(m))?;
         let tree = work.join("tree");
-        let _ = store::remove_any(&tree);
+        let _ = crate::fs::remove_any(&tree);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        let bytes = self.run(
+        let assembled = self.run(
             delta::assemble(
                 &fetcher,
                 &c.url,
@@ -265,12 +266,12 @@ impl Engine {
             deadline,
         )??;
         let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
-            install::build_from_tree(&tree, staged_tree, m)
+            install::adopt_assembled(&assembled, staged_tree, m)
         })?;
-        let _ = store::remove_any(&work);
+        let _ = crate::fs::remove_any(&work);
         Ok(UpdateReport {
             id,
-            downloaded_bytes: bytes,
+            downloaded_bytes: assembled.bytes(),
             delta: true,
             delta_fallback: None,
         })

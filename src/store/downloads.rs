@@ -6,7 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{io, remove_any, Store, StoreError};
+use super::{Store, StoreError};
+use crate::fs::{io, remove_any};
 
 impl Store {
     /// The downloads folder, created if needed.

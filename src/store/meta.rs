@@ -1,7 +1,7 @@
 //! The `meta` table: small device facts, each behind a typed accessor so that no other module
 //! names a key. Keys: `channel` (the `setChannel` override), `device_id` (random per install),
 //! `envelope:<channel>` and `etag:<channel>` (the static mode's conditional-GET cache, per
-//! channel), and keys other modules own through their own accessors (`boot`'s delay conditions).
+//! channel), and `delay_conditions` (`boot`'s pending delay conditions, as its JSON).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -80,18 +80,31 @@ pub fn cache_envelope(
     Ok(())
 }
 
-pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
 
-pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key, value],
     )?;
     Ok(())
+}
+
+/// The meta key under which boot keeps its pending delay conditions.
+const DELAY_CONDITIONS_KEY: &str = "delay_conditions";
+
+/// The pending delay conditions, as the JSON `boot` wrote them (`None`: never set).
+pub fn delay_conditions(conn: &Connection) -> Result<Option<String>, StoreError> {
+    meta(conn, DELAY_CONDITIONS_KEY)
+}
+
+/// Replaces the pending delay conditions (`boot`'s JSON list; `[]` cancels the delay).
+pub fn set_delay_conditions(conn: &Connection, json: &str) -> Result<(), StoreError> {
+    set_meta(conn, DELAY_CONDITIONS_KEY, json)
 }
 
 #[cfg(test)]

@@ -1,15 +1,10 @@
 //! Durable device state: one SQLite database (WAL, `synchronous=FULL`) that decides what boots,
 //! and the immutable bundle directories it points at.
 //!
-//! Layout under the data directory:
-//! `liveship.db` (state), `bundles/<id>/` (extracted bundles, never modified after the rename
-//! that publishes them), `bundles/<id>.envelope.json` (the signed envelope, used to rebuild state
-//! if the database is lost), `floors/<channel>.envelope.json` (the newest release installed per
-//! channel, kept when retention deletes its bundle: the anti-rollback floor after a lost
-//! database), `staging/` (work in progress), `downloads/` (resumable partial downloads
-//! `<sha256>.part` and delta work folders `<bundle id>.delta/`, see [`downloads`]),
-//! `install.lock`. Small device facts (channel override, device id, the ETag cache) are rows of
-//! the `meta` table behind the typed accessors of [`meta`].
+//! The store owns the data directory's layout: every folder and file under it is named here
+//! and nowhere else. docs/DEVICE.md ("Data directory") is the one table of what each holds.
+//! Submodules: [`meta`] (small device facts behind typed accessors), [`downloads`] (partial
+//! downloads and delta work folders), [`builtin`] (the built-in tree's index for deltas).
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
@@ -24,16 +19,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+use crate::fs::{io, remove_any, sync_dir};
 use crate::release::{self, Manifest};
 
+pub mod builtin;
 pub mod downloads;
 pub mod meta;
 
+pub use builtin::BuiltinFile;
+
 pub use meta::{
-    cache_envelope, cached_envelope, channel, clear_channel, device_id, set_channel, set_device_id,
-    CachedEnvelope,
+    cache_envelope, cached_envelope, channel, clear_channel, delay_conditions, device_id,
+    set_channel, set_delay_conditions, set_device_id, CachedEnvelope,
 };
-pub(crate) use meta::{meta, set_meta};
 
 /// Current schema version (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
@@ -76,35 +74,16 @@ const MIGRATIONS: &[&str] = &[
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("i/o error while {op} {}: {source}{}", path.display(), crate::fs::hint(source))]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// A file operation failed; the error names the operation and the path and prints its
+    /// cause once.
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
     #[error(
         "database schema version {found} is newer than this build supports ({SCHEMA_VERSION})"
     )]
     SchemaTooNew { found: i64 },
     #[error("stored manifest of bundle {id} is unreadable: {reason}")]
     CorruptRow { id: String, reason: String },
-}
-
-impl From<crate::fs::IoError> for StoreError {
-    fn from(e: crate::fs::IoError) -> Self {
-        StoreError::Io {
-            op: e.op,
-            path: e.path,
-            source: e.error,
-        }
-    }
-}
-
-pub(crate) fn io<'a>(
-    op: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |e| crate::fs::io(op, path)(e).into()
 }
 
 /// Seconds since the Unix epoch.
@@ -327,7 +306,7 @@ impl Store {
         match file.try_lock() {
             Ok(()) => Ok(Some(InstallLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(io("locking", &path)(e)),
+            Err(fs::TryLockError::Error(e)) => Err(io("locking", &path)(e).into()),
         }
     }
 
@@ -377,6 +356,24 @@ impl Store {
                 fail::fail_point!("open.leftover_removed");
                 cleaned.push(format!("bundles/{name}"));
             }
+        }
+        // A floor is written through a temp file in `floors/`; a kill before its rename leaves
+        // the temp file, which nothing else would ever remove.
+        let floors = self.root.join("floors");
+        let mut floors_cleaned = false;
+        if let Ok(rd) = fs::read_dir(&floors) {
+            for entry in rd {
+                let path = entry.map_err(io("listing", &floors))?.path();
+                let name = file_name(&path);
+                if crate::fs::is_atomic_temp(&name) {
+                    remove_any(&path)?;
+                    cleaned.push(format!("floors/{name}"));
+                    floors_cleaned = true;
+                }
+            }
+        }
+        if floors_cleaned {
+            sync_dir(&floors)?;
         }
         if !cleaned.is_empty() {
             sync_dir(&bundles)?;
@@ -462,16 +459,6 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Removes a file or a directory tree ([`crate::fs::remove_any`] with the store's error).
-pub fn remove_any(path: &Path) -> Result<(), StoreError> {
-    Ok(crate::fs::remove_any(path)?)
-}
-
-/// fsync of a directory ([`crate::fs::sync_dir`] with the store's error).
-pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    Ok(crate::fs::sync_dir(dir)?)
 }
 
 // ---- row access, used inside `Store::write` transactions or on `Store::read` ----
