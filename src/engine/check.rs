@@ -4,7 +4,7 @@
 use reqwest::Url;
 use serde::Serialize;
 
-use super::{CoreError, Engine, NetError};
+use super::{CoreError, Engine, NetError, UpdateOutcome};
 use crate::boot;
 use crate::config::UpdateMode;
 use crate::events::Event;
@@ -68,6 +68,24 @@ impl NoUpdateCode {
 pub(super) struct NoUpdate {
     pub(super) code: &'static str,
     pub(super) reason: String,
+}
+
+impl From<NoUpdate> for CheckResult {
+    fn from(n: NoUpdate) -> Self {
+        CheckResult::NoUpdate {
+            code: n.code.into(),
+            reason: n.reason,
+        }
+    }
+}
+
+impl From<NoUpdate> for UpdateOutcome {
+    fn from(n: NoUpdate) -> Self {
+        UpdateOutcome::NoUpdate {
+            code: n.code.into(),
+            reason: n.reason,
+        }
+    }
 }
 
 impl CheckOutcome {
@@ -178,6 +196,14 @@ impl Engine {
         })
     }
 
+    /// Reports a check that found nothing (`NoNeedUpdate`) and returns it as the caller's result.
+    pub(super) fn nothing_to_take<T: From<NoUpdate>>(&self, n: NoUpdate) -> T {
+        self.emit(Event::NoNeedUpdate {
+            reason: n.reason.clone(),
+        });
+        n.into()
+    }
+
     fn verify(&self, envelope: &[u8]) -> Result<release::VerifiedRelease, release::ReleaseError> {
         release::verify_envelope(envelope, &self.inner.config.public_keys)
     }
@@ -228,15 +254,7 @@ impl Engine {
         let found = self.runtime().block_on(self.find_candidate())?;
         let c = match found.into_candidate() {
             Ok(c) => c,
-            Err(n) => {
-                self.emit(Event::NoNeedUpdate {
-                    reason: n.reason.clone(),
-                });
-                return Ok(CheckResult::NoUpdate {
-                    code: n.code.into(),
-                    reason: n.reason,
-                });
-            }
+            Err(n) => return Ok(self.nothing_to_take(n)),
         };
         let m = &c.verified.manifest;
         self.emit(Event::UpdateAvailable {

@@ -97,15 +97,7 @@ impl Engine {
         };
         let candidate = match self.run(self.find_candidate(), deadline)??.into_candidate() {
             Ok(c) => c,
-            Err(n) => {
-                self.emit(Event::NoNeedUpdate {
-                    reason: n.reason.clone(),
-                });
-                return Ok(UpdateOutcome::NoUpdate {
-                    code: n.code.into(),
-                    reason: n.reason,
-                });
-            }
+            Err(n) => return Ok(self.nothing_to_take(n)),
         };
         let m = candidate.verified.manifest.clone();
         self.emit(Event::UpdateAvailable {
