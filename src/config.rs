@@ -123,7 +123,23 @@ pub struct Config {
     #[serde(default)]
     #[uniffi(default = false)]
     pub development: bool,
+    /// Minutes between background update runs (Android WorkManager, iOS BGTaskScheduler);
+    /// 0 = no background runs. Android runs them at most every 15 minutes.
+    #[serde(default = "default_background_interval_minutes")]
+    #[uniffi(default = 360)]
+    pub background_interval_minutes: u64,
+    /// Background runs wait for an unmetered network (Android).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub background_unmetered_only: bool,
+    /// Background runs wait for the device to charge (Android).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub background_charging_only: bool,
 }
+
+/// The longest `backgroundIntervalMinutes` accepted: a year.
+pub const MAX_BACKGROUND_INTERVAL_MINUTES: u64 = 365 * 24 * 60;
 
 fn default_builtin_version() -> String {
     "builtin".into()
@@ -136,6 +152,9 @@ fn default_app_ready_timeout() -> u64 {
 }
 fn default_response_timeout() -> u64 {
     20
+}
+fn default_background_interval_minutes() -> u64 {
+    360
 }
 fn yes() -> bool {
     true
@@ -171,7 +190,8 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Checks what serde cannot: non-empty ids, key ids that match their keys.
+    /// Checks what serde cannot: non-empty ids, key ids that match their keys, a background
+    /// interval of at most a year.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.app_id.is_empty() {
             return Err(ConfigError::Invalid {
@@ -183,6 +203,16 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "nativeVersion",
                 reason: "must not be empty".into(),
+            });
+        }
+        if self.background_interval_minutes > MAX_BACKGROUND_INTERVAL_MINUTES {
+            return Err(ConfigError::Invalid {
+                field: "backgroundIntervalMinutes",
+                reason: format!(
+                    "{} is more than a year ({MAX_BACKGROUND_INTERVAL_MINUTES} minutes); 0 turns \
+                     background runs off",
+                    self.background_interval_minutes
+                ),
             });
         }
         for k in &self.bundle_keys {
@@ -351,6 +381,64 @@ mod tests {
             serde_json::from_value(record_with_defaults(meta, &record_required)).unwrap();
         let from_json: Config = serde_json::from_value(json_required).unwrap();
         assert_eq!(from_record.with_record_defaults(), from_json);
+    }
+
+    fn parse(extra: Value) -> Result<Config, String> {
+        let mut v = json!({"appId": "a.b", "platform": "android", "nativeVersion": "1.0"});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let cfg: Config = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        cfg.validate().map_err(|e| e.to_string())?;
+        Ok(cfg)
+    }
+
+    #[test]
+    fn background_options_default_to_every_six_hours_on_any_network() {
+        let cfg = parse(json!({})).unwrap();
+        assert_eq!(cfg.background_interval_minutes, 360);
+        assert!(!cfg.background_unmetered_only);
+        assert!(!cfg.background_charging_only);
+    }
+
+    #[test]
+    fn background_options_are_read_from_the_json() {
+        let cfg = parse(json!({
+            "backgroundIntervalMinutes": 30,
+            "backgroundUnmeteredOnly": true,
+            "backgroundChargingOnly": true,
+        }))
+        .unwrap();
+        assert_eq!(cfg.background_interval_minutes, 30);
+        assert!(cfg.background_unmetered_only);
+        assert!(cfg.background_charging_only);
+        let off = parse(json!({"backgroundIntervalMinutes": 0})).unwrap();
+        assert_eq!(off.background_interval_minutes, 0);
+        let year = parse(json!({"backgroundIntervalMinutes": MAX_BACKGROUND_INTERVAL_MINUTES}));
+        assert!(year.is_ok(), "{year:?}");
+    }
+
+    #[test]
+    fn a_background_option_of_the_wrong_type_or_range_is_a_config_error() {
+        let err = parse(json!({"backgroundIntervalMinutes": "hourly"})).unwrap_err();
+        assert!(
+            err.contains("invalid type: string \"hourly\", expected u64"),
+            "{err}"
+        );
+        let err = parse(json!({"backgroundIntervalMinutes": -5})).unwrap_err();
+        assert!(err.contains("invalid value: integer `-5`"), "{err}");
+        let err = parse(json!({"backgroundUnmeteredOnly": "yes"})).unwrap_err();
+        assert!(err.contains("expected a boolean"), "{err}");
+        let err = parse(json!({"backgroundChargingOnly": 1})).unwrap_err();
+        assert!(err.contains("expected a boolean"), "{err}");
+        let err = parse(json!({
+            "backgroundIntervalMinutes": MAX_BACKGROUND_INTERVAL_MINUTES + 1
+        }))
+        .unwrap_err();
+        assert!(
+            err.starts_with("config field backgroundIntervalMinutes is invalid: 525601 is more"),
+            "{err}"
+        );
     }
 
     #[test]

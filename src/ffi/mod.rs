@@ -333,6 +333,13 @@ impl Updater {
         })
     }
 
+    /// The configuration in force: the JSON or record as the core parsed and checked it, every
+    /// default applied. The native shells read their own settings (background schedule,
+    /// periodic checks) from it instead of parsing the JSON themselves.
+    pub fn config(&self) -> Config {
+        self.inner.config().clone()
+    }
+
     /// Native start-up: which bundle to load now. Never fails: on any problem it serves the
     /// built-in bundle (and logs why), so the app always starts.
     pub fn launch(&self) -> LaunchResult {
