@@ -3,8 +3,8 @@
 //!
 //! One object, [`Updater`], holds an `Arc` of the plain-Rust [`crate::updater::Updater`] and
 //! forwards to it; this module owns only the translation at the edge:
-//! - the core's `Config` (with `PinnedKey`/`BundleKey`) is exported as it is; records and enums
-//!   mirroring the other core types (`LaunchResult`, `Event`, ...) remain;
+//! - the core's `Config` (with `PinnedKey`/`BundleKey`) and `Event` are exported as they are;
+//!   records and enums mirroring the other core types (`LaunchResult`, ...) remain;
 //! - [`LiveshipError`], the one public error, mapped from every internal error in
 //!   [`LiveshipError::from_core`] (the only place that decides which variant a failure is);
 //! - the foreign [`EventListener`] and [`Logger`] traits, and the `log` bridge to the latter.
@@ -28,6 +28,7 @@ pub use listener::{set_logger, EventListener, LogLevel, Logger};
 
 use crate::boot;
 use crate::config::Config;
+use crate::events::Event;
 use crate::updater;
 
 // ---------------------------------------------------------------------------------------------
@@ -219,67 +220,6 @@ pub struct HistoryEntry {
     pub event: String,
     pub bundle: Option<String>,
     pub detail: String,
-}
-
-/// Everything the core reports as it happens (mapped to Capgo's JS event names by the plugin).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum Event {
-    Download {
-        version: String,
-        percent: u8,
-        downloaded: u64,
-        total: u64,
-    },
-    NoNeedUpdate {
-        reason: String,
-    },
-    UpdateAvailable {
-        sequence: u64,
-        version: String,
-    },
-    DownloadComplete {
-        bundle_id: String,
-        version: String,
-    },
-    DownloadFailed {
-        version: String,
-        error: String,
-    },
-    /// A bundle was reverted (never confirmed, timed out, revoked).
-    UpdateFailed {
-        bundle_id: String,
-        version: String,
-        reason: String,
-    },
-    Set {
-        bundle_id: String,
-    },
-    SetNext {
-        bundle_id: String,
-    },
-    AppReady {
-        bundle_id: String,
-    },
-    /// The native layer must reload the WebView from `path` (`null` = built-in bundle).
-    ReloadRequired {
-        bundle_id: String,
-        path: Option<String>,
-        reason: String,
-    },
-    DeltaFallback {
-        reason: String,
-    },
-    StateReset {
-        reason: String,
-    },
-    /// `startDownloadAndInstall` finished.
-    UpdateFinished {
-        outcome: UpdateOutcome,
-    },
-    /// `startDownloadAndInstall` failed.
-    UpdateError {
-        error: LiveshipError,
-    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -715,6 +655,51 @@ mod tests {
             matches!(err, LiveshipError::InvalidArgument { .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn the_listener_receives_the_core_events_as_they_are() {
+        use std::sync::Mutex;
+        struct Records(Mutex<Vec<Event>>);
+        impl EventListener for Records {
+            fn on_event(&self, event: Event) {
+                self.0.lock().unwrap().push(event);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let listener = Arc::new(Records(Mutex::new(vec![])));
+        let u = Updater::new(record(dir.path()), Some(listener.clone())).unwrap();
+        u.reset(ResetTarget::Builtin).unwrap();
+        assert_eq!(
+            *listener.0.lock().unwrap(),
+            [Event::ReloadRequired {
+                bundle_id: boot::BUILTIN.into(),
+                path: None,
+                reason: "reset".into(),
+            }]
+        );
+        // The result of `startDownloadAndInstall` comes through the same listener: without an
+        // `updateUrl` the update fails, as a public error.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        struct Done(Mutex<std::sync::mpsc::Sender<Event>>);
+        impl EventListener for Done {
+            fn on_event(&self, event: Event) {
+                let _ = self.0.lock().unwrap().send(event);
+            }
+        }
+        drop(u);
+        let u = Updater::new(
+            record(dir.path()),
+            Some(Arc::new(Done(Mutex::new(done_tx)))),
+        )
+        .unwrap();
+        u.start_download_and_install().unwrap();
+        let event = done_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap();
+        assert!(matches!(event, Event::UpdateError { .. }), "{event:?}");
+        // These two have no JSON form (the Rust sinks never see them).
+        assert!(serde_json::to_string(&event).is_err());
     }
 
     #[test]
