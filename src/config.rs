@@ -35,12 +35,8 @@ pub enum UpdateMode {
     Dynamic,
 }
 
-// Paths cross the FFI boundary as strings.
-uniffi::custom_type!(PathBuf, String, {
-    remote,
-    lower: |p| p.to_string_lossy().into_owned(),
-    try_lift: |s| Ok(PathBuf::from(s)),
-});
+// `PathBuf` fields cross the FFI boundary as strings: the crate's one `custom_type!` for it is
+// in `boot`.
 
 /// The app's configuration, exported to the bindings as the `Config` record.
 ///

@@ -323,31 +323,48 @@ impl<R: Read> Read for HashReader<R> {
     }
 }
 
-/// Counts and hashes the bytes written through it.
+/// Counts and hashes the bytes written through it, optionally refusing bytes past a limit (a
+/// signed size), so a file is hashed once, as it is written.
 pub struct HashWriter<W> {
     inner: W,
     hasher: Sha256,
     len: u64,
+    limit: u64,
 }
 
 impl<W: Write> HashWriter<W> {
     pub fn new(inner: W) -> Self {
+        Self::with_limit(inner, u64::MAX)
+    }
+
+    /// A writer that fails (writing nothing of that call) once more than `limit` bytes would
+    /// have been written.
+    pub fn with_limit(inner: W, limit: u64) -> Self {
         HashWriter {
             inner,
             hasher: Sha256::new(),
             len: 0,
+            limit,
         }
     }
 
     /// Flushes, then returns bytes written and their lowercase hex SHA-256.
-    pub fn finish(mut self) -> io::Result<(u64, String)> {
+    pub fn finish(self) -> io::Result<(u64, String)> {
+        self.finish_into().map(|(_, len, sha)| (len, sha))
+    }
+
+    /// Flushes, then returns the inner writer, bytes written and their lowercase hex SHA-256.
+    pub fn finish_into(mut self) -> io::Result<(W, u64, String)> {
         self.inner.flush()?;
-        Ok((self.len, hex::encode(self.hasher.finalize())))
+        Ok((self.inner, self.len, hex::encode(self.hasher.finalize())))
     }
 }
 
 impl<W: Write> Write for HashWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.len.saturating_add(buf.len() as u64) > self.limit {
+            return Err(io::Error::other("more bytes than the signed size"));
+        }
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.len += n as u64;
@@ -385,6 +402,20 @@ mod tests {
                 "size {n}"
             );
         }
+    }
+
+    #[test]
+    fn hash_writer_counts_hashes_and_refuses_past_its_limit() {
+        let mut w = HashWriter::with_limit(Vec::new(), 5);
+        w.write_all(b"abc").unwrap();
+        assert!(
+            w.write_all(b"def").is_err(),
+            "6 bytes is past the limit of 5"
+        );
+        w.write_all(b"de").unwrap();
+        let (inner, len, sha) = w.finish_into().unwrap();
+        assert_eq!((inner.as_slice(), len), (&b"abcde"[..], 5));
+        assert_eq!(sha, sha256_hex(b"abcde"));
     }
 
     #[test]

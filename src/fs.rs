@@ -58,6 +58,15 @@ pub fn sync_dir(dir: &Path) -> Result<(), IoError> {
     Ok(())
 }
 
+/// How [`write_atomic`]'s temp files end (`.<name>.<12 hex>.tmp`).
+const ATOMIC_TEMP_SUFFIX: &str = ".tmp";
+
+/// Whether a file name is one of [`write_atomic`]'s temp files, which a kill before its rename
+/// leaves behind for whoever owns the folder to remove.
+pub fn is_atomic_temp(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(ATOMIC_TEMP_SUFFIX)
+}
+
 /// Durably writes `bytes` to `path`, atomically: a new temp file next to it, created with `mode`
 /// on Unix (so a secret is never readable by others, even briefly), written and fsynced, renamed
 /// over `path`, and the folder fsynced. When it returns `Ok`, a crash leaves either the old file
@@ -69,7 +78,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), IoError>
         .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(
-        ".{name}.{}.tmp",
+        ".{name}.{}{ATOMIC_TEMP_SUFFIX}",
         hex::encode(crate::crypto::random_bytes::<6>())
     ));
     let mut opts = OpenOptions::new();
@@ -86,6 +95,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), IoError>
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
             .map_err(io("writing", &tmp))?;
+        fail::fail_point!("fs.atomic_temp_written");
         fs::rename(&tmp, path).map_err(io("renaming into place", path))?;
         sync_dir(dir)
     })();

@@ -2,8 +2,11 @@
 //!
 //! Order of durable steps (each idempotent; a kill between any two leaves the old state or the
 //! new, and the leftovers are removed at the next `Store::open`):
-//! 1. disk space checked, object size and SHA-256 checked against the signed manifest;
-//! 2. object opened (decrypted) into `staging/<id>.<nonce>/bundle.zip`;
+//! 1. disk space checked, object size and SHA-256 checked against the signed manifest (the
+//!    digest the download computed while streaming, [`VerifiedObject`]; a local object is read
+//!    once for it);
+//! 2. object opened (decrypted) into `staging/<id>.<nonce>/bundle.zip` ([`open_object`], the one
+//!    decryption path, which `liveship verify` uses too);
 //! 3. zip extracted with budgets into `staging/.../tree`, every file checked against the signed
 //!    list, files and directories fsynced (`unpack::extract_verified`);
 //! 4. envelope written next to it and fsynced;
@@ -18,8 +21,11 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::crypto::{self, CryptoError, Side};
+use crate::delta::Assembled;
+use crate::fetch::VerifiedObject;
+use crate::fs::{io, remove_any, sync_dir};
 use crate::release::{BundleKey, Manifest, VerifiedRelease};
-use crate::store::{self, io, BundleRow, BundleStatus, Store, StoreError};
+use crate::store::{self, BundleRow, BundleStatus, Store, StoreError};
 use crate::unpack::{self, Budgets, UnpackError};
 
 #[derive(Debug, thiserror::Error)]
@@ -54,29 +60,46 @@ pub enum InstallError {
     Store(#[from] StoreError),
 }
 
+/// File errors count as storage errors (the store's data directory is where they happen).
+impl From<crate::fs::IoError> for InstallError {
+    fn from(e: crate::fs::IoError) -> Self {
+        InstallError::Store(StoreError::Io(e))
+    }
+}
+
 /// A bundle id: the first 16 hex digits of the release's content id (same content, same id).
 pub fn bundle_id(manifest: &Manifest) -> String {
     manifest.content_id()[..16].to_string()
 }
 
-/// Checks the object's size and SHA-256 against the manifest while reading it once.
-pub fn check_object(path: &Path, manifest: &Manifest) -> Result<(), InstallError> {
-    let file = File::open(path).map_err(io("opening", path))?;
-    let len = file.metadata().map_err(io("inspecting", path))?.len();
-    if len != manifest.bundle.size {
+/// Checks a measured object against the signed size and SHA-256: a comparison of the digest
+/// computed while the object was streamed to disk ([`Fetcher::download`]) or read once
+/// ([`measure_object`]); the file is not read again.
+///
+/// [`Fetcher::download`]: crate::fetch::Fetcher::download
+pub fn check_object(object: &VerifiedObject, manifest: &Manifest) -> Result<(), InstallError> {
+    if object.size() != manifest.bundle.size {
         return Err(InstallError::ObjectSize {
             expected: manifest.bundle.size,
-            got: len,
+            got: object.size(),
         });
     }
-    let (_, got) = crypto::sha256_reader(file).map_err(io("reading", path))?;
-    if got != manifest.bundle.sha256 {
+    if !object
+        .sha256()
+        .eq_ignore_ascii_case(&manifest.bundle.sha256)
+    {
         return Err(InstallError::ObjectHash {
             expected: manifest.bundle.sha256.clone(),
-            got,
+            got: object.sha256().to_string(),
         });
     }
     Ok(())
+}
+
+/// Size and SHA-256 of a local object that did not come through the streaming download (the
+/// updater's `install_from_file`), read once.
+pub fn measure_object(path: &Path) -> Result<VerifiedObject, InstallError> {
+    Ok(VerifiedObject::measure(path).map_err(StoreError::from)?)
 }
 
 /// Unwraps the content key of an encrypted manifest with the app's bundle keys.
@@ -84,6 +107,20 @@ pub fn content_key(
     manifest: &Manifest,
     keys: &[BundleKey],
 ) -> Result<Option<crypto::Key>, InstallError> {
+    Ok(sealing(manifest, keys)?.map(|s| s.content_key))
+}
+
+/// The key a sealed bundle object opens with, and where it came from.
+pub struct Sealing {
+    /// Id of the app's bundle key that unwrapped the content key.
+    pub key_id: String,
+    pub content_key: crypto::Key,
+    pub nonce_prefix: [u8; crypto::NONCE_PREFIX_SIZE],
+}
+
+/// How the object of `manifest` opens: `None` when it is not encrypted, else the content key
+/// unwrapped with the app's bundle key named by the manifest, and the STREAM nonce prefix.
+pub fn sealing(manifest: &Manifest, keys: &[BundleKey]) -> Result<Option<Sealing>, InstallError> {
     let Some(enc) = &manifest.bundle.encryption else {
         return Ok(None);
     };
@@ -92,39 +129,79 @@ pub fn content_key(
             alg: enc.alg.clone(),
         });
     }
+    let missing = || InstallError::MissingBundleKey {
+        key_id: enc.key_id.clone(),
+    };
     let key = keys
         .iter()
         .find(|k| k.key_id == enc.key_id)
-        .ok_or_else(|| InstallError::MissingBundleKey {
-            key_id: enc.key_id.clone(),
-        })?;
-    let key = key.bytes().map_err(|_| InstallError::MissingBundleKey {
-        key_id: enc.key_id.clone(),
-    })?;
+        .ok_or_else(missing)?;
+    let key = key.bytes().map_err(|_| missing())?;
     use base64::Engine;
     let wrapped = base64::engine::general_purpose::STANDARD
         .decode(&enc.wrapped_key)
         .map_err(|_| InstallError::MalformedEncryption {
             field: "wrapped_key",
         })?;
-    Ok(Some(crypto::unwrap_content_key(&key, &wrapped)?))
-}
-
-/// The STREAM nonce prefix of an encrypted manifest.
-pub fn nonce_prefix(manifest: &Manifest) -> Result<[u8; crypto::NONCE_PREFIX_SIZE], InstallError> {
-    let enc = manifest
-        .bundle
-        .encryption
-        .as_ref()
-        .ok_or(InstallError::MalformedEncryption {
-            field: "encryption",
-        })?;
-    hex::decode(&enc.nonce_prefix)
+    let content_key = crypto::unwrap_content_key(&key, &wrapped)?;
+    let nonce_prefix = hex::decode(&enc.nonce_prefix)
         .ok()
         .and_then(|v| v.try_into().ok())
         .ok_or(InstallError::MalformedEncryption {
             field: "nonce_prefix",
-        })
+        })?;
+    Ok(Some(Sealing {
+        key_id: enc.key_id.clone(),
+        content_key,
+        nonce_prefix,
+    }))
+}
+
+/// A bundle object opened into its zip.
+pub struct Opened {
+    /// The zip to extract: the object itself when it is not encrypted.
+    pub zip: PathBuf,
+    /// How it was sealed, and the plaintext bytes written; `None` when not encrypted.
+    pub sealed: Option<(Sealing, u64)>,
+}
+
+/// Opens (decrypts) the bundle object of `m` into `scratch/bundle.zip`, every segment
+/// authenticated before a byte of it is written; an unencrypted object is its own zip. The one
+/// decryption path: the device's install and `liveship verify` both open bundles here.
+pub fn open_object(
+    object: &Path,
+    m: &Manifest,
+    keys: &[BundleKey],
+    scratch: &Path,
+) -> Result<Opened, InstallError> {
+    let Some(sealing) = sealing(m, keys)? else {
+        return Ok(Opened {
+            zip: object.to_path_buf(),
+            sealed: None,
+        });
+    };
+    let zip = scratch.join("bundle.zip");
+    let input = File::open(object).map_err(io("opening", object))?;
+    let out = File::create(&zip).map_err(io("creating", &zip))?;
+    let mut out = BufWriter::new(out);
+    let written = crypto::open_stream(&sealing.content_key, &sealing.nonce_prefix, input, &mut out)
+        .map_err(|e| match e {
+            // Name the file and give the ENOSPC hint: running out of space is the likely
+            // cause, and the user can act on it.
+            CryptoError::Io { op, side, error } => {
+                let path = match side {
+                    Side::Input => object,
+                    Side::Output => &zip,
+                };
+                io(op, path)(error).into()
+            }
+            e => InstallError::Decrypt(e),
+        })?;
+    out.flush().map_err(io("writing", &zip))?;
+    Ok(Opened {
+        zip,
+        sealed: Some((sealing, written)),
+    })
 }
 
 /// Bytes an install of `manifest` needs free: the decrypted zip plus the extracted files, plus
@@ -139,28 +216,8 @@ pub fn space_needed(manifest: &Manifest) -> u64 {
     files + zip + 4 * 1024 * 1024 + manifest.files.len() as u64 * 4096
 }
 
-/// Installs a verified release whose bundle object is the local file `object`, and makes it
-/// `next`. When this returns `Ok`, the bundle directory and the state change are durable.
-/// Device policy (app id, channel, expiry, ...) is the caller's; this enforces the invariants
-/// that must hold whatever the caller: sequence above the high-water mark, content not
-/// blocklisted, object and every file exactly as signed.
-pub fn install(
-    store: &mut Store,
-    release: &VerifiedRelease,
-    envelope: &[u8],
-    object: &Path,
-    keys: &[BundleKey],
-    budgets: &Budgets,
-) -> Result<String, InstallError> {
-    install_with(store, release, envelope, |staging, tree| {
-        build_from_object(staging, tree, object, &release.manifest, keys, budgets)
-    })
-}
-
-/// Builds the verified tree of `m` at `tree` from its bundle object: checks the object's size and
-/// SHA-256, opens (decrypts) it into `staging/bundle.zip` when sealed, and extracts it with
-/// budgets, every file checked against the signed list and fsynced. Needs no store access, so a
-/// caller can run it without holding the state.
+/// Builds the verified tree of `m` at `tree` from a local bundle object that did not come
+/// through the streaming download: measures it once, then as [`build_from_download`].
 pub fn build_from_object(
     staging: &Path,
     tree: &Path,
@@ -169,48 +226,45 @@ pub fn build_from_object(
     keys: &[BundleKey],
     budgets: &Budgets,
 ) -> Result<(), InstallError> {
+    build_from_download(staging, tree, &measure_object(object)?, m, keys, budgets)
+}
+
+/// Builds the verified tree of `m` at `tree` from its bundle object: checks the object's
+/// measured size and SHA-256 against the manifest, opens (decrypts) it into
+/// `staging/bundle.zip` when sealed, and extracts it with budgets, every file checked against
+/// the signed list and fsynced. Needs no store access, so a caller can run it without holding
+/// the state.
+pub fn build_from_download(
+    staging: &Path,
+    tree: &Path,
+    object: &VerifiedObject,
+    m: &Manifest,
+    keys: &[BundleKey],
+    budgets: &Budgets,
+) -> Result<(), InstallError> {
     check_object(object, m)?;
-    let zip_path: PathBuf = match content_key(m, keys)? {
-        Some(key) => {
-            let prefix = nonce_prefix(m)?;
-            let zip_path = staging.join("bundle.zip");
-            let input = File::open(object).map_err(io("opening", object))?;
-            let out = File::create(&zip_path).map_err(io("creating", &zip_path))?;
-            let mut out = BufWriter::new(out);
-            crypto::open_stream(&key, &prefix, input, &mut out).map_err(|e| match e {
-                // Name the file and give the ENOSPC hint: running out of space is the
-                // likely cause, and the user can act on it.
-                CryptoError::Io { op, side, error } => {
-                    let path = match side {
-                        Side::Input => object,
-                        Side::Output => &zip_path,
-                    };
-                    InstallError::Store(io(op, path)(error))
-                }
-                e => InstallError::Decrypt(e),
-            })?;
-            out.flush().map_err(io("writing", &zip_path))?;
-            zip_path
-        }
-        None => object.to_path_buf(),
-    };
+    let opened = open_object(object.path(), m, keys, staging)?;
     fail::fail_point!("install.decrypted");
-    unpack::extract_verified(&zip_path, &m.files, tree, budgets)?;
+    unpack::extract_verified(&opened.zip, &m.files, tree, budgets)?;
     Ok(())
 }
 
-/// Installs a bundle whose tree `build(staging, tree)` creates at `tree` (inside the install's
-/// staging directory), durable and checked against the signed file list, and makes it `next`:
-/// [`begin`], `build`, [`finish`] in one call, holding `store` throughout.
-pub fn install_with(
-    store: &mut Store,
-    release: &VerifiedRelease,
-    envelope: &[u8],
-    build: impl FnOnce(&Path, &Path) -> Result<(), InstallError>,
-) -> Result<String, InstallError> {
-    let staging = begin(store, &release.manifest)?;
-    build(&staging.dir, &staging.tree)?;
-    finish(store, staging, release, envelope)
+/// Moves a delta's assembled tree to `tree` (inside the install's staging directory). Its files
+/// were each hashed against the signed list as they were written, so they are not read again:
+/// only the listing is checked (no extra file, none missing, no symlink). A tree assembled for
+/// another release's list is checked in full.
+pub fn adopt_assembled(
+    assembled: &Assembled,
+    tree: &Path,
+    m: &Manifest,
+) -> Result<(), InstallError> {
+    fs::rename(assembled.tree(), tree).map_err(io("moving", assembled.tree()))?;
+    if assembled.content_id() == m.content_id() {
+        unpack::check_listing(tree, &m.files)?;
+    } else {
+        unpack::check_dir(tree, &m.files)?;
+    }
+    Ok(())
 }
 
 /// An install in progress: holds the install lock (so no other process installs or cleans
@@ -227,14 +281,14 @@ pub struct Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         // Scratch space either way; a failure to remove it is cleaned at the next open.
-        let _ = store::remove_any(&self.dir);
+        let _ = remove_any(&self.dir);
     }
 }
 
 /// First step of an install: takes the install lock, checks the invariants (sequence above the
 /// high-water mark, content not blocklisted) and free space, and creates the staging directory.
-/// The tree is then built without the store ([`build_from_object`] or a delta), and [`finish`]
-/// publishes it.
+/// The tree is then built without the store ([`build_from_download`], [`build_from_object`] or
+/// [`adopt_assembled`]), and [`finish`] publishes it.
 pub fn begin(store: &mut Store, m: &Manifest) -> Result<Staging, InstallError> {
     let lock = store.try_install_lock()?.ok_or(InstallError::Busy)?;
     let id = bundle_id(m);
@@ -317,12 +371,12 @@ fn publish(
     let reuse = matches!(&known, Some(b) if b.status == BundleStatus::Ready) && dest.is_dir();
     if !reuse {
         // A directory the database does not know, or knows as failed, is not trusted content.
-        store::remove_any(&dest)?;
+        remove_any(&dest)?;
         fs::rename(tree, &dest).map_err(io("publishing", &dest))?;
     }
     fail::fail_point!("install.tree_renamed");
     fs::rename(&env_tmp, &env_dest).map_err(io("publishing", &env_dest))?;
-    store::sync_dir(&store.bundles_dir())?;
+    sync_dir(&store.bundles_dir())?;
     fail::fail_point!("install.renamed");
 
     let row = BundleRow {

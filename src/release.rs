@@ -23,10 +23,34 @@ pub const MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
 /// Allowance for device clocks that run behind or ahead when checking `expires_at`.
 pub const CLOCK_SKEW_SECS: u64 = 5 * 60;
 
+/// What is wrong with an envelope that is not a well-formed DSSE envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeDefect {
+    /// Not JSON at all, or cut short (position of the first bad byte).
+    #[error("not JSON (line {line}, column {column})")]
+    NotJson { line: usize, column: usize },
+    /// JSON, but not the DSSE object: a field missing, unknown or of the wrong type.
+    #[error("JSON that is not a DSSE envelope (line {line}, column {column})")]
+    NotDsse { line: usize, column: usize },
+    /// The `payload` field is not standard (padded) base64.
+    #[error("payload is not base64")]
+    PayloadNotBase64,
+}
+
+impl EnvelopeDefect {
+    fn of_json(e: &serde_json::Error) -> Self {
+        let (line, column) = (e.line(), e.column());
+        match e.classify() {
+            serde_json::error::Category::Data => EnvelopeDefect::NotDsse { line, column },
+            _ => EnvelopeDefect::NotJson { line, column },
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
-    #[error("envelope is not valid DSSE JSON: {0}")]
-    EnvelopeMalformed(String),
+    #[error("envelope is malformed: {0}")]
+    EnvelopeMalformed(EnvelopeDefect),
     #[error("envelope is {size} bytes, larger than the {limit}-byte limit")]
     EnvelopeTooLarge { size: usize, limit: usize },
     #[error("envelope payloadType is {got:?}, expected {PAYLOAD_TYPE:?}")]
@@ -461,7 +485,7 @@ pub fn verify_envelope(bytes: &[u8], keys: &[PinnedKey]) -> Result<VerifiedRelea
         });
     }
     let env: Envelope = serde_json::from_slice(bytes)
-        .map_err(|e| ReleaseError::EnvelopeMalformed(e.to_string()))?;
+        .map_err(|e| ReleaseError::EnvelopeMalformed(EnvelopeDefect::of_json(&e)))?;
     if env.payload_type != PAYLOAD_TYPE {
         return Err(ReleaseError::PayloadType {
             got: env.payload_type,
@@ -472,7 +496,7 @@ pub fn verify_envelope(bytes: &[u8], keys: &[PinnedKey]) -> Result<VerifiedRelea
     }
     let payload = B64
         .decode(&env.payload)
-        .map_err(|e| ReleaseError::EnvelopeMalformed(format!("payload is not base64: {e}")))?;
+        .map_err(|_| ReleaseError::EnvelopeMalformed(EnvelopeDefect::PayloadNotBase64))?;
     let signed = pae(&env.payload_type, &payload);
 
     // The first signature whose key id is pinned decides; an invalid signature by a pinned key

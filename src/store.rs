@@ -1,12 +1,8 @@
 //! Durable device state: one SQLite database (WAL, `synchronous=FULL`) that decides what boots,
 //! and the immutable bundle directories it points at.
 //!
-//! Layout under the data directory:
-//! `liveship.db` (state), `bundles/<id>/` (extracted bundles, never modified after the rename
-//! that publishes them), `bundles/<id>.envelope.json` (the signed envelope, used to rebuild state
-//! if the database is lost), `floors/<channel>.envelope.json` (the newest release installed per
-//! channel, kept when retention deletes its bundle: the anti-rollback floor after a lost
-//! database), `staging/` (work in progress), `install.lock`.
+//! The store owns the data directory's layout: every folder and file under it is named here
+//! and nowhere else. docs/DEVICE.md ("Data directory") is the one table of what each holds.
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
@@ -21,6 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+use crate::fs::{io, remove_any, sync_dir};
 use crate::release::{self, Manifest};
 
 /// Current schema version (`PRAGMA user_version`).
@@ -64,35 +61,16 @@ const MIGRATIONS: &[&str] = &[
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("i/o error while {op} {}: {source}{}", path.display(), crate::fs::hint(source))]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// A file operation failed; the error names the operation and the path and prints its
+    /// cause once.
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
     #[error(
         "database schema version {found} is newer than this build supports ({SCHEMA_VERSION})"
     )]
     SchemaTooNew { found: i64 },
     #[error("stored manifest of bundle {id} is unreadable: {reason}")]
     CorruptRow { id: String, reason: String },
-}
-
-impl From<crate::fs::IoError> for StoreError {
-    fn from(e: crate::fs::IoError) -> Self {
-        StoreError::Io {
-            op: e.op,
-            path: e.path,
-            source: e.error,
-        }
-    }
-}
-
-pub(crate) fn io<'a>(
-    op: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |e| crate::fs::io(op, path)(e).into()
 }
 
 /// Seconds since the Unix epoch.
@@ -314,7 +292,7 @@ impl Store {
         match file.try_lock() {
             Ok(()) => Ok(Some(InstallLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(io("locking", &path)(e)),
+            Err(fs::TryLockError::Error(e)) => Err(io("locking", &path)(e).into()),
         }
     }
 
@@ -364,6 +342,24 @@ impl Store {
                 fail::fail_point!("open.leftover_removed");
                 cleaned.push(format!("bundles/{name}"));
             }
+        }
+        // A floor is written through a temp file in `floors/`; a kill before its rename leaves
+        // the temp file, which nothing else would ever remove.
+        let floors = self.root.join("floors");
+        let mut floors_cleaned = false;
+        if let Ok(rd) = fs::read_dir(&floors) {
+            for entry in rd {
+                let path = entry.map_err(io("listing", &floors))?.path();
+                let name = file_name(&path);
+                if crate::fs::is_atomic_temp(&name) {
+                    remove_any(&path)?;
+                    cleaned.push(format!("floors/{name}"));
+                    floors_cleaned = true;
+                }
+            }
+        }
+        if floors_cleaned {
+            sync_dir(&floors)?;
         }
         if !cleaned.is_empty() {
             sync_dir(&bundles)?;
@@ -449,16 +445,6 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Removes a file or a directory tree ([`crate::fs::remove_any`] with the store's error).
-pub fn remove_any(path: &Path) -> Result<(), StoreError> {
-    Ok(crate::fs::remove_any(path)?)
-}
-
-/// fsync of a directory ([`crate::fs::sync_dir`] with the store's error).
-pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    Ok(crate::fs::sync_dir(dir)?)
 }
 
 // ---- row access, used inside `Store::write` transactions or on `Store::read` ----
@@ -648,4 +634,64 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreEr
         params![key, value],
     )?;
     Ok(())
+}
+
+// ---- delay conditions (boot) ----
+
+/// The meta key under which boot keeps its pending delay conditions.
+const DELAY_CONDITIONS_KEY: &str = "delay_conditions";
+
+/// The pending delay conditions, as the JSON `boot` wrote them (`None`: never set).
+pub fn delay_conditions(conn: &Connection) -> Result<Option<String>, StoreError> {
+    meta(conn, DELAY_CONDITIONS_KEY)
+}
+
+/// Replaces the pending delay conditions (`boot`'s JSON list; `[]` cancels the delay).
+pub fn set_delay_conditions(conn: &Connection, json: &str) -> Result<(), StoreError> {
+    set_meta(conn, DELAY_CONDITIONS_KEY, json)
+}
+
+// ---- built-in tree index (delta) ----
+
+/// One file of the built-in bundle, as indexed for delta updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinFile {
+    /// Relative to the built-in folder, `/`-separated; `sha256` is lowercase hex.
+    pub path: String,
+    pub sha256: String,
+}
+
+/// A cache, created on first use: a database rebuilt without it costs one more hashing.
+const BUILTIN_INDEX: &str =
+    "CREATE TABLE IF NOT EXISTS builtin_index (native_version TEXT NOT NULL,
+    path TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (native_version, path))";
+
+impl Store {
+    /// The built-in tree's files as indexed for `native_version`; empty when none were recorded
+    /// for it (never built, or a native update since; an empty tree costs nothing to walk).
+    pub fn builtin_index(&self, native_version: &str) -> Result<Vec<BuiltinFile>, StoreError> {
+        self.conn.execute(BUILTIN_INDEX, [])?;
+        let mut stmt = self.conn.prepare(
+            "SELECT path, sha256 FROM builtin_index WHERE native_version = ?1 ORDER BY path",
+        )?;
+        let rows = stmt.query_map([native_version], |r| {
+            let (path, sha256) = (r.get(0)?, r.get(1)?);
+            Ok(BuiltinFile { path, sha256 })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Records `files` as the built-in tree's index for native version `v`, replacing the index
+    /// of any other version, in one transaction.
+    pub fn set_builtin_index(&mut self, v: &str, files: &[BuiltinFile]) -> Result<(), StoreError> {
+        self.conn.execute(BUILTIN_INDEX, [])?;
+        self.write(|tx| -> Result<(), StoreError> {
+            tx.execute("DELETE FROM builtin_index", [])?;
+            let mut insert = tx.prepare("INSERT INTO builtin_index VALUES (?1, ?2, ?3)")?;
+            for f in files {
+                insert.execute(params![v, f.path, f.sha256])?;
+            }
+            Ok(())
+        })
+    }
 }

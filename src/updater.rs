@@ -181,7 +181,7 @@ impl Updater {
 
     /// Native start-up: which bundle to load. Starts the app-ready timer for a trial.
     pub fn launch(&self) -> LaunchResult {
-        let result = boot::launch(&mut self.store(), &self.inner.config);
+        let result = boot::launch(&mut self.store(), &self.inner.config, store::now());
         if let Some(r) = &result.reverted {
             self.emit(Event::UpdateFailed {
                 bundle_id: r.id.clone(),
@@ -841,14 +841,15 @@ impl Updater {
         prune_downloads(&downloads, &part);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        self.run(
-            fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
-            deadline,
-        )?
-        .map_err(NetError::from)?;
+        let object = self
+            .run(
+                fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
+                deadline,
+            )?
+            .map_err(NetError::from)?;
         let keys = &self.inner.config.bundle_keys;
         let id = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
-            install::build_from_object(staging, tree, &part, m, keys, &Budgets::default())
+            install::build_from_download(staging, tree, &object, m, keys, &Budgets::default())
         })?;
         let _ = std::fs::remove_file(&part);
         Ok((id, m.bundle.size, false, fallback))
@@ -861,7 +862,8 @@ impl Updater {
         deadline: Option<Deadline>,
     ) -> Result<(String, u64), CoreError> {
         let m = &c.verified.manifest;
-        let plan = delta::plan(&self.store(), &self.inner.config.builtin_dir, m)?;
+        let cfg = &self.inner.config;
+        let plan = delta::plan(&mut self.store(), &cfg.builtin_dir, &cfg.native_version, m)?;
         // A delta only pays off when it saves a good share of the bytes.
         if plan.remote_bytes * 10 > m.bundle.size * 7 {
             return Err(delta::DeltaError::NotWorthIt {
@@ -873,10 +875,10 @@ impl Updater {
         let key = install::content_key(m, &self.inner.config.bundle_keys)?;
         let work = downloads.join(format!("{}.delta", install::bundle_id(m)));
         let tree = work.join("tree");
-        let _ = store::remove_any(&tree);
+        let _ = crate::fs::remove_any(&tree);
         let fetcher = self.fetcher()?;
         let report = self.progress_reporter(m.version.clone());
-        let bytes = self.run(
+        let assembled = self.run(
             delta::assemble(
                 &fetcher,
                 &c.url,
@@ -890,25 +892,18 @@ impl Updater {
             deadline,
         )??;
         let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
-            std::fs::rename(&tree, staged_tree).map_err(|source| {
-                InstallError::Store(StoreError::Io {
-                    op: "moving",
-                    path: tree.clone(),
-                    source,
-                })
-            })?;
-            crate::unpack::check_dir(staged_tree, &m.files)?;
-            Ok(())
+            install::adopt_assembled(&assembled, staged_tree, m)
         })?;
-        let _ = store::remove_any(&work);
-        Ok((id, bytes))
+        let _ = crate::fs::remove_any(&work);
+        Ok((id, assembled.bytes()))
     }
 
     /// Switches to the installed `next` bundle now (apply mode `immediate`, Capgo's `set`): it
     /// becomes the trial, the timer starts, and `ReloadRequired` tells the native layer to load
     /// it. Returns `None` when there is no `next`.
     pub fn apply_now(&self) -> Result<Option<LaunchResult>, CoreError> {
-        let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config)? else {
+        let Some(result) = boot::apply_next(&mut self.store(), &self.inner.config, store::now())?
+        else {
             return Ok(None);
         };
         self.emit(Event::Set {
@@ -950,7 +945,7 @@ impl Updater {
         let moment = boot::Moment::Foreground {
             background_ms: away.as_millis() as u64,
         };
-        let clear = boot::settle(&mut self.store(), &self.inner.config, moment)?;
+        let clear = boot::settle(&mut self.store(), &self.inner.config, moment, store::now())?;
         // Delay conditions that have just all been met apply `next` now; otherwise the apply
         // mode decides.
         let background_apply = self.inner.config.apply_mode == ApplyMode::Background
@@ -1019,7 +1014,7 @@ fn prune_downloads(dir: &Path, keep: &Path) {
             let stale_part = p.extension().is_some_and(|x| x == "part");
             let stale_delta = p.extension().is_some_and(|x| x == "delta");
             if p != keep && (stale_part || stale_delta) {
-                let _ = store::remove_any(&p);
+                let _ = crate::fs::remove_any(&p);
             }
         }
     }

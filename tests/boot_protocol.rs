@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use liveship::boot::{BootError, Confirmed, ResetTarget, BUILTIN, REASON_NOT_CONFIRMED};
+use liveship::boot::{
+    BootError, BundleStatus, Confirmed, ResetTarget, BUILTIN, REASON_NOT_CONFIRMED,
+};
 use liveship::config::Config;
 use liveship::events::Event;
 use liveship::install::InstallError;
@@ -70,7 +72,7 @@ impl Device {
     }
 }
 
-fn status_of(u: &Updater, id: &str) -> Option<String> {
+fn status_of(u: &Updater, id: &str) -> Option<BundleStatus> {
     u.list()
         .unwrap()
         .into_iter()
@@ -101,7 +103,7 @@ fn unconfirmed_trial_is_reverted_on_next_launch() {
     assert_eq!(rev.id, id);
     assert_eq!(rev.reason, REASON_NOT_CONFIRMED);
     let info = u.list().unwrap().into_iter().find(|b| b.id == id).unwrap();
-    assert_eq!(info.status, "failed");
+    assert_eq!(info.status, BundleStatus::Failed);
     assert_eq!(info.failed_reason.as_deref(), Some(REASON_NOT_CONFIRMED));
     assert!(d.events().iter().any(|e| matches!(e,
         Event::UpdateFailed { bundle_id, reason, .. } if *bundle_id == id && reason == REASON_NOT_CONFIRMED)));
@@ -216,7 +218,7 @@ fn ready_timer_reverts_and_asks_for_reload() {
         .position(|e| matches!(e, Event::ReloadRequired { bundle_id, path: None, .. } if bundle_id == BUILTIN))
         .expect("ReloadRequired to the built-in bundle");
     assert!(failed < reload);
-    assert_eq!(status_of(&u, &id).as_deref(), Some("failed"));
+    assert_eq!(status_of(&u, &id), Some(BundleStatus::Failed));
     assert!(u.status().unwrap().trial.is_none());
     // The next launch has nothing left to revert.
     assert_eq!(u.launch().reverted, None);
@@ -268,15 +270,20 @@ fn high_water_mark_never_decreases_after_revert() {
     let m = &v.manifest;
     let object = r1.parent().unwrap().join(&m.bundle.url);
     let (mut st, _) = Store::open(d.data.path()).unwrap();
-    let err = liveship::install::install(
-        &mut st,
-        &v,
-        &bytes,
-        &object,
-        &[bundle_key()],
-        &Default::default(),
-    )
-    .unwrap_err();
+    let err = liveship::install::begin(&mut st, m)
+        .and_then(|staging| {
+            let keys = [bundle_key()];
+            liveship::install::build_from_object(
+                &staging.dir,
+                &staging.tree,
+                &object,
+                m,
+                &keys,
+                &Default::default(),
+            )?;
+            liveship::install::finish(&mut st, staging, &v, &bytes)
+        })
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -459,10 +466,10 @@ fn delete_refuses_bundles_in_use() {
     assert!(u.launch().trial);
     let id4 = u.install_from_file(&d.good(4)).unwrap().id;
     for (id, role) in [
-        (&id1, "fallback"),
-        (&id2, "current"),
-        (&id3, "trial"),
-        (&id4, "next"),
+        (&id1, BundleStatus::Fallback),
+        (&id2, BundleStatus::Current),
+        (&id3, BundleStatus::Trial),
+        (&id4, BundleStatus::Next),
     ] {
         let err = u.delete(id).unwrap_err();
         assert!(
@@ -477,7 +484,7 @@ fn delete_refuses_bundles_in_use() {
     ));
     // Choosing another next leaves 4 without a role: now it can go.
     u.set_next(&id1).unwrap();
-    assert_eq!(status_of(&u, &id4).as_deref(), Some("ready"));
+    assert_eq!(status_of(&u, &id4), Some(BundleStatus::Ready));
     u.delete(&id4).unwrap();
     assert_eq!(status_of(&u, &id4), None);
     assert!(!d.data.path().join("bundles").join(&id4).exists());
@@ -540,7 +547,7 @@ fn set_next_and_reset_to_builtin_and_last_good() {
     // reset to last good: the trial is dropped without blame; current serves.
     let now = u.reset(ResetTarget::LastGood).unwrap();
     assert_eq!((now.id.as_str(), now.trial), (id2.as_str(), false));
-    assert_eq!(status_of(&u, &id1).as_deref(), Some("fallback"));
+    assert_eq!(status_of(&u, &id1), Some(BundleStatus::Fallback));
     assert!(d
         .events()
         .iter()

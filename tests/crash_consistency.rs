@@ -317,6 +317,11 @@ fn reopen_and_check(data: &Path, last_hw: &mut u64, ctx: &str) -> (AfterKill, La
         Vec::<String>::new(),
         "{ctx}: staging not cleaned"
     );
+    let floors = entries(&data.join("floors"));
+    assert!(
+        floors.iter().all(|n| !liveship::fs::is_atomic_temp(n)),
+        "{ctx}: a floor's temp file left after open: {floors:?}"
+    );
     let rows = store::bundles(st.read()).unwrap();
     let known: Vec<&str> = rows.iter().map(|b| b.id.as_str()).collect();
     for name in entries(&st.bundles_dir()) {
@@ -361,7 +366,7 @@ fn reopen_and_check(data: &Path, last_hw: &mut u64, ctx: &str) -> (AfterKill, La
     );
     *last_hw = hw;
 
-    let r = boot::launch(&mut st, &device_config(data));
+    let r = boot::launch(&mut st, &device_config(data), liveship::store::now());
     match &roles.trial {
         Some(t) => {
             let rev = r
@@ -531,6 +536,36 @@ fn kill_after_install_commit_keeps_new_bundle_as_next() {
     assert_eq!(after.roles.next, Some(repo.id(2)));
     assert_eq!(after.high_water, 2);
     assert!(after.cleaned.iter().all(|c| c.starts_with("staging/")));
+    assert_eq!((r.id, r.trial), (repo.id(2), true));
+}
+
+/// The floor is written after the install's commit through a temp file; a kill between the
+/// temp file and its rename keeps the install and leaves the older floor, and the next open
+/// removes the temp file (nothing else ever would).
+#[test]
+fn kill_while_writing_the_floor_keeps_the_install_and_removes_the_temp_file() {
+    let repo = repo();
+    let (data, mut hw) = setup(&[]);
+    let (after, r) = kill_at(
+        data.path(),
+        "fs.atomic_temp_written",
+        &steps(&["install:2"]),
+        &mut hw,
+    );
+    assert_eq!(after.roles.next, Some(repo.id(2)));
+    assert_eq!(after.high_water, 2);
+    assert!(
+        after
+            .cleaned
+            .iter()
+            .any(|c| c.starts_with("floors/.") && c.ends_with(".tmp")),
+        "the floor's temp file is not among cleaned {:?}",
+        after.cleaned
+    );
+    assert_eq!(
+        entries(&data.path().join("floors")),
+        vec!["production.envelope.json"]
+    );
     assert_eq!((r.id, r.trial), (repo.id(2), true));
 }
 

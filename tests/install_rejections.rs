@@ -425,7 +425,8 @@ fn symlink_entry_is_rejected() {
 
 // ---- invariants of the install step itself (below device policy) ----
 
-/// Calls `install::install` directly, as a caller that skipped the policy checks would.
+/// Runs the install steps the updater runs (`begin`, `build_from_object`, `finish`) directly,
+/// as a caller that skipped the policy checks would.
 fn install_below_policy(f: &Fixture, release: &Path) -> Result<String, InstallError> {
     let bytes = fs::read(release).unwrap();
     let v = liveship::release::verify_envelope(&bytes, &[pinned_key()]).unwrap();
@@ -433,14 +434,16 @@ fn install_below_policy(f: &Fixture, release: &Path) -> Result<String, InstallEr
     // The updater holds the store; a second Store on the same directory is what another
     // process would have.
     let (mut st, _) = Store::open(f.data.path()).unwrap();
-    install::install(
-        &mut st,
-        &v,
-        &bytes,
+    let staging = install::begin(&mut st, &v.manifest)?;
+    install::build_from_object(
+        &staging.dir,
+        &staging.tree,
         &obj,
+        &v.manifest,
         &[bundle_key()],
         &Default::default(),
-    )
+    )?;
+    install::finish(&mut st, staging, &v, &bytes)
 }
 
 #[test]
@@ -563,7 +566,7 @@ fn running_out_of_space_mid_install_fails_cleanly() {
     eprintln!("rejected as expected: {err}");
     let msg = err.to_string();
     assert!(
-        matches!(&err, CoreError::Install(InstallError::Store(liveship::store::StoreError::Io { path, .. })) if path.starts_with(f.data.path().join("staging"))),
+        matches!(&err, CoreError::Install(InstallError::Store(liveship::store::StoreError::Io(liveship::fs::IoError { path, .. }))) if path.starts_with(f.data.path().join("staging"))),
         "{msg}"
     );
     assert!(

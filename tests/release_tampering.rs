@@ -11,8 +11,8 @@ use serde_json::Value;
 use liveship::crypto::{self, CryptoError, WRAPPED_KEY_SIZE};
 use liveship::release::{
     self, manifest_bytes, sign_envelope, verify_envelope, BundleObject, Delta, Encryption,
-    Envelope, FileEntry, Incident, Manifest, NativeRange, PinnedKey, ReleaseError, CLOCK_SKEW_SECS,
-    MAX_ENVELOPE_BYTES, PAYLOAD_TYPE,
+    Envelope, EnvelopeDefect, FileEntry, Incident, Manifest, NativeRange, PinnedKey, ReleaseError,
+    CLOCK_SKEW_SECS, MAX_ENVELOPE_BYTES, PAYLOAD_TYPE,
 };
 
 fn signing_key(n: u8) -> SigningKey {
@@ -409,25 +409,33 @@ fn malformed_envelopes_are_rejected() {
         unpadded.payload, env.payload,
         "payload length needs padding"
     );
-    let cases = [
-        String::new(),
-        "[]".into(),
-        good[..good.len() - 1].to_string(),
-        good.replace("\"payload\"", "\"body\""),
-        String::from_utf8(envelope_bytes(&Envelope {
-            payload: "not base64!".into(),
-            ..env.clone()
-        }))
-        .unwrap(),
-        String::from_utf8(envelope_bytes(&unpadded)).unwrap(),
+    let not_json = |d: &EnvelopeDefect| matches!(d, EnvelopeDefect::NotJson { .. });
+    let not_dsse = |d: &EnvelopeDefect| matches!(d, EnvelopeDefect::NotDsse { .. });
+    let not_b64 = |d: &EnvelopeDefect| *d == EnvelopeDefect::PayloadNotBase64;
+    type Expected<'a> = &'a dyn Fn(&EnvelopeDefect) -> bool;
+    let cases: [(String, Expected); 6] = [
+        (String::new(), &not_json),
+        ("[]".into(), &not_dsse),
+        (good[..good.len() - 1].to_string(), &not_json),
+        (good.replace("\"payload\"", "\"body\""), &not_dsse),
+        (
+            String::from_utf8(envelope_bytes(&Envelope {
+                payload: "not base64!".into(),
+                ..env.clone()
+            }))
+            .unwrap(),
+            &not_b64,
+        ),
+        (
+            String::from_utf8(envelope_bytes(&unpadded)).unwrap(),
+            &not_b64,
+        ),
     ];
-    for c in cases {
+    for (c, expected) in cases {
+        let got = verify_envelope(c.as_bytes(), &keys);
         assert!(
-            matches!(
-                verify_envelope(c.as_bytes(), &keys),
-                Err(ReleaseError::EnvelopeMalformed(_))
-            ),
-            "{c:.80}"
+            matches!(&got, Err(ReleaseError::EnvelopeMalformed(d)) if expected(d)),
+            "{c:.80}: {got:?}"
         );
     }
 }

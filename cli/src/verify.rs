@@ -8,14 +8,15 @@
 //! folder that is removed on exit.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use liveship::crypto::{self, CryptoError};
+use liveship::delta::{self, DeltaError};
+use liveship::fetch::VerifiedObject;
+use liveship::install::{self, InstallError};
 use liveship::release::{self, BundleKey, Manifest, PinnedKey, ReleaseError};
 use liveship::unpack::{self, Budgets, UnpackError};
 
@@ -75,8 +76,8 @@ pub enum VerifyError {
         crypto::STREAM_ALG
     )]
     UnsupportedAlg { alg: String },
-    #[error("encryption parameters malformed: {0}")]
-    EncryptionParams(String),
+    #[error("encryption parameters malformed: {field}")]
+    EncryptionParams { field: &'static str },
     #[error("missing bundle key: the bundle is encrypted under bundle key {key_id}; pass --bundle-key FILE, set {}, or give --config with bundleKeys", keys::BUNDLE_KEY_ENV)]
     BundleKeyMissing { key_id: String },
     #[error(
@@ -87,6 +88,9 @@ pub enum VerifyError {
     Unwrap(CryptoError),
     #[error("bundle decryption failed: {0}")]
     Decrypt(CryptoError),
+    /// Opening the bundle failed otherwise (I/O while decrypting: the path and hint are in it).
+    #[error("bundle decryption failed: {0}")]
+    Open(InstallError),
     #[error("bundle contents check failed: {0}")]
     Unpack(UnpackError),
     #[error("delta object missing: {path}: {source}")]
@@ -196,27 +200,31 @@ fn check_release(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let bundle_path = resolve(base, &m.bundle.url)?;
-    let actual_size = fs::metadata(&bundle_path)
-        .map_err(|source| VerifyError::BundleMissing {
+    fs::metadata(&bundle_path).map_err(|source| VerifyError::BundleMissing {
+        path: bundle_path.clone(),
+        source,
+    })?;
+    // The device's object check: size and SHA-256 measured in one read, compared with the
+    // signed manifest.
+    let object = VerifiedObject::measure(&bundle_path).map_err(|e| VerifyError::Io {
+        op: e.op,
+        path: e.path,
+        source: e.error,
+    })?;
+    install::check_object(&object, m).map_err(|e| match e {
+        InstallError::ObjectSize { expected, got } => VerifyError::BundleSize {
             path: bundle_path.clone(),
-            source,
-        })?
-        .len();
-    if actual_size != m.bundle.size {
-        return Err(VerifyError::BundleSize {
-            path: bundle_path,
-            expected: m.bundle.size,
-            actual: actual_size,
-        });
-    }
-    let (_, actual_sha) = hash_file(&bundle_path)?;
-    if actual_sha != m.bundle.sha256 {
-        return Err(VerifyError::BundleSha {
-            path: bundle_path,
-            expected: m.bundle.sha256.clone(),
-            actual: actual_sha,
-        });
-    }
+            expected,
+            actual: got,
+        },
+        InstallError::ObjectHash { expected, got } => VerifyError::BundleSha {
+            path: bundle_path.clone(),
+            expected,
+            actual: got,
+        },
+        e => VerifyError::Open(e),
+    })?;
+    let (actual_size, actual_sha) = (object.size(), object.sha256());
     report.push(format!(
         "bundle {}: {} bytes, sha256 {}",
         bundle_path.display(),
@@ -225,64 +233,22 @@ fn check_release(
     ));
 
     let tmp = tempfile::tempdir().map_err(io_err("creating a temp folder in", Path::new(".")))?;
-    let (zip_path, content_key) = match &m.bundle.encryption {
+    let opened = install::open_object(&bundle_path, m, bundle_keys, tmp.path())
+        .map_err(|e| open_error(e, bundle_keys))?;
+    let content_key = match &opened.sealed {
         None => {
             report.push("bundle is not encrypted".to_string());
-            (bundle_path.clone(), None)
+            None
         }
-        Some(enc) => {
-            if enc.alg != crypto::STREAM_ALG {
-                return Err(VerifyError::UnsupportedAlg {
-                    alg: enc.alg.clone(),
-                });
-            }
-            if bundle_keys.is_empty() {
-                return Err(VerifyError::BundleKeyMissing {
-                    key_id: enc.key_id.clone(),
-                });
-            }
-            let bk = bundle_keys
-                .iter()
-                .find(|k| k.key_id == enc.key_id)
-                .ok_or_else(|| VerifyError::BundleKeyMismatch {
-                    wanted: enc.key_id.clone(),
-                    given: bundle_keys.iter().map(|k| k.key_id.clone()).collect(),
-                })?;
-            let bk_bytes = bk
-                .bytes()
-                .map_err(|e| VerifyError::EncryptionParams(e.to_string()))?;
-            let wrapped = B64
-                .decode(&enc.wrapped_key)
-                .map_err(|e| VerifyError::EncryptionParams(format!("wrappedKey: {e}")))?;
-            let content_key =
-                crypto::unwrap_content_key(&bk_bytes, &wrapped).map_err(VerifyError::Unwrap)?;
-            let nonce_prefix: [u8; crypto::NONCE_PREFIX_SIZE] = hex::decode(&enc.nonce_prefix)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| {
-                    VerifyError::EncryptionParams(format!(
-                        "nonce_prefix {:?} is not {} hex bytes",
-                        enc.nonce_prefix,
-                        crypto::NONCE_PREFIX_SIZE
-                    ))
-                })?;
-            let zip_path = tmp.path().join("bundle.zip");
-            let input = File::open(&bundle_path).map_err(io_err("opening", &bundle_path))?;
-            let out = File::create(&zip_path).map_err(io_err("creating", &zip_path))?;
-            let n = crypto::open_stream(
-                &content_key,
-                &nonce_prefix,
-                BufReader::new(input),
-                BufWriter::new(out),
-            )
-            .map_err(VerifyError::Decrypt)?;
+        Some((sealing, n)) => {
             report.push(format!(
                 "decrypted with bundle key {} ({} bytes of zip, every segment authenticated)",
-                bk.key_id, n
+                sealing.key_id, n
             ));
-            (zip_path, Some(content_key))
+            Some(sealing.content_key)
         }
     };
+    let zip_path = opened.zip;
 
     let dest = tmp.path().join("x");
     let extracted = unpack::extract_verified(&zip_path, &m.files, &dest, &Budgets::default())
@@ -309,6 +275,26 @@ fn check_release(
         ));
     }
     Ok(report)
+}
+
+/// Names the check that opening the bundle failed, in verify's words.
+fn open_error(e: InstallError, bundle_keys: &[BundleKey]) -> VerifyError {
+    match e {
+        InstallError::UnsupportedEncryption { alg } => VerifyError::UnsupportedAlg { alg },
+        InstallError::MissingBundleKey { key_id } if bundle_keys.is_empty() => {
+            VerifyError::BundleKeyMissing { key_id }
+        }
+        InstallError::MissingBundleKey { key_id } => VerifyError::BundleKeyMismatch {
+            wanted: key_id,
+            given: bundle_keys.iter().map(|k| k.key_id.clone()).collect(),
+        },
+        InstallError::MalformedEncryption { field } => VerifyError::EncryptionParams { field },
+        InstallError::Decrypt(
+            e @ (CryptoError::UnwrapFailed { .. } | CryptoError::WrappedKeyLength { .. }),
+        ) => VerifyError::Unwrap(e),
+        InstallError::Decrypt(e) => VerifyError::Decrypt(e),
+        e => VerifyError::Open(e),
+    }
 }
 
 /// Resolves a manifest-relative URL to a local path.
@@ -349,28 +335,19 @@ fn check_delta_object(
     let (size, sha) = match content_key {
         None => hash_file(path)?,
         Some(ck) => {
-            let raw: [u8; 32] = hex::decode(&entry.sha256)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| {
-                    VerifyError::EncryptionParams(format!(
-                        "file {} has a sha256 that is not 32 hex bytes",
-                        entry.path
-                    ))
-                })?;
-            let key = crypto::file_key(ck, &raw);
             let mut sink = HashWriter::new(io::sink());
-            crypto::open_stream(
-                &key,
-                &crypto::FILE_NONCE_PREFIX,
-                BufReader::new(f),
-                &mut sink,
-            )
-            .map_err(|source| VerifyError::DeltaDecrypt {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            sink.flush().map_err(io_err("hashing", path))?;
+            delta::open_file_object(ck, entry, BufReader::new(f), &mut sink).map_err(
+                |e| match e {
+                    DeltaError::Decrypt { source, .. } => VerifyError::DeltaDecrypt {
+                        path: path.to_path_buf(),
+                        source,
+                    },
+                    // The other outcome: a signed SHA-256 that is not 32 hex bytes.
+                    _ => VerifyError::EncryptionParams {
+                        field: "files[].sha256",
+                    },
+                },
+            )?;
             sink.finish().map_err(io_err("hashing", path))?
         }
     };

@@ -3,8 +3,9 @@
 //!
 //! One object, [`Updater`], holds an `Arc` of the plain-Rust [`crate::updater::Updater`] and
 //! forwards to it; this module owns only the translation at the edge:
-//! - the core's `Config` (with `PinnedKey`/`BundleKey`) and `Event` are exported as they are;
-//!   records and enums mirroring the other core types (`LaunchResult`, ...) remain;
+//! - the core's `Config` (with `PinnedKey`/`BundleKey`), `Event` and the boot protocol's types
+//!   (`LaunchResult`, `BundleInfo`, ...) are exported as they are; records and enums remain for
+//!   what has no core type of its own yet (`Status`, `CheckResult`, `UpdateOutcome`, ...);
 //! - [`LiveshipError`], the one public error, mapped from every internal error in
 //!   [`LiveshipError::from_core`] (the only place that decides which variant a failure is);
 //! - the foreign [`EventListener`] and [`Logger`] traits, and the `log` bridge to the latter.
@@ -27,6 +28,11 @@ use listener::ListenerSink;
 pub use listener::{set_logger, EventListener, LogLevel, Logger};
 
 use crate::boot;
+// The boot protocol's own types cross the edge as they are (no mirrors).
+pub use crate::boot::{
+    BundleInfo, BundleStatus, Confirmed as ReadyOutcome, DelayCondition, LaunchResult, ResetTarget,
+    Reverted,
+};
 use crate::config::Config;
 use crate::events::Event;
 use crate::updater;
@@ -47,52 +53,6 @@ pub struct HostInfo {
 
 // ---------------------------------------------------------------------------------------------
 // Records and enums returned to the app
-
-/// A revert that happened, and why.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Reverted {
-    pub id: String,
-    pub version: String,
-    pub reason: String,
-}
-
-/// What native start-up must load.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct LaunchResult {
-    /// Bundle id, or `builtin`.
-    pub id: String,
-    pub version: String,
-    /// Folder to serve; `null` for the built-in bundle.
-    pub path: Option<String>,
-    /// This launch is the bundle's trial: its page must call `notifyAppReady(id)`.
-    pub trial: bool,
-    /// Set when this launch reverted a trial that never confirmed.
-    pub reverted: Option<Reverted>,
-}
-
-/// The role a bundle plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum BundleStatus {
-    Current,
-    Fallback,
-    Trial,
-    Next,
-    /// Installed, no role.
-    Ready,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BundleInfo {
-    pub id: String,
-    pub version: String,
-    pub channel: String,
-    pub sequence: u64,
-    pub status: BundleStatus,
-    pub failed_reason: Option<String>,
-    /// Unix seconds.
-    pub installed_at: u64,
-}
 
 /// The whole device state at a glance.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -151,64 +111,6 @@ pub struct InstalledBundle {
     pub id: String,
     pub version: String,
     pub sequence: u64,
-}
-
-/// What `notifyAppReady` did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum ReadyOutcome {
-    /// The trial became current; `previous` is now the fallback.
-    Promoted { previous: Option<String> },
-    /// The bundle already was current (a reload, a second call).
-    AlreadyCurrent,
-}
-
-/// Where `reset` goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum ResetTarget {
-    /// Serve the built-in bundle; forget current, trial and next.
-    Builtin,
-    /// Serve the last confirmed bundle; drop a pending trial or next without blaming it.
-    LastGood,
-}
-
-/// A condition a downloaded `next` bundle waits for (Capgo's `setMultiDelay`); `next`
-/// applies once every condition has been met.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum DelayCondition {
-    /// The app spent at least `ms` in the background (met when it returns to the foreground).
-    Background { ms: u64 },
-    /// The app was killed and started again (met at the next launch).
-    Kill,
-    /// Not before this time (Unix seconds).
-    Date { not_before: u64 },
-    /// The native app is at least this version.
-    NativeVersion { at_least: String },
-}
-
-impl From<DelayCondition> for boot::DelayCondition {
-    fn from(c: DelayCondition) -> Self {
-        match c {
-            DelayCondition::Background { ms } => boot::DelayCondition::Background { ms },
-            DelayCondition::Kill => boot::DelayCondition::Kill,
-            DelayCondition::Date { not_before } => boot::DelayCondition::Date { not_before },
-            DelayCondition::NativeVersion { at_least } => {
-                boot::DelayCondition::NativeVersion { at_least }
-            }
-        }
-    }
-}
-
-impl From<boot::DelayCondition> for DelayCondition {
-    fn from(c: boot::DelayCondition) -> Self {
-        match c {
-            boot::DelayCondition::Background { ms } => DelayCondition::Background { ms },
-            boot::DelayCondition::Kill => DelayCondition::Kill,
-            boot::DelayCondition::Date { not_before } => DelayCondition::Date { not_before },
-            boot::DelayCondition::NativeVersion { at_least } => {
-                DelayCondition::NativeVersion { at_least }
-            }
-        }
-    }
 }
 
 /// One row of the transition history.
@@ -283,7 +185,7 @@ impl Updater {
     /// Native start-up: which bundle to load now. Never fails: on any problem it serves the
     /// built-in bundle (and logs why), so the app always starts.
     pub fn launch(&self) -> LaunchResult {
-        guard("launch", || Ok(self.inner.launch().into())).unwrap_or_else(|_| LaunchResult {
+        guard("launch", || Ok(self.inner.launch())).unwrap_or_else(|_| LaunchResult {
             id: boot::BUILTIN.into(),
             version: self.inner.config().builtin_version.clone(),
             path: None,
@@ -294,12 +196,7 @@ impl Updater {
 
     /// `notifyAppReady` from the page of bundle `bundle_id` (captured when the page started).
     pub fn notify_app_ready(&self, bundle_id: String) -> Result<ReadyOutcome, LiveshipError> {
-        core("notifyAppReady", || {
-            Ok(match self.inner.notify_app_ready(&bundle_id)? {
-                boot::Confirmed::Promoted { previous } => ReadyOutcome::Promoted { previous },
-                boot::Confirmed::AlreadyCurrent => ReadyOutcome::AlreadyCurrent,
-            })
-        })
+        core("notifyAppReady", || self.inner.notify_app_ready(&bundle_id))
     }
 
     /// Asks the update server whether a release this device may take exists (no download).
@@ -369,7 +266,7 @@ impl Updater {
     /// Switches to the installed next bundle now (it becomes the trial; `ReloadRequired`
     /// follows). `null` when there is no next bundle.
     pub fn apply_next(&self) -> Result<Option<LaunchResult>, LiveshipError> {
-        core("applyNext", || Ok(self.inner.apply_now()?.map(Into::into)))
+        core("applyNext", || self.inner.apply_now())
     }
 
     /// Makes an installed bundle the next one.
@@ -379,29 +276,23 @@ impl Updater {
 
     /// Goes back to the built-in or last confirmed bundle; returns what serves now.
     pub fn reset(&self, to: ResetTarget) -> Result<LaunchResult, LiveshipError> {
-        core("reset", || {
-            let to = match to {
-                ResetTarget::Builtin => boot::ResetTarget::Builtin,
-                ResetTarget::LastGood => boot::ResetTarget::LastGood,
-            };
-            Ok(self.inner.reset(to)?.into())
-        })
+        core("reset", || self.inner.reset(to))
     }
 
     /// What serves now.
     pub fn current(&self) -> Result<LaunchResult, LiveshipError> {
-        core("current", || Ok(self.inner.current()?.into()))
+        core("current", || self.inner.current())
     }
 
     pub fn status(&self) -> Result<Status, LiveshipError> {
         core("status", || {
             let s = self.inner.status()?;
             Ok(Status {
-                serving: s.serving.into(),
-                current: s.current.map(Into::into),
-                fallback: s.fallback.map(Into::into),
-                trial: s.trial.map(Into::into),
-                next: s.next.map(Into::into),
+                serving: s.serving,
+                current: s.current,
+                fallback: s.fallback,
+                trial: s.trial,
+                next: s.next,
                 channel: s.channel,
                 high_water: s.high_water,
                 device_id: s.device_id,
@@ -412,9 +303,7 @@ impl Updater {
 
     /// Installed bundles with their roles.
     pub fn list(&self) -> Result<Vec<BundleInfo>, LiveshipError> {
-        core("list", || {
-            Ok(self.inner.list()?.into_iter().map(Into::into).collect())
-        })
+        core("list", || self.inner.list())
     }
 
     /// Deletes an installed bundle that has no role.
@@ -478,18 +367,14 @@ impl Updater {
     /// changed (the native layer reloads, `ReloadRequired` says so too).
     pub fn app_moved_to_foreground(&self) -> Result<Option<LaunchResult>, LiveshipError> {
         core("appMovedToForeground", || {
-            Ok(self.inner.app_moved_to_foreground()?.map(Into::into))
+            self.inner.app_moved_to_foreground()
         })
     }
 
     /// Capgo's `setMultiDelay`: the downloaded `next` bundle waits until every condition has
     /// been met (replaces earlier conditions).
     pub fn set_multi_delay(&self, conditions: Vec<DelayCondition>) -> Result<(), LiveshipError> {
-        core("setMultiDelay", || {
-            let conditions: Vec<boot::DelayCondition> =
-                conditions.into_iter().map(Into::into).collect();
-            self.inner.set_delay(&conditions)
-        })
+        core("setMultiDelay", || self.inner.set_delay(&conditions))
     }
 
     /// Capgo's `cancelDelay`: `next` applies at the next opportunity again.
@@ -499,9 +384,7 @@ impl Updater {
 
     /// The delay conditions still pending.
     pub fn delay_conditions(&self) -> Result<Vec<DelayCondition>, LiveshipError> {
-        core("delayConditions", || {
-            Ok(self.inner.delay()?.into_iter().map(Into::into).collect())
-        })
+        core("delayConditions", || self.inner.delay())
     }
 }
 
@@ -529,44 +412,6 @@ impl Updater {
 
 // ---------------------------------------------------------------------------------------------
 // Conversions from the core's types
-
-impl From<boot::LaunchResult> for LaunchResult {
-    fn from(r: boot::LaunchResult) -> Self {
-        LaunchResult {
-            id: r.id,
-            version: r.version,
-            path: r.path.map(|p| p.to_string_lossy().into_owned()),
-            trial: r.trial,
-            reverted: r.reverted.map(|v| Reverted {
-                id: v.id,
-                version: v.version,
-                reason: v.reason,
-            }),
-        }
-    }
-}
-
-impl From<boot::BundleInfo> for BundleInfo {
-    fn from(b: boot::BundleInfo) -> Self {
-        let status = match b.status.as_str() {
-            "current" => BundleStatus::Current,
-            "fallback" => BundleStatus::Fallback,
-            "trial" => BundleStatus::Trial,
-            "next" => BundleStatus::Next,
-            "failed" => BundleStatus::Failed,
-            _ => BundleStatus::Ready,
-        };
-        BundleInfo {
-            id: b.id,
-            version: b.version,
-            channel: b.channel,
-            sequence: b.sequence,
-            status,
-            failed_reason: b.failed_reason,
-            installed_at: b.installed_at,
-        }
-    }
-}
 
 impl From<updater::CheckResult> for CheckResult {
     fn from(c: updater::CheckResult) -> Self {

@@ -2,6 +2,10 @@
 //! pauses, closes and resets, so a fault happens at a known byte.
 #![allow(dead_code)]
 
+pub mod fetching;
+#[macro_use]
+pub mod zips;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -200,7 +204,12 @@ pub fn respond(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<Ste
 
 /// Deterministic, incompressible-looking test data.
 pub fn data(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    noise(len, 0x9E37_79B9_7F4A_7C15)
+}
+
+/// Deterministic incompressible bytes, one sequence per seed (xorshift).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
     (0..len)
         .map(|_| {
             x ^= x << 13;

@@ -1,0 +1,175 @@
+//! Native version reconcile: what a new build of the native app does to the installed bundles.
+//!
+//! Guarantees: the first time the store sees a native version it only records it; when the
+//! version changes, every bundle outside the new version's native range (every bundle, with
+//! `resetWhenUpdate`) loses its roles and its row, and the change is recorded in the history.
+//! Reconciling twice with the same version changes nothing.
+
+use rusqlite::Connection;
+
+use super::BootError;
+use crate::config::{self, Config};
+use crate::store::{self, Roles, Store};
+
+/// Applies a native version change now (at open), so that nothing is installed for the new
+/// native version and then dropped by the first launch.
+pub fn reconcile_native(store: &mut Store, config: &Config) -> Result<(), BootError> {
+    store.write(|tx| -> Result<_, BootError> {
+        let mut roles = store::roles(tx)?;
+        let before = roles.clone();
+        on_native_version(tx, config, &mut roles)?;
+        if roles != before {
+            store::set_roles(tx, &roles)?;
+        }
+        Ok(())
+    })
+}
+
+/// A new native version drops the bundles it cannot run (and, with `resetWhenUpdate`, all of them).
+pub(super) fn on_native_version(
+    tx: &Connection,
+    config: &Config,
+    roles: &mut Roles,
+) -> Result<(), BootError> {
+    let previous = roles.native_version.replace(config.native_version.clone());
+    let Some(previous) = previous else {
+        return Ok(());
+    };
+    if previous == config.native_version {
+        return Ok(());
+    }
+    let mut dropped = Vec::new();
+    for b in store::bundles(tx)? {
+        let m = b.manifest()?;
+        if config.reset_when_update || !config::native_in_range(&config.native_version, &m.native) {
+            dropped.push(b.id.clone());
+            for role in [
+                &mut roles.current,
+                &mut roles.fallback,
+                &mut roles.trial,
+                &mut roles.next,
+            ] {
+                if role.as_deref() == Some(b.id.as_str()) {
+                    *role = None;
+                }
+            }
+            // The row goes; its directory is removed by the next retention pass or open.
+            store::delete_bundle_row(tx, &b.id)?;
+        }
+    }
+    store::add_history(
+        tx,
+        "native_update",
+        None,
+        &format!(
+            "native version {previous} -> {}; dropped bundles {dropped:?}",
+            config.native_version
+        ),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{Device, CHANNEL, NOW};
+    use super::super::launch;
+    use super::*;
+    use crate::release::NativeRange;
+
+    fn up_to(max: &str) -> NativeRange {
+        NativeRange {
+            min: None,
+            max: Some(max.into()),
+        }
+    }
+
+    #[test]
+    fn the_first_native_version_seen_is_only_recorded() {
+        let mut d = Device::new();
+        let a = d.install_on("a", CHANNEL, 1, up_to("0.1.0"));
+        d.set_roles(|r| r.current = Some(a.clone()));
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert_eq!(d.roles().native_version.as_deref(), Some("1.0.0"));
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+        assert!(d.row(&a).is_some());
+    }
+
+    #[test]
+    fn the_same_native_version_again_changes_nothing() {
+        let mut d = Device::new();
+        let a = d.install_on("a", CHANNEL, 1, up_to("0.1.0"));
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.native_version = Some("1.0.0".into());
+        });
+        d.config.reset_when_update = true;
+        let history = d.history().len();
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+        assert_eq!(d.history().len(), history, "nothing recorded");
+    }
+
+    #[test]
+    fn a_native_update_drops_the_bundles_outside_its_range() {
+        let mut d = Device::new();
+        let old = d.install_on("old", CHANNEL, 1, up_to("1.9.9"));
+        let any = d.install("any", 2);
+        d.set_roles(|r| {
+            r.fallback = Some(old.clone());
+            r.current = Some(any.clone());
+            r.native_version = Some("1.0.0".into());
+        });
+        d.config.native_version = "2.0.0".into();
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        let roles = d.roles();
+        assert_eq!(roles.fallback, None);
+        assert_eq!(roles.current.as_deref(), Some(any.as_str()));
+        assert_eq!(roles.native_version.as_deref(), Some("2.0.0"));
+        assert!(d.row(&old).is_none());
+        let last = d.history().pop().unwrap();
+        assert_eq!(last.event, "native_update");
+        assert!(last.detail.contains("1.0.0 -> 2.0.0"), "{}", last.detail);
+    }
+
+    #[test]
+    fn with_reset_when_update_a_native_update_drops_every_bundle() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        let b = d.install("b", 2);
+        let c = d.install("c", 3);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.trial = Some(b.clone());
+            r.next = Some(c.clone());
+            r.native_version = Some("1.0.0".into());
+        });
+        d.config.reset_when_update = true;
+        d.config.native_version = "1.1.0".into();
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert!(d.row(&a).is_none() && d.row(&b).is_none() && d.row(&c).is_none());
+        assert_eq!(
+            d.roles(),
+            Roles {
+                native_version: Some("1.1.0".into()),
+                ..Roles::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_launch_after_a_native_update_neither_tries_nor_blames_a_dropped_bundle() {
+        let mut d = Device::new();
+        let a = d.install_on("a", CHANNEL, 1, up_to("1.0.0"));
+        let b = d.install_on("b", CHANNEL, 2, up_to("1.0.0"));
+        d.set_roles(|r| {
+            r.trial = Some(a.clone());
+            r.next = Some(b.clone());
+            r.native_version = Some("1.0.0".into());
+        });
+        d.config.native_version = "1.2.0".into();
+        let r = launch(&mut d.store, &d.config, NOW);
+        assert_eq!(r.id, super::super::BUILTIN);
+        assert_eq!(r.reverted, None, "a dropped trial is not a failed one");
+        assert!(d.row(&a).is_none() && d.row(&b).is_none());
+    }
+}

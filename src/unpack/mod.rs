@@ -1,0 +1,132 @@
+//! Safe extraction of a bundle zip into a fresh directory, with budgets, checked against the
+//! signed file list.
+//!
+//! The zip is untrusted even when the manifest that names it is authentic, so everything about
+//! it is checked before a byte is written: entry count, names (no absolute paths, `..`, `.`,
+//! empty components, backslashes, control characters, drive letters), path length and depth,
+//! entry types (regular files and consistent directory entries only: no symlinks, no special
+//! files), encryption, compression (stored or deflate), duplicate and case-colliding names
+//! (compared with [`str::to_lowercase`]; Unicode normalization is not folded), declared sizes
+//! against the total budget and the per-entry ratio, and the set of file entries against the
+//! signed list. While streaming each file to disk, its actual bytes are counted (a zip that lies
+//! about sizes is stopped as soon as it exceeds the signed size) and hashed.
+//!
+//! Guarantees of [`extract_verified`]: on `Ok`, `dest` holds exactly the signed files, each with
+//! its signed size and SHA-256, and the tree is durable (every file and directory fsynced,
+//! children before parents, and `dest`'s parent). On `Err`, whatever was written under `dest`
+//! has been removed (best effort: a crash mid-way can leave a partial `dest`, which the caller
+//! treats as staging garbage). Memory stays bounded: each file is streamed through one buffer.
+mod error;
+mod extract;
+mod names;
+mod plan;
+mod verify;
+
+pub use error::UnpackError;
+pub use verify::{check_dir, check_listing};
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader};
+use std::path::Path;
+
+use zip::ZipArchive;
+
+use crate::fs::io;
+use crate::release::FileEntry;
+
+/// Limits that bound the work and disk an untrusted zip can cause.
+#[derive(Debug, Clone)]
+pub struct Budgets {
+    /// Total uncompressed bytes across all entries.
+    pub max_total_bytes: u64,
+    pub max_entries: usize,
+    /// Longest entry path, in bytes.
+    pub max_path_len: usize,
+    /// Most path components in one entry.
+    pub max_depth: usize,
+    /// Largest uncompressed/compressed ratio of one entry (declared sizes). Entries of at most
+    /// [`RATIO_EXEMPT_BYTES`] are exempt.
+    pub max_ratio: u64,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            max_total_bytes: 512 * 1024 * 1024,
+            max_entries: 20_000,
+            max_path_len: 512,
+            max_depth: 32,
+            max_ratio: 200,
+        }
+    }
+}
+
+/// What an extraction wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Entries whose declared uncompressed size is at most this are exempt from the ratio check:
+/// small text files of repeated characters legitimately compress beyond any sane ratio, and the
+/// damage such an entry can do is bounded by this size (and by the total budget).
+pub const RATIO_EXEMPT_BYTES: u64 = 64 * 1024;
+
+/// Size of the one buffer each file is streamed through.
+const COPY_BUFFER: usize = 64 * 1024;
+
+/// Extracts `zip_path` into `dest` (created; must not exist, its parent must) and checks it
+/// against `files`.
+///
+/// Every check in the module docs runs before anything is written; sizes and hashes are checked
+/// again on the actual bytes while streaming. On `Ok` the tree is durable; on `Err` nothing
+/// written under `dest` remains (best effort) and `dest` does not exist, unless the error is
+/// [`UnpackError::DestinationExists`], in which case `dest` is left untouched.
+pub fn extract_verified(
+    zip_path: &Path,
+    files: &[FileEntry],
+    dest: &Path,
+    budgets: &Budgets,
+) -> Result<Extracted, UnpackError> {
+    if fs::symlink_metadata(dest).is_ok() {
+        return Err(UnpackError::DestinationExists {
+            path: dest.to_path_buf(),
+        });
+    }
+    let file = File::open(zip_path).map_err(io("opening zip", zip_path))?;
+    let mut archive = ZipArchive::new(BufReader::new(file))?;
+    let plan = plan::plan(&mut archive, zip_path, files, budgets)?;
+
+    fs::create_dir(dest).map_err(|source| {
+        if source.kind() == io::ErrorKind::AlreadyExists {
+            UnpackError::DestinationExists {
+                path: dest.to_path_buf(),
+            }
+        } else {
+            io("creating directory", dest)(source).into()
+        }
+    })?;
+    match extract::write_tree(&mut archive, &plan, dest, budgets) {
+        Ok(extracted) => Ok(extracted),
+        Err(e) => {
+            // Best effort: the error being returned is the one that matters.
+            let _ = fs::remove_dir_all(dest);
+            Err(e)
+        }
+    }
+}
+
+/// The signed list by path; a path listed twice is refused (it could not be told apart).
+fn signed_index(files: &[FileEntry]) -> Result<HashMap<&str, &FileEntry>, UnpackError> {
+    let mut signed: HashMap<&str, &FileEntry> = HashMap::with_capacity(files.len());
+    for f in files {
+        if signed.insert(f.path.as_str(), f).is_some() {
+            return Err(UnpackError::DuplicateInList {
+                path: f.path.clone(),
+            });
+        }
+    }
+    Ok(signed)
+}
