@@ -10,7 +10,7 @@
 //!
 //! Random kills: `LIVESHIP_CRASH_SEED=N` replays a run (the seed is printed on failure).
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -20,13 +20,13 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::*;
 use liveship::boot::{self, LaunchResult, REASON_NOT_CONFIRMED};
 use liveship::release::Manifest;
 use liveship::store::{self, BundleStatus, Store};
 use liveship::unpack::check_dir;
 use liveship::updater::Updater;
 use serde_json::{json, Value};
+use support::fixtures::*;
 
 const CHILD_ENV: &str = "LIVESHIP_CRASH_CHILD";
 const CHILD_TEST: &str = "child_process_entry_point";
