@@ -2,6 +2,7 @@
 //! pauses, closes and resets, so a fault happens at a known byte.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod fetching;
 pub mod fixtures;
 #[macro_use]
