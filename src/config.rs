@@ -1,7 +1,7 @@
 //! The app's configuration: one JSON schema, the object under `plugins.Liveship` in
 //! `capacitor.config` plus the few values native code supplies itself (`appId`, `platform`,
 //! `nativeVersion`, `builtinDir`, `dataDir`). The CLI's `device --config` file, `keygen`'s
-//! `liveship.config.json` and the uniffi `Config` record all map onto [`Config`].
+//! `liveship.config.json` and the uniffi `Config` record are all [`Config`] itself.
 //! Documented in `docs/CONFIG.md`.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::release::{BundleKey, PinnedKey};
 
 /// When a downloaded release starts serving.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
 #[serde(rename_all = "camelCase")]
 pub enum ApplyMode {
     /// At the next cold start (default).
@@ -24,7 +24,7 @@ pub enum ApplyMode {
 }
 
 /// How `updateUrl` is used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
 #[serde(rename_all = "camelCase")]
 pub enum UpdateMode {
     /// `updateUrl` is the folder of a static release repository; the device GETs
@@ -35,7 +35,17 @@ pub enum UpdateMode {
     Dynamic,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// `PathBuf` fields cross the FFI boundary as strings: the crate's one `custom_type!` for it is
+// in `boot`.
+
+/// The app's configuration, exported to the bindings as the `Config` record.
+///
+/// Every default is written twice, as a serde default (JSON) and as a `#[uniffi(default)]`
+/// literal (Kotlin, Swift, Python constructors); the test
+/// `record_defaults_are_the_json_defaults` reads the exported record's metadata and fails when
+/// the two disagree. `updateMode` and `applyMode` have no record default (uniffi's macros take
+/// no enum literal): the bindings pass them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
     pub app_id: String,
@@ -43,56 +53,89 @@ pub struct Config {
     pub platform: String,
     /// The native app's version (`versionName` / `CFBundleShortVersionString`).
     pub native_version: String,
-    /// Folder of the web bundle shipped inside the app.
+    /// Where state and bundles live (app-private storage); the CLI's `--data-dir` overrides
+    /// it. The `Updater` constructors require it.
+    #[serde(default)]
+    #[uniffi(default = None)]
+    pub data_dir: Option<PathBuf>,
+    /// Folder of the web bundle shipped inside the app (JSON default: empty).
     #[serde(default)]
     pub builtin_dir: PathBuf,
     /// Version label of the built-in bundle (shown by `current()`).
     #[serde(default = "default_builtin_version")]
+    #[uniffi(default = "builtin")]
     pub builtin_version: String,
-    /// Where state and bundles live; the CLI's `--data-dir` overrides it.
-    #[serde(default)]
-    pub data_dir: Option<PathBuf>,
     #[serde(default = "default_channel")]
+    #[uniffi(default = "production")]
     pub default_channel: String,
     /// Static mode: the folder URL that holds `channels/`; dynamic mode: the endpoint URL.
     #[serde(default)]
+    #[uniffi(default = None)]
     pub update_url: Option<String>,
     #[serde(default)]
     pub update_mode: UpdateMode,
     #[serde(default)]
+    #[uniffi(default = [])]
     pub public_keys: Vec<PinnedKey>,
     #[serde(default)]
+    #[uniffi(default = [])]
     pub bundle_keys: Vec<BundleKey>,
-    /// Milliseconds the page has to call `notifyAppReady` before the trial bundle is reverted.
+    /// Milliseconds the page has to call `notifyAppReady` before the trial bundle is reverted
+    /// (`appReadyTimeout` in JSON, `appReadyTimeoutMs` in the record).
     #[serde(default = "default_app_ready_timeout")]
+    #[uniffi(default = 10000, name = "app_ready_timeout_ms")]
     pub app_ready_timeout: u64,
     #[serde(default = "yes")]
+    #[uniffi(default = true)]
     pub auto_update: bool,
     /// Drop downloaded bundles when the native version changes (Capgo's option). Bundles whose
     /// signed native range excludes the new version are dropped regardless.
     #[serde(default = "yes")]
+    #[uniffi(default = true)]
     pub reset_when_update: bool,
     /// Seconds between background checks while the app runs (0 = only on start/foreground).
     #[serde(default)]
+    #[uniffi(default = 0)]
     pub period_check_delay: u64,
     /// Seconds before an HTTP request without progress is abandoned.
     #[serde(default = "default_response_timeout")]
+    #[uniffi(default = 20)]
     pub response_timeout: u64,
     #[serde(default)]
     pub apply_mode: ApplyMode,
     /// Minimum time in the background before a `background` apply happens.
     #[serde(default)]
+    #[uniffi(default = 0)]
     pub min_background_ms: u64,
     /// Permit `http://` to 127.0.0.1, [::1] and localhost (development and tests only).
     #[serde(default)]
+    #[uniffi(default = false)]
     pub allow_insecure_loopback: bool,
     /// Extra PEM CA certificate(s) to trust, in addition to the system store (development).
     #[serde(default)]
+    #[uniffi(default = None)]
     pub extra_ca_cert: Option<String>,
     /// Development mode: verbose logs.
     #[serde(default)]
+    #[uniffi(default = false)]
     pub development: bool,
+    /// Minutes between background update runs (Android WorkManager, iOS BGTaskScheduler);
+    /// 0 = no background runs. Android runs them at most every 15 minutes.
+    #[serde(default = "default_background_interval_minutes")]
+    #[uniffi(default = 360)]
+    pub background_interval_minutes: u64,
+    /// Background runs wait for an unmetered network (Android).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub background_unmetered_only: bool,
+    /// Background runs wait for the device to charge (Android).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub background_charging_only: bool,
 }
+
+/// The longest `backgroundIntervalMinutes` accepted: a year.
+pub const MAX_BACKGROUND_INTERVAL_MINUTES: u64 = 365 * 24 * 60;
 
 fn default_builtin_version() -> String {
     "builtin".into()
@@ -105,6 +148,9 @@ fn default_app_ready_timeout() -> u64 {
 }
 fn default_response_timeout() -> u64 {
     20
+}
+fn default_background_interval_minutes() -> u64 {
+    360
 }
 fn yes() -> bool {
     true
@@ -140,7 +186,8 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Checks what serde cannot: non-empty ids, key ids that match their keys.
+    /// Checks what serde cannot: non-empty ids, key ids that match their keys, a background
+    /// interval of at most a year.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.app_id.is_empty() {
             return Err(ConfigError::Invalid {
@@ -152,6 +199,16 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "nativeVersion",
                 reason: "must not be empty".into(),
+            });
+        }
+        if self.background_interval_minutes > MAX_BACKGROUND_INTERVAL_MINUTES {
+            return Err(ConfigError::Invalid {
+                field: "backgroundIntervalMinutes",
+                reason: format!(
+                    "{} is more than a year ({MAX_BACKGROUND_INTERVAL_MINUTES} minutes); 0 turns \
+                     background runs off",
+                    self.background_interval_minutes
+                ),
             });
         }
         for k in &self.bundle_keys {
@@ -173,6 +230,18 @@ impl Config {
             })?;
         }
         Ok(())
+    }
+
+    /// The configuration as the record constructor gives it: a pinned key whose record left
+    /// `channels` at its default `[]` may sign for every channel, as a JSON key without
+    /// `channels` does.
+    pub fn with_record_defaults(mut self) -> Config {
+        for k in &mut self.public_keys {
+            if k.channels.is_empty() {
+                k.channels = crate::release::all_channels();
+            }
+        }
+        self
     }
 
     pub fn bundle_key(&self, key_id: &str) -> Option<&BundleKey> {
@@ -221,6 +290,180 @@ pub fn native_in_range(version: &str, range: &crate::release::NativeRange) -> bo
 mod tests {
     use super::*;
     use crate::release::NativeRange;
+    use serde_json::{json, Map, Value};
+    use uniffi_meta::{DefaultValueMetadata, LiteralMetadata, Metadata};
+
+    /// The exported record's fields: JSON (camelCase) name and its `#[uniffi(default)]` as JSON,
+    /// `None` for a field the record requires.
+    fn record_fields(meta: &[u8]) -> Vec<(String, Option<Value>)> {
+        let Metadata::Record(record) = Metadata::read(meta).unwrap() else {
+            panic!("not a record's metadata");
+        };
+        let camel = |snake: &str| {
+            let mut out = String::new();
+            let mut up = false;
+            for c in snake.chars() {
+                match c {
+                    '_' => up = true,
+                    c if up => {
+                        out.extend(c.to_uppercase());
+                        up = false
+                    }
+                    c => out.push(c),
+                }
+            }
+            out
+        };
+        record
+            .fields
+            .into_iter()
+            .map(|f| {
+                let value = f.default.map(|d| match d {
+                    DefaultValueMetadata::Literal(LiteralMetadata::Boolean(b)) => json!(b),
+                    DefaultValueMetadata::Literal(LiteralMetadata::String(s)) => json!(s),
+                    DefaultValueMetadata::Literal(LiteralMetadata::UInt(n, ..)) => json!(n),
+                    DefaultValueMetadata::Literal(LiteralMetadata::None) => Value::Null,
+                    DefaultValueMetadata::Literal(LiteralMetadata::EmptySequence) => json!([]),
+                    other => panic!("field {}: unexpected default {other:?}", f.name),
+                });
+                (camel(f.orig_name.as_deref().unwrap_or(&f.name)), value)
+            })
+            .collect()
+    }
+
+    /// A record built from its required fields alone, as a foreign constructor would build it.
+    fn record_with_defaults(meta: &[u8], required: &Value) -> Value {
+        let mut obj = Map::new();
+        for (name, default) in record_fields(meta) {
+            let value = match default {
+                Some(v) => v,
+                None => required
+                    .get(&name)
+                    .unwrap_or_else(|| panic!("the record requires {name}: give it in the test"))
+                    .clone(),
+            };
+            obj.insert(name, value);
+        }
+        Value::Object(obj)
+    }
+
+    #[test]
+    fn record_defaults_are_the_json_defaults() {
+        let meta = &UNIFFI_META_LIVESHIP_RECORD_CONFIG[..];
+        let required: Vec<String> = record_fields(meta)
+            .into_iter()
+            .filter(|(_, d)| d.is_none())
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            required,
+            [
+                "appId",
+                "platform",
+                "nativeVersion",
+                "builtinDir",
+                "updateMode",
+                "applyMode"
+            ]
+        );
+        // The fields JSON requires, plus the record-only required ones at their JSON defaults.
+        let json_required = json!({"appId": "a.b", "platform": "ios", "nativeVersion": "1.0"});
+        let mut record_required = json_required.clone();
+        let obj = record_required.as_object_mut().unwrap();
+        obj.insert("builtinDir".into(), json!(""));
+        obj.insert("updateMode".into(), json!("static"));
+        obj.insert("applyMode".into(), json!("nextLaunch"));
+        let from_record: Config =
+            serde_json::from_value(record_with_defaults(meta, &record_required)).unwrap();
+        let from_json: Config = serde_json::from_value(json_required).unwrap();
+        assert_eq!(from_record.with_record_defaults(), from_json);
+    }
+
+    fn parse(extra: Value) -> Result<Config, String> {
+        let mut v = json!({"appId": "a.b", "platform": "android", "nativeVersion": "1.0"});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let cfg: Config = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        cfg.validate().map_err(|e| e.to_string())?;
+        Ok(cfg)
+    }
+
+    #[test]
+    fn background_options_default_to_every_six_hours_on_any_network() {
+        let cfg = parse(json!({})).unwrap();
+        assert_eq!(cfg.background_interval_minutes, 360);
+        assert!(!cfg.background_unmetered_only);
+        assert!(!cfg.background_charging_only);
+    }
+
+    #[test]
+    fn background_options_are_read_from_the_json() {
+        let cfg = parse(json!({
+            "backgroundIntervalMinutes": 30,
+            "backgroundUnmeteredOnly": true,
+            "backgroundChargingOnly": true,
+        }))
+        .unwrap();
+        assert_eq!(cfg.background_interval_minutes, 30);
+        assert!(cfg.background_unmetered_only);
+        assert!(cfg.background_charging_only);
+        let off = parse(json!({"backgroundIntervalMinutes": 0})).unwrap();
+        assert_eq!(off.background_interval_minutes, 0);
+        let year = parse(json!({"backgroundIntervalMinutes": MAX_BACKGROUND_INTERVAL_MINUTES}));
+        assert!(year.is_ok(), "{year:?}");
+    }
+
+    #[test]
+    fn a_background_option_of_the_wrong_type_or_range_is_a_config_error() {
+        let err = parse(json!({"backgroundIntervalMinutes": "hourly"})).unwrap_err();
+        assert!(
+            err.contains("invalid type: string \"hourly\", expected u64"),
+            "{err}"
+        );
+        let err = parse(json!({"backgroundIntervalMinutes": -5})).unwrap_err();
+        assert!(err.contains("invalid value: integer `-5`"), "{err}");
+        let err = parse(json!({"backgroundUnmeteredOnly": "yes"})).unwrap_err();
+        assert!(err.contains("expected a boolean"), "{err}");
+        let err = parse(json!({"backgroundChargingOnly": 1})).unwrap_err();
+        assert!(err.contains("expected a boolean"), "{err}");
+        let err = parse(json!({
+            "backgroundIntervalMinutes": MAX_BACKGROUND_INTERVAL_MINUTES + 1
+        }))
+        .unwrap_err();
+        assert!(
+            err.starts_with("config field backgroundIntervalMinutes is invalid: 525601 is more"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_record_key_without_channels_signs_for_every_channel_as_in_json() {
+        let meta = &crate::release::UNIFFI_META_LIVESHIP_RECORD_PUBLICKEY[..];
+        let key = json!({"keyId": "k1", "publicKey": "AAAA"});
+        let record: PinnedKey = serde_json::from_value(record_with_defaults(meta, &key)).unwrap();
+        assert!(record.channels.is_empty(), "the record's default is []");
+        let from_json: PinnedKey = serde_json::from_value(key).unwrap();
+        assert_eq!(from_json.channels, ["*"]);
+        let cfg = |keys: Vec<PinnedKey>| Config {
+            public_keys: keys,
+            ..serde_json::from_value(json!({"appId": "a", "platform": "p", "nativeVersion": "1"}))
+                .unwrap()
+        };
+        assert_eq!(
+            cfg(vec![record]).with_record_defaults(),
+            cfg(vec![from_json.clone()])
+        );
+        // Channels the record names are kept as they are.
+        let beta = PinnedKey {
+            channels: vec!["beta".into()],
+            ..from_json
+        };
+        assert_eq!(
+            cfg(vec![beta.clone()]).with_record_defaults().public_keys,
+            [beta]
+        );
+    }
 
     #[test]
     fn versions_compare_numerically() {

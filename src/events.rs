@@ -1,12 +1,13 @@
 //! Events the core emits to the native layer (which maps them to Capgo-compatible JS event
-//! names in one place), and the listener they go through.
+//! names in one place), and the listener they go through. [`Event`] is exported to Kotlin,
+//! Swift and Python as it is (no mirror): the foreign `EventListener` receives this type.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
 /// Everything the core tells the outside world about, as it happens.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, uniffi::Enum)]
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum Event {
     /// Download progress of a release.
@@ -72,6 +73,18 @@ pub enum Event {
     /// The state database was unreadable and was rebuilt.
     StateReset {
         reason: String,
+    },
+    /// `startDownloadAndInstall` finished. Emitted by the public face only (its background
+    /// thread), to the foreign listener; the Rust sinks never see it, so it has no JSON form.
+    #[serde(skip)]
+    UpdateFinished {
+        outcome: crate::ffi::UpdateOutcome,
+    },
+    /// `startDownloadAndInstall` failed, with the public error. Public face only, like
+    /// `UpdateFinished`.
+    #[serde(skip)]
+    UpdateError {
+        error: crate::ffi::LiveshipError,
     },
 }
 

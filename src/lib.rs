@@ -1,11 +1,12 @@
 //! Liveship core: a live-update agent for Capacitor apps.
 //!
 //! Layers, each calling only the ones below it (see `docs/ARCHITECTURE.md`):
-//! `updater` (orchestration) -> `boot` (launch, trial, confirm, revert) -> `install`
+//! `engine` (orchestration) -> `boot` (launch, trial, confirm, revert) -> `install`
 //! (crash-ordered install) -> `store` (SQLite state, bundle directories) and `unpack` (safe zip
 //! extraction); `policy` (may this device take a release) -> `release` (signed manifests) ->
-//! `crypto` (sealed bundles); `fetch` (HTTP); `config` and `events` are shared vocabulary.
-//! `ffi` is the public face for Kotlin, Swift and Python (uniffi), over `updater`.
+//! `crypto` (sealed bundles); `fetch` (HTTP); `config` and `events` are shared vocabulary;
+//! `clock` is injected time (system or manual).
+//! `ffi` is the public face for Kotlin, Swift and Python (uniffi), over `engine`.
 
 pub mod boot;
 pub mod check;

@@ -73,17 +73,22 @@ pub enum ReleaseError {
 }
 
 /// A public key the app trusts, with the channels it may sign for (`"*"` means all).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Exported to the bindings as the `PublicKey` record. In JSON a missing `channels` means
+/// `["*"]`; the record's `channels` defaults to `[]`, which the `Updater` constructor reads the
+/// same way ([`crate::config::Config::from_record`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
+#[uniffi(name = "PublicKey")]
 pub struct PinnedKey {
     pub key_id: String,
     /// Base64 of the 32-byte Ed25519 public key.
     pub public_key: String,
     #[serde(default = "all_channels")]
+    #[uniffi(default = [])]
     pub channels: Vec<String>,
 }
 
-fn all_channels() -> Vec<String> {
+pub(crate) fn all_channels() -> Vec<String> {
     vec!["*".to_string()]
 }
 
@@ -117,7 +122,7 @@ impl PinnedKey {
 }
 
 /// A bundle key the app holds, by key id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleKey {
     pub key_id: String,

@@ -4,16 +4,16 @@
 //! settled before anything is installed for it, retention that must not delete files another
 //! process is installing, and sequences too large for the store.
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 
-use common::*;
 use liveship::boot::{self, REASON_NOT_CONFIRMED};
 use liveship::config::Config;
 use liveship::engine::{CoreError, Engine};
 use liveship::release::{self, Incident, ReleaseError};
 use liveship::store::Store;
+use support::fixtures::*;
 use tempfile::TempDir;
 
 struct Device {

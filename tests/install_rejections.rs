@@ -2,13 +2,12 @@
 //! previous bundle still serves: no `next` appears, staging is empty, no stray bundle directory
 //! remains. Bad zips are made by python3's `zipfile`, sealed and signed by the test.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use common::*;
 use liveship::crypto::{self, CryptoError};
 use liveship::engine::{CoreError, Engine};
 use liveship::install::{self, InstallError};
@@ -16,6 +15,7 @@ use liveship::policy::Refusal;
 use liveship::release::{FileEntry, Manifest, NativeRange};
 use liveship::store::Store;
 use liveship::unpack::UnpackError;
+use support::fixtures::*;
 use tempfile::TempDir;
 
 /// A device running release 1 (confirmed), and a repository to publish release 2 into.

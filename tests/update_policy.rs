@@ -50,7 +50,7 @@ fn release_signed_by_an_unpinned_key_is_rejected_before_download() {
     let net = Net::repo(p.repo());
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = p.config(&net.update_url(), dir.path());
-    cfg.public_keys = vec![pinned(&support::signing_key(), &["*"])];
+    cfg.public_keys = vec![pinned(&support::fresh_signing_key(), &["*"])];
     let d = Device::open(cfg, dir);
     let err = d.updater.update().unwrap_err();
     assert!(

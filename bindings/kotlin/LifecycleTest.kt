@@ -86,12 +86,13 @@ fun run() {
         dataDir = dataDir,
         builtinDir = builtin,
         updateUrl = url,
+        updateMode = UpdateMode.STATIC,
+        applyMode = ApplyMode.NEXT_LAUNCH,
         allowInsecureLoopback = true,
         appReadyTimeoutMs = 600_000uL,
-        responseTimeout = responseTimeout,
         publicKeys = listOf(PublicKey(keyId = field(keysJson, "keyId"), publicKey = field(keysJson, "publicKey"))),
         bundleKeys = listOf(BundleKey(keyId = Regex("\"bundleKeys\"[\\s\\S]*").find(keysJson)!!.value.let { field(it, "keyId") }, key = field(keysJson, "key"))),
-    )
+    ).let { c -> responseTimeout?.let { c.copy(responseTimeout = it) } ?: c }
 
     // -- release 1: a good update, confirmed by its page
     var u = Updater(config(env("LIVESHIP_TEST_URL_A")), events)

@@ -59,6 +59,8 @@ def config(url, **extra):
         data_dir=DATA,
         builtin_dir=ENV["LIVESHIP_TEST_BUILTIN"],
         update_url=url,
+        update_mode=ls.UpdateMode.STATIC,
+        apply_mode=ls.ApplyMode.NEXT_LAUNCH,
         allow_insecure_loopback=True,
         app_ready_timeout_ms=600_000,
         public_keys=[

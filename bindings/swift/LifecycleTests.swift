@@ -73,8 +73,9 @@ final class LifecycleTests: XCTestCase {
         var u: Updater? = try Updater(
             config: Config(
                 appId: appId, platform: "ios", nativeVersion: "1.0.0", dataDir: dataDir, builtinDir: builtin,
-                updateUrl: try require("LIVESHIP_TEST_URL_A"), publicKeys: pinned, bundleKeys: bundleKeys,
-                appReadyTimeoutMs: 600_000, allowInsecureLoopback: true),
+                updateUrl: try require("LIVESHIP_TEST_URL_A"), updateMode: .static, publicKeys: pinned,
+                bundleKeys: bundleKeys, appReadyTimeoutMs: 600_000, applyMode: .nextLaunch,
+                allowInsecureLoopback: true),
             listener: events)
         XCTAssertEqual(u!.launch().id, "builtin")
         guard case let .updateAvailable(_, sequence, version, _) = try u!.check() else { return XCTFail("no update") }
@@ -125,7 +126,8 @@ final class LifecycleTests: XCTestCase {
         let offline = try Updater(
             config: Config(
                 appId: appId, platform: "ios", nativeVersion: "1.0.0", dataDir: dataDir + "-offline",
-                builtinDir: builtin, updateUrl: "http://127.0.0.1:9/", responseTimeout: 2, allowInsecureLoopback: true),
+                builtinDir: builtin, updateUrl: "http://127.0.0.1:9/", updateMode: .static, responseTimeout: 2,
+                applyMode: .nextLaunch, allowInsecureLoopback: true),
             listener: nil)
         XCTAssertThrowsError(try offline.check()) { error in
             guard case LiveshipError.Network = error else { return XCTFail("\(error)") }

@@ -5,8 +5,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use super::Event;
-use crate::events::{self, EventSink};
+use crate::events::{Event, EventSink};
 
 /// Severity of a core log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
@@ -34,61 +33,10 @@ pub trait Logger: Send + Sync {
 pub(crate) struct ListenerSink(pub(crate) Option<Arc<dyn EventListener>>);
 
 impl EventSink for ListenerSink {
-    fn on_event(&self, event: events::Event) {
+    fn on_event(&self, event: Event) {
         let Some(listener) = &self.0 else { return };
-        let event = Event::from(event);
         if catch_unwind(AssertUnwindSafe(|| listener.on_event(event))).is_err() {
             log::warn!("the event listener failed (threw or panicked); event dropped");
-        }
-    }
-}
-
-impl From<events::Event> for Event {
-    fn from(e: events::Event) -> Event {
-        use events::Event as E;
-        match e {
-            E::Download {
-                version,
-                percent,
-                downloaded,
-                total,
-            } => Event::Download {
-                version,
-                percent,
-                downloaded,
-                total,
-            },
-            E::NoNeedUpdate { reason } => Event::NoNeedUpdate { reason },
-            E::UpdateAvailable { sequence, version } => {
-                Event::UpdateAvailable { sequence, version }
-            }
-            E::DownloadComplete { bundle_id, version } => {
-                Event::DownloadComplete { bundle_id, version }
-            }
-            E::DownloadFailed { version, error } => Event::DownloadFailed { version, error },
-            E::UpdateFailed {
-                bundle_id,
-                version,
-                reason,
-            } => Event::UpdateFailed {
-                bundle_id,
-                version,
-                reason,
-            },
-            E::Set { bundle_id } => Event::Set { bundle_id },
-            E::SetNext { bundle_id } => Event::SetNext { bundle_id },
-            E::AppReady { bundle_id } => Event::AppReady { bundle_id },
-            E::ReloadRequired {
-                bundle_id,
-                path,
-                reason,
-            } => Event::ReloadRequired {
-                bundle_id,
-                path,
-                reason,
-            },
-            E::DeltaFallback { reason } => Event::DeltaFallback { reason },
-            E::StateReset { reason } => Event::StateReset { reason },
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The public face for Kotlin, Swift and Python (uniffi proc-macros, bindings generated in
 //! library mode from the built library; see `docs/API.md`).
 //!
-//! One object, [`Updater`], holds an `Arc` of the plain-Rust [`crate::Engine`] and
+//! One object, [`Updater`], holds an `Arc` of the plain-Rust [`crate::engine::Engine`] and
 //! forwards to it; this module owns only the translation at the edge:
-//! - records and enums for what has no core type of its own (`Config`, `Event`, ...); the boot
-//!   protocol's types (`LaunchResult`, `BundleInfo`, ...) are exported as they are;
+//! - the core's `Config` (with `PinnedKey`/`BundleKey`), `Event` and the boot protocol's types
+//!   (`LaunchResult`, `BundleInfo`, ...) are exported as they are; records and enums remain for
+//!   what has no core type of its own yet (`Status`, `CheckResult`, `UpdateOutcome`, ...);
 //! - [`LiveshipError`], the one public error, mapped from every internal error in
 //!   [`LiveshipError::from_core`] (the only place that decides which variant a failure is);
 //! - the foreign [`EventListener`] and [`Logger`] traits, and the `log` bridge to the latter.
@@ -17,7 +18,7 @@ mod error;
 mod listener;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,104 +33,14 @@ pub use crate::boot::{
     BundleInfo, BundleStatus, Confirmed as ReadyOutcome, DelayCondition, LaunchResult, ResetTarget,
     Reverted,
 };
-use crate::config::{self, Config as CoreConfig};
+use crate::config::Config;
 use crate::engine::Engine;
 pub use crate::engine::{CheckResult, InstalledBundle, Status, UpdateOutcome};
-use crate::release;
+use crate::events::Event;
 pub use crate::store::HistoryEntry;
 
 // ---------------------------------------------------------------------------------------------
-// Configuration
-
-/// When a downloaded release starts serving.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum ApplyMode {
-    /// At the next cold start (the default).
-    NextLaunch,
-    /// When the app returns from at least `minBackgroundMs` in the background.
-    Background,
-    /// As soon as it is installed (`ReloadRequired` tells the native layer to reload).
-    Immediate,
-}
-
-/// How `updateUrl` is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum UpdateMode {
-    /// `updateUrl` is a static release repository folder (GET `channels/<channel>.json`).
-    Static,
-    /// `updateUrl` is an endpoint that receives the device's info by POST.
-    Dynamic,
-}
-
-/// A pinned Ed25519 signing key and the channels it may sign for (`*` = every channel).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct PublicKey {
-    pub key_id: String,
-    /// Base64 of the 32-byte Ed25519 public key.
-    pub public_key: String,
-    #[uniffi(default = [])]
-    pub channels: Vec<String>,
-}
-
-/// An AES-256 bundle key that unwraps release content keys.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BundleKey {
-    pub key_id: String,
-    /// Base64 of the 32-byte key.
-    pub key: String,
-}
-
-/// The app's configuration: the `plugins.Liveship` JSON schema (docs/CONFIG.md) as a record.
-/// Optional fields left `null` take the same defaults as in the JSON.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Config {
-    pub app_id: String,
-    /// `android`, `ios`, or anything else for desktop harnesses.
-    pub platform: String,
-    /// The native app's version (`versionName` / `CFBundleShortVersionString`).
-    pub native_version: String,
-    /// Where state and bundles live (app-private storage).
-    pub data_dir: String,
-    /// Folder of the web bundle shipped inside the app.
-    pub builtin_dir: String,
-    #[uniffi(default = None)]
-    pub builtin_version: Option<String>,
-    #[uniffi(default = None)]
-    pub default_channel: Option<String>,
-    #[uniffi(default = None)]
-    pub update_url: Option<String>,
-    #[uniffi(default = None)]
-    pub update_mode: Option<UpdateMode>,
-    #[uniffi(default = [])]
-    pub public_keys: Vec<PublicKey>,
-    #[uniffi(default = [])]
-    pub bundle_keys: Vec<BundleKey>,
-    /// JSON `appReadyTimeout`.
-    #[uniffi(default = None)]
-    pub app_ready_timeout_ms: Option<u64>,
-    #[uniffi(default = None)]
-    pub auto_update: Option<bool>,
-    #[uniffi(default = None)]
-    pub reset_when_update: Option<bool>,
-    /// Seconds between checks while the app runs.
-    #[uniffi(default = None)]
-    pub period_check_delay: Option<u64>,
-    /// Seconds before an HTTP request without progress is abandoned.
-    #[uniffi(default = None)]
-    pub response_timeout: Option<u64>,
-    #[uniffi(default = None)]
-    pub apply_mode: Option<ApplyMode>,
-    #[uniffi(default = None)]
-    pub min_background_ms: Option<u64>,
-    /// Permit `http://` to loopback (development and tests only).
-    #[uniffi(default = None)]
-    pub allow_insecure_loopback: Option<bool>,
-    /// Extra PEM CA certificate (text or file path), in addition to the system store.
-    #[uniffi(default = None)]
-    pub extra_ca_cert: Option<String>,
-    #[uniffi(default = None)]
-    pub development: Option<bool>,
-}
+// Configuration: the core's own `Config` record (crate::config), plus what native code knows
 
 /// What native code supplies itself when the rest of the configuration comes as JSON.
 /// These values override the same fields in the JSON.
@@ -142,153 +53,8 @@ pub struct HostInfo {
     pub builtin_dir: String,
 }
 
-impl Config {
-    /// Maps onto the core's configuration. Defaults come from the JSON schema's own defaults
-    /// (deserialising the required fields alone), so they are defined once, in `config.rs`.
-    fn into_core(self) -> Result<CoreConfig, LiveshipError> {
-        let mut c: CoreConfig = serde_json::from_value(serde_json::json!({
-            "appId": self.app_id,
-            "platform": self.platform,
-            "nativeVersion": self.native_version,
-        }))
-        .map_err(|e| LiveshipError::InvalidArgument {
-            reason: format!("config: {e}"),
-        })?;
-        c.data_dir = Some(PathBuf::from(self.data_dir));
-        c.builtin_dir = PathBuf::from(self.builtin_dir);
-        if let Some(v) = self.builtin_version {
-            c.builtin_version = v;
-        }
-        if let Some(v) = self.default_channel {
-            c.default_channel = v;
-        }
-        c.update_url = self.update_url;
-        if let Some(v) = self.update_mode {
-            c.update_mode = match v {
-                UpdateMode::Static => config::UpdateMode::Static,
-                UpdateMode::Dynamic => config::UpdateMode::Dynamic,
-            };
-        }
-        c.public_keys = self
-            .public_keys
-            .into_iter()
-            .map(|k| release::PinnedKey {
-                key_id: k.key_id,
-                public_key: k.public_key,
-                channels: if k.channels.is_empty() {
-                    vec!["*".into()]
-                } else {
-                    k.channels
-                },
-            })
-            .collect();
-        c.bundle_keys = self
-            .bundle_keys
-            .into_iter()
-            .map(|k| release::BundleKey {
-                key_id: k.key_id,
-                key: k.key,
-            })
-            .collect();
-        if let Some(v) = self.app_ready_timeout_ms {
-            c.app_ready_timeout = v;
-        }
-        if let Some(v) = self.auto_update {
-            c.auto_update = v;
-        }
-        if let Some(v) = self.reset_when_update {
-            c.reset_when_update = v;
-        }
-        if let Some(v) = self.period_check_delay {
-            c.period_check_delay = v;
-        }
-        if let Some(v) = self.response_timeout {
-            c.response_timeout = v;
-        }
-        if let Some(v) = self.apply_mode {
-            c.apply_mode = match v {
-                ApplyMode::NextLaunch => config::ApplyMode::NextLaunch,
-                ApplyMode::Background => config::ApplyMode::Background,
-                ApplyMode::Immediate => config::ApplyMode::Immediate,
-            };
-        }
-        if let Some(v) = self.min_background_ms {
-            c.min_background_ms = v;
-        }
-        if let Some(v) = self.allow_insecure_loopback {
-            c.allow_insecure_loopback = v;
-        }
-        c.extra_ca_cert = self.extra_ca_cert;
-        if let Some(v) = self.development {
-            c.development = v;
-        }
-        Ok(c)
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Records and enums returned to the app
-
-/// Everything the core reports as it happens (mapped to Capgo's JS event names by the plugin).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum Event {
-    Download {
-        version: String,
-        percent: u8,
-        downloaded: u64,
-        total: u64,
-    },
-    NoNeedUpdate {
-        reason: String,
-    },
-    UpdateAvailable {
-        sequence: u64,
-        version: String,
-    },
-    DownloadComplete {
-        bundle_id: String,
-        version: String,
-    },
-    DownloadFailed {
-        version: String,
-        error: String,
-    },
-    /// A bundle was reverted (never confirmed, timed out, revoked).
-    UpdateFailed {
-        bundle_id: String,
-        version: String,
-        reason: String,
-    },
-    Set {
-        bundle_id: String,
-    },
-    SetNext {
-        bundle_id: String,
-    },
-    AppReady {
-        bundle_id: String,
-    },
-    /// The native layer must reload the WebView from `path` (`null` = built-in bundle).
-    ReloadRequired {
-        bundle_id: String,
-        path: Option<String>,
-        reason: String,
-    },
-    DeltaFallback {
-        reason: String,
-    },
-    StateReset {
-        reason: String,
-    },
-    /// `startDownloadAndInstall` finished.
-    UpdateFinished {
-        outcome: UpdateOutcome,
-    },
-    /// `startDownloadAndInstall` failed.
-    UpdateError {
-        error: LiveshipError,
-    },
-}
 
 // ---------------------------------------------------------------------------------------------
 // The object
@@ -310,7 +76,9 @@ impl Updater {
         config: Config,
         listener: Option<Arc<dyn EventListener>>,
     ) -> Result<Arc<Self>, LiveshipError> {
-        guard("open", || Self::open(config.into_core()?, listener))
+        guard("open", || {
+            Self::open(config.with_record_defaults(), listener)
+        })
     }
 
     /// Like `new`, from the `plugins.Liveship` JSON (docs/CONFIG.md); `host` supplies (and
@@ -333,10 +101,17 @@ impl Updater {
             obj.insert("nativeVersion".into(), host.native_version.into());
             obj.insert("dataDir".into(), host.data_dir.into());
             obj.insert("builtinDir".into(), host.builtin_dir.into());
-            let config: CoreConfig = serde_json::from_value(value)
+            let config: Config = serde_json::from_value(value)
                 .map_err(|e| invalid(format!("config JSON is not valid: {e}")))?;
             Self::open(config, listener)
         })
+    }
+
+    /// The configuration in force: the JSON or record as the core parsed and checked it, every
+    /// default applied. The native shells read their own settings (background schedule,
+    /// periodic checks) from it instead of parsing the JSON themselves.
+    pub fn config(&self) -> Config {
+        self.inner.config().clone()
     }
 
     /// Native start-up: which bundle to load now. Never fails: on any problem it serves the
@@ -514,7 +289,7 @@ impl Updater {
 
 impl Updater {
     fn open(
-        config: CoreConfig,
+        config: Config,
         listener: Option<Arc<dyn EventListener>>,
     ) -> Result<Arc<Self>, LiveshipError> {
         let data_dir = config
@@ -539,40 +314,13 @@ mod tests {
 
     fn record(dir: &Path) -> Config {
         Config {
-            app_id: "com.example.app".into(),
-            platform: "android".into(),
-            native_version: "1.0.0".into(),
-            data_dir: dir.join("data").to_string_lossy().into_owned(),
-            builtin_dir: dir.join("builtin").to_string_lossy().into_owned(),
-            builtin_version: None,
-            default_channel: None,
-            update_url: None,
-            update_mode: None,
-            public_keys: vec![],
-            bundle_keys: vec![],
-            app_ready_timeout_ms: None,
-            auto_update: None,
-            reset_when_update: None,
-            period_check_delay: None,
-            response_timeout: None,
-            apply_mode: None,
-            min_background_ms: None,
-            allow_insecure_loopback: None,
-            extra_ca_cert: None,
-            development: None,
+            data_dir: Some(dir.join("data")),
+            builtin_dir: dir.join("builtin"),
+            ..serde_json::from_value(serde_json::json!({
+                "appId": "com.example.app", "platform": "android", "nativeVersion": "1.0.0",
+            }))
+            .unwrap()
         }
-    }
-
-    #[test]
-    fn unset_record_fields_take_the_json_schema_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let from_record = record(dir.path()).into_core().unwrap();
-        let from_json: CoreConfig = serde_json::from_value(serde_json::json!({
-            "appId": "com.example.app", "platform": "android", "nativeVersion": "1.0.0",
-            "dataDir": dir.path().join("data"), "builtinDir": dir.path().join("builtin"),
-        }))
-        .unwrap();
-        assert_eq!(from_record, from_json);
     }
 
     #[test]
@@ -597,6 +345,51 @@ mod tests {
             matches!(err, LiveshipError::InvalidArgument { .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn the_listener_receives_the_core_events_as_they_are() {
+        use std::sync::Mutex;
+        struct Records(Mutex<Vec<Event>>);
+        impl EventListener for Records {
+            fn on_event(&self, event: Event) {
+                self.0.lock().unwrap().push(event);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let listener = Arc::new(Records(Mutex::new(vec![])));
+        let u = Updater::new(record(dir.path()), Some(listener.clone())).unwrap();
+        u.reset(ResetTarget::Builtin).unwrap();
+        assert_eq!(
+            *listener.0.lock().unwrap(),
+            [Event::ReloadRequired {
+                bundle_id: boot::BUILTIN.into(),
+                path: None,
+                reason: "reset".into(),
+            }]
+        );
+        // The result of `startDownloadAndInstall` comes through the same listener: without an
+        // `updateUrl` the update fails, as a public error.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        struct Done(Mutex<std::sync::mpsc::Sender<Event>>);
+        impl EventListener for Done {
+            fn on_event(&self, event: Event) {
+                let _ = self.0.lock().unwrap().send(event);
+            }
+        }
+        drop(u);
+        let u = Updater::new(
+            record(dir.path()),
+            Some(Arc::new(Done(Mutex::new(done_tx)))),
+        )
+        .unwrap();
+        u.start_download_and_install().unwrap();
+        let event = done_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap();
+        assert!(matches!(event, Event::UpdateError { .. }), "{event:?}");
+        // These two have no JSON form (the Rust sinks never see them).
+        assert!(serde_json::to_string(&event).is_err());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! pauses, closes and resets, so a fault happens at a known byte.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod fetching;
+pub mod fixtures;
 #[macro_use]
 pub mod zips;
 
@@ -327,7 +329,9 @@ pub struct Publisher {
 
 pub const APP_ID: &str = "com.example.app";
 
-pub fn signing_key() -> ed25519_dalek::SigningKey {
+/// A new random signing key (each publisher its own; see [`fixtures::signing_key`] for the
+/// deterministic one).
+pub fn fresh_signing_key() -> ed25519_dalek::SigningKey {
     ed25519_dalek::SigningKey::from_bytes(&liveship::crypto::random_bytes::<32>())
 }
 
@@ -355,7 +359,7 @@ impl Publisher {
         std::fs::create_dir_all(dir.path().join("repo")).unwrap();
         Publisher {
             dir,
-            signing: signing_key(),
+            signing: fresh_signing_key(),
             bundle_key: liveship::release::BundleKey::new(&liveship::crypto::random_bytes()),
             encrypt,
             app_id: APP_ID.into(),

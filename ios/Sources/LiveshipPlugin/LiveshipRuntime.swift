@@ -80,13 +80,15 @@ final class LiveshipRuntime {
                             dataDir: Self.dataDir.path, builtinDir: builtin)
         let text = String(data: try JSONSerialization.data(withJSONObject: json), encoding: .utf8) ?? "{}"
         let u = try Updater.fromJson(json: text, host: host, listener: Listener())
+        // Every option as the core parsed it (docs/CONFIG.md); none is read from the JSON here.
+        let c = u.config()
         let s = Settings(
-            autoUpdate: json["autoUpdate"] as? Bool ?? true,
-            updateUrl: (json["updateUrl"] as? String).flatMap { $0.isEmpty ? nil : $0 },
-            builtinVersion: json["builtinVersion"] as? String ?? nativeVersion,
-            nativeVersion: nativeVersion,
-            periodCheckDelay: TimeInterval(json["periodCheckDelay"] as? Int ?? 0),
-            backgroundInterval: TimeInterval((json["backgroundIntervalMinutes"] as? Int ?? 360) * 60))
+            autoUpdate: c.autoUpdate,
+            updateUrl: c.updateUrl.flatMap { $0.isEmpty ? nil : $0 },
+            builtinVersion: c.builtinVersion,
+            nativeVersion: c.nativeVersion,
+            periodCheckDelay: TimeInterval(c.periodCheckDelay),
+            backgroundInterval: TimeInterval(c.backgroundIntervalMinutes) * 60)
         updater = u
         settings = s
         return (u, s)

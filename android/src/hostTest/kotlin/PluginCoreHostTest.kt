@@ -196,13 +196,27 @@ fun libraryTests() {
     val events = Recorder()
     fun open(url: String): Pair<Updater, LiveshipController> {
         val u = Updater.fromJson(pluginJson(url), host, events)
-        return u to LiveshipController(u, PluginSettings(updateUrl = url, builtinVersion = "1.0.0", nativeVersion = "1.0.0"), store)
+        return u to LiveshipController(u, PluginSettings.of(u.config()), store)
     }
     fun emitted(c: LiveshipController): List<Action> = events.take().flatMap(c.events::map)
 
     var (u, c) = open(urlA)
     var releaseId = ""
 
+    test("the plugin's settings are the core's parsed configuration, background options included") {
+        check(c.settings == PluginSettings(updateUrl = urlA, builtinVersion = "1.0.0", nativeVersion = "1.0.0")) { "${c.settings}" }
+        val bgHost = host.copy(dataDir = "$work/plugin-settings-device")
+        val json = pluginJson(urlA).removeSuffix("}") +
+            ", \"backgroundIntervalMinutes\": 45, \"backgroundUnmeteredOnly\": true, \"backgroundChargingOnly\": true, \"periodCheckDelay\": 600}"
+        Updater.fromJson(json, bgHost, null).use { bg ->
+            val s = PluginSettings.of(bg.config())
+            check(s.backgroundIntervalMinutes == 45L && s.backgroundUnmeteredOnly && s.backgroundChargingOnly) { "$s" }
+            check(s.periodCheckDelaySeconds == 600L && s.autoUpdate && s.updateUrl == urlA) { "$s" }
+        }
+        val bad = pluginJson(urlA).removeSuffix("}") + ", \"backgroundIntervalMinutes\": \"hourly\"}"
+        val e = expect<LiveshipException.InvalidArgument> { Updater.fromJson(bad, bgHost, null).close() }
+        check(e.message!!.contains("hourly")) { "${e.message}" }
+    }
     test("the first launch serves the built-in bundle") {
         val l = c.launch()
         check(l.id == "builtin" && l.path == null) { "$l" }
@@ -323,11 +337,11 @@ fun delayTests() {
         ", \"updateUrl\": \"$url\", \"allowInsecureLoopback\": true, \"appReadyTimeout\": 600000, \"builtinVersion\": \"1.0.0\"}"
     val host = HostInfo(appId = APP_ID, platform = "android", nativeVersion = "1.0.0", dataDir = "$work/plugin-delay-device", builtinDir = env("LIVESHIP_TEST_BUILTIN"))
     var u = Updater.fromJson(config, host, events)
-    var c = LiveshipController(u, PluginSettings(updateUrl = url, builtinVersion = "1.0.0", nativeVersion = "1.0.0"), store)
+    var c = LiveshipController(u, PluginSettings.of(u.config()), store)
     fun restart() {
         u.close()
         u = Updater.fromJson(config, host, events)
-        c = LiveshipController(u, PluginSettings(updateUrl = url, builtinVersion = "1.0.0", nativeVersion = "1.0.0"), store)
+        c = LiveshipController(u, PluginSettings.of(u.config()), store)
         events.take()
     }
     fun serving(): Any? = c.current().map("bundle")["id"]

@@ -73,16 +73,7 @@ internal object LiveshipRuntime {
             builtinDir = File(app.filesDir, "liveship-builtin-in-apk-assets").absolutePath,
         )
         val updater = Updater.fromJson(json.toString(), host, listener)
-        val settings = PluginSettings(
-            autoUpdate = json.optBoolean("autoUpdate", true),
-            updateUrl = json.optString("updateUrl", "").ifEmpty { null },
-            builtinVersion = json.getString("builtinVersion"),
-            nativeVersion = nativeVersion,
-            periodCheckDelaySeconds = json.optLong("periodCheckDelay", 0),
-            backgroundIntervalMinutes = json.optLong("backgroundIntervalMinutes", 360),
-            backgroundUnmeteredOnly = json.optBoolean("backgroundUnmeteredOnly", false),
-            backgroundChargingOnly = json.optBoolean("backgroundChargingOnly", false),
-        )
+        val settings = PluginSettings.of(updater.config())
         return LiveshipController(updater, settings, PrefsStore(app)).also { controller = it }
     }
 

@@ -5,13 +5,14 @@
 package io.liveship.capacitor.core
 
 import io.liveship.CheckResult
+import io.liveship.Config
 import io.liveship.LaunchResult
 import io.liveship.LiveshipException
 import io.liveship.ResetTarget
 import io.liveship.UpdateOutcome
 import io.liveship.UpdaterInterface
 
-/** What the plugin reads from `plugins.Liveship` besides what it hands to the core. */
+/** The options the plugin acts on itself (schedules, payloads), as the core parsed them. */
 data class PluginSettings(
     val autoUpdate: Boolean = true,
     val updateUrl: String? = null,
@@ -21,7 +22,21 @@ data class PluginSettings(
     val backgroundIntervalMinutes: Long = 360,
     val backgroundUnmeteredOnly: Boolean = false,
     val backgroundChargingOnly: Boolean = false,
-)
+) {
+    companion object {
+        /** From the core's configuration (`Updater.config()`): no option is parsed here. */
+        fun of(config: Config) = PluginSettings(
+            autoUpdate = config.autoUpdate,
+            updateUrl = config.updateUrl?.takeUnless { it.isEmpty() },
+            builtinVersion = config.builtinVersion,
+            nativeVersion = config.nativeVersion,
+            periodCheckDelaySeconds = config.periodCheckDelay.toLong(),
+            backgroundIntervalMinutes = config.backgroundIntervalMinutes.toLong(),
+            backgroundUnmeteredOnly = config.backgroundUnmeteredOnly,
+            backgroundChargingOnly = config.backgroundChargingOnly,
+        )
+    }
+}
 
 /**
  * A switch of the serving bundle. `announced`: the core already emitted `ReloadRequired` for it
