@@ -3,14 +3,13 @@
 //! anti-rollback that survives reverts and a lost database, native updates, retention, the
 //! manual controls, the history and the install lock.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use liveship::boot::{
     BootError, BundleStatus, Confirmed, ResetTarget, BUILTIN, REASON_NOT_CONFIRMED,
 };
@@ -23,12 +22,13 @@ use liveship::install::InstallError;
 use liveship::policy::Refusal;
 use liveship::release::NativeRange;
 use liveship::store::{self, Store};
+use support::fixtures::*;
 use tempfile::TempDir;
 
 struct Device {
     data: TempDir,
     repo: TempDir,
-    events: Events,
+    events: Recorder,
     config: Config,
     /// The engines' clock: the app-ready timer fires only when a test advances it.
     clock: Arc<ManualClock>,
@@ -41,7 +41,7 @@ impl Device {
         Device {
             data,
             repo: tempfile::tempdir().unwrap(),
-            events: Events::default(),
+            events: Recorder::default(),
             config,
             clock: Arc::new(ManualClock::new()),
         }
@@ -80,7 +80,7 @@ impl Device {
         id
     }
     fn events(&self) -> Vec<Event> {
-        self.events.all()
+        self.events.events()
     }
 }
 

@@ -3,18 +3,18 @@
 //! `kill`, a return from the background for `background`, the clock for `date`, the native
 //! version for `nativeVersion`).
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use liveship::boot::DelayCondition;
 use liveship::clock::ManualClock;
 use liveship::config::Config;
 use liveship::engine::Engine;
 use liveship::fetch::HttpConfig;
+use support::fixtures::*;
 use tempfile::TempDir;
 
 struct Device {

@@ -2,14 +2,14 @@
 //! (hashed, decrypted, extracted, fsynced: seconds for a large bundle), the app's own calls
 //! (`launch`, `current`, `notifyAppReady`) are served.
 
-mod common;
+mod support;
 
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use liveship::engine::Engine;
+use support::fixtures::*;
 
 #[test]
 fn app_calls_are_served_while_a_bundle_is_being_built() {
