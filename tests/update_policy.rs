@@ -7,7 +7,7 @@ mod support;
 use liveship::engine::{CheckResult, CoreError, UpdateOutcome};
 use liveship::events::Event;
 use liveship::release::{Incident, NativeRange, ReleaseError};
-use support::{count, pinned, Device, Net, Publisher};
+use support::{count, installed, pinned, take_and_confirm, Device, Net, Publisher};
 
 fn device(p: &Publisher, net: &Net) -> Device {
     let dir = tempfile::tempdir().unwrap();
@@ -20,21 +20,6 @@ fn refusal(d: &Device) -> (String, String) {
         CheckResult::NoUpdate { code, reason } => (code, reason),
         other => panic!("expected no update, got {other:?}"),
     }
-}
-
-fn installed(out: UpdateOutcome) -> (String, u64) {
-    match out {
-        UpdateOutcome::Installed { id, sequence, .. } => (id, sequence),
-        other => panic!("expected an install, got {other:?}"),
-    }
-}
-
-/// Installs, launches and confirms what the channel offers; returns its id.
-fn take_and_confirm(d: &Device) -> String {
-    let (id, _) = installed(d.updater.update().unwrap());
-    assert_eq!(d.updater.launch().id, id);
-    d.updater.notify_app_ready(&id).unwrap();
-    id
 }
 
 fn bundle_gets(net: &Net) -> usize {

@@ -543,6 +543,33 @@ impl Device {
     }
 }
 
+/// The bundle id and sequence of an update that installed something.
+pub fn installed(out: liveship::engine::UpdateOutcome) -> (String, u64) {
+    match out {
+        liveship::engine::UpdateOutcome::Installed { id, sequence, .. } => (id, sequence),
+        other => panic!("expected an install, got {other:?}"),
+    }
+}
+
+/// Installs, launches and confirms what the channel offers; returns its id.
+pub fn take_and_confirm(d: &Device) -> String {
+    let (id, _) = installed(d.updater.update().unwrap());
+    assert_eq!(d.updater.launch().id, id);
+    d.updater.notify_app_ready(&id).unwrap();
+    id
+}
+
+/// The fetch error inside an update error, unwrapped from "gave up after n attempts".
+pub fn fetch_error(e: &liveship::engine::CoreError) -> &liveship::fetch::FetchError {
+    use liveship::engine::{CoreError, NetError};
+    use liveship::fetch::FetchError;
+    match e {
+        CoreError::Net(NetError::Fetch(FetchError::RetriesExhausted { last, .. })) => last,
+        CoreError::Net(NetError::Fetch(f)) => f,
+        other => panic!("expected a network error, got {other}"),
+    }
+}
+
 /// How many requests went to paths containing `part`.
 pub fn count(server: &Server, part: &str) -> usize {
     server

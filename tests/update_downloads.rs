@@ -1,0 +1,386 @@
+//! Bundle downloads inside `Engine::update` over a real loopback server: server faults
+//! mid-download, a background run stopped at its deadline, and concurrent updates. In every
+//! fault the device keeps serving the bundle it had, the error names the fault, and a later good
+//! attempt completes (with `Range` where bytes were already on disk); concurrent callers share
+//! one download whose progress rises to 100.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use liveship::engine::{CoreError, UpdateOutcome};
+use liveship::events::Event;
+use liveship::fetch::{FetchError, HttpConfig, TimeoutPhase};
+use support::fetching::{cut_at, CUT};
+use support::{
+    fast_http, fetch_error, head, installed, respond, serve_file, take_and_confirm, Device, Net,
+    Publisher, Request, Step,
+};
+
+type Fault = dyn Fn(usize, &Request, &[u8]) -> Option<Vec<Step>> + Send + Sync;
+
+/// A device that runs release 1 (confirmed) while release 2 is published; the `fault` scripts
+/// the answers to release 2's bundle requests (`n` counts them) until it returns `None`.
+struct Scene {
+    net: Net,
+    _p: Publisher,
+    d: Device,
+    previous: String,
+    bundle: String,
+}
+
+fn scene(
+    http: HttpConfig,
+    fault: impl Fn(usize, &Request, &[u8]) -> Option<Vec<Step>> + Send + Sync + 'static,
+) -> Scene {
+    let p = Publisher::new(false);
+    p.pack(1, "one");
+    let root = p.repo();
+    let armed = Arc::new(AtomicBool::new(false));
+    let n = Arc::new(AtomicUsize::new(0));
+    let fault: Arc<Fault> = Arc::new(fault);
+    let (a, r) = (armed.clone(), root.clone());
+    let net = Net::scripted(move |_, req| {
+        if a.load(Ordering::SeqCst) && req.path.contains("/bundles/") {
+            let rel = req.path.trim_start_matches("/repo/");
+            let body = std::fs::read(r.join(rel)).unwrap_or_default();
+            if let Some(steps) = fault(n.fetch_add(1, Ordering::SeqCst), req, &body) {
+                return steps;
+            }
+        }
+        serve_file(&r, "/repo", req)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open_with(p.config(&net.update_url(), dir.path()), dir, http);
+    let previous = take_and_confirm(&d);
+    let two = p.pack_fresh(2, "two");
+    armed.store(true, Ordering::SeqCst);
+    let bundle = two
+        .bundle_path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    Scene {
+        net,
+        _p: p,
+        d,
+        previous,
+        bundle,
+    }
+}
+
+impl Scene {
+    fn bundle_requests(&self) -> Vec<Request> {
+        self.net
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with(&self.bundle))
+            .collect()
+    }
+
+    /// The failed update left the device as it was.
+    fn assert_previous_serves(&self) {
+        let status = self.d.updater.status().unwrap();
+        assert_eq!(status.serving.id, self.previous);
+        assert!(status.next.is_none());
+        assert_eq!(self.d.updater.launch().id, self.previous);
+        assert!(self
+            .d
+            .events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::DownloadFailed { .. })));
+    }
+
+    /// A later good attempt installs release 2.
+    fn assert_recovers(&self) {
+        let (_, seq) = installed(self.d.updater.update().unwrap());
+        assert_eq!(seq, 2);
+        assert_eq!(self.d.updater.launch().version, "1.0.2");
+    }
+}
+
+/// Two attempts per call, so a fault that lasts two requests fails one `update()`.
+fn two_attempts() -> HttpConfig {
+    HttpConfig {
+        max_attempts: 2,
+        ..fast_http()
+    }
+}
+
+// ---------------------------------------------------------------- faults mid-download
+
+#[test]
+fn connection_reset_mid_body_keeps_the_previous_bundle_and_resumes_with_range() {
+    let s = scene(two_attempts(), |n, _, body| {
+        (n < 2).then(|| cut_at(body, CUT, true))
+    });
+    let err = s.d.updater.update().unwrap_err();
+    assert!(
+        matches!(
+            fetch_error(&err),
+            FetchError::Truncated { .. } | FetchError::Connect { .. }
+        ),
+        "{err}"
+    );
+    s.assert_previous_serves();
+    s.assert_recovers();
+    let reqs = s.bundle_requests();
+    assert_eq!(
+        reqs.last().unwrap().header("range"),
+        Some(format!("bytes={CUT}-").as_str())
+    );
+}
+
+#[test]
+fn truncated_body_keeps_the_previous_bundle_and_resumes_with_range() {
+    let s = scene(two_attempts(), |n, _, body| {
+        (n < 2).then(|| cut_at(body, CUT, false))
+    });
+    let err = s.d.updater.update().unwrap_err();
+    match fetch_error(&err) {
+        FetchError::Truncated { got, expected, .. } => {
+            assert_eq!(*got, CUT as u64);
+            assert!(expected.is_some());
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("stopped after"), "{err}");
+    s.assert_previous_serves();
+    s.assert_recovers();
+    let reqs = s.bundle_requests();
+    assert_eq!(
+        reqs.last().unwrap().header("range"),
+        Some(format!("bytes={CUT}-").as_str())
+    );
+}
+
+#[test]
+fn slow_drip_past_the_idle_timeout_is_abandoned_and_resumed() {
+    // responseTimeout is 1 s in the test config; the server stalls for 2.5 s after CUT bytes.
+    let s = scene(two_attempts(), |n, _, body| {
+        (n < 2).then(|| {
+            let mut steps = cut_at(body, CUT, false);
+            steps.insert(1, Step::Sleep(Duration::from_millis(2500)));
+            steps
+        })
+    });
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    assert!(
+        matches!(
+            fetch_error(&err),
+            FetchError::Timeout {
+                phase: TimeoutPhase::Idle,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    s.assert_previous_serves();
+    s.assert_recovers();
+    let reqs = s.bundle_requests();
+    assert!(reqs
+        .last()
+        .unwrap()
+        .header("range")
+        .is_some_and(|r| r.starts_with("bytes=")));
+}
+
+#[test]
+fn server_errors_are_retried_with_backoff_then_succeed() {
+    // Two 500s exhaust the first call; the second call meets one more 500, then the bundle.
+    let s = scene(two_attempts(), |n, _, _| {
+        (n < 3).then(|| respond("500 Internal Server Error", &[], b"oops"))
+    });
+    let err = s.d.updater.update().unwrap_err();
+    assert!(
+        matches!(fetch_error(&err), FetchError::Status { status: 500, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("500"), "{err}");
+    s.assert_previous_serves();
+    s.assert_recovers();
+    assert_eq!(s.bundle_requests().len(), 4);
+}
+
+#[test]
+fn too_many_requests_waits_for_retry_after() {
+    let s = scene(two_attempts(), |n, _, _| {
+        (n < 3).then(|| respond("429 Too Many Requests", &[("Retry-After", "1".into())], b""))
+    });
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    // The backoff alone is at most 50 ms: the second attempt waited for Retry-After.
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(fetch_error(&err), FetchError::Status { status: 429, .. }),
+        "{err}"
+    );
+    s.assert_previous_serves();
+    let started = Instant::now();
+    s.assert_recovers();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[test]
+fn body_longer_than_the_signed_size_is_cut_off() {
+    // No Content-Length: the server just keeps sending past the signed size, then closes.
+    let s = scene(two_attempts(), |n, _, body| {
+        (n < 1).then(|| {
+            let mut bytes = head("200 OK", &[]);
+            bytes.extend_from_slice(body);
+            bytes.extend_from_slice(&vec![0u8; 64 * 1024]);
+            vec![Step::Send(bytes)]
+        })
+    });
+    let err = s.d.updater.update().unwrap_err();
+    assert!(
+        matches!(fetch_error(&err), FetchError::TooLong { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("longer than the expected"),
+        "{err}"
+    );
+    s.assert_previous_serves();
+    s.assert_recovers();
+}
+
+#[test]
+fn wrong_content_length_is_refused_before_the_body() {
+    let s = scene(two_attempts(), |n, _, body| {
+        (n < 1).then(|| {
+            let short = &body[..body.len() - 10];
+            respond("200 OK", &[], short)
+        })
+    });
+    let err = s.d.updater.update().unwrap_err();
+    match fetch_error(&err) {
+        FetchError::WrongLength {
+            announced,
+            expected,
+            ..
+        } => assert_eq!(announced + 10, *expected),
+        other => panic!("{other}"),
+    }
+    s.assert_previous_serves();
+    s.assert_recovers();
+    assert_eq!(s.bundle_requests().len(), 2);
+}
+
+// ---------------------------------------------------------------- background deadline
+
+#[test]
+fn background_update_stops_at_its_deadline_and_the_next_run_resumes() {
+    let s = scene(fast_http(), |n, _, body| {
+        // First request: CUT bytes, then nothing for longer than the deadline (but less than
+        // the idle timeout, so only the deadline can stop it).
+        (n < 1).then(|| {
+            let mut steps = cut_at(body, CUT, false);
+            steps.insert(1, Step::Sleep(Duration::from_millis(900)));
+            steps
+        })
+    });
+    let started = Instant::now();
+    let err =
+        s.d.updater
+            .run_background_update(Duration::from_millis(400))
+            .unwrap_err();
+    assert!(
+        matches!(err, CoreError::DeadlineExceeded { millis: 400 }),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.d.updater.current().unwrap().id, s.previous);
+    // Nothing keeps downloading after the deadline.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(s.bundle_requests().len(), 1);
+    assert!(s.d.updater.status().unwrap().next.is_none());
+
+    let out =
+        s.d.updater
+            .run_background_update(Duration::from_secs(10))
+            .unwrap();
+    assert_eq!(installed(out).1, 2);
+    let reqs = s.bundle_requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(
+        reqs[1]
+            .header("range")
+            .is_some_and(|r| r.starts_with("bytes=") && r != "bytes=0-"),
+        "{:?}",
+        reqs[1].header("range")
+    );
+}
+
+// ---------------------------------------------------------------- single flight, progress
+
+#[test]
+fn concurrent_updates_share_one_download_and_progress_rises_to_100() {
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    let root = p.repo();
+    // The bundle arrives in 8 pieces over about a second, so both callers overlap it.
+    let net = Net::scripted(move |_, req| {
+        if !req.path.contains("/bundles/") {
+            return serve_file(&root, "/repo", req);
+        }
+        let body = std::fs::read(root.join(req.path.trim_start_matches("/repo/"))).unwrap();
+        let mut steps = vec![Step::Send(head(
+            "200 OK",
+            &[("Content-Length", body.len().to_string())],
+        ))];
+        for piece in body.chunks(body.len().div_ceil(8)) {
+            steps.push(Step::Sleep(Duration::from_millis(120)));
+            steps.push(Step::Send(piece.to_vec()));
+        }
+        steps
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(p.config(&net.update_url(), dir.path()), dir);
+    let outcomes: Vec<UpdateOutcome> = std::thread::scope(|s| {
+        let a = s.spawn(|| d.updater.update().unwrap());
+        let b = s.spawn(|| d.updater.update().unwrap());
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    assert_eq!(support::count(&net.server, "/bundles/"), 1);
+    let installs = outcomes
+        .iter()
+        .filter(|o| matches!(o, UpdateOutcome::Installed { .. }))
+        .count();
+    assert_eq!(installs, 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .any(|o| matches!(o, UpdateOutcome::NoUpdate { code, .. } if code == "upToDate")));
+
+    let percents: Vec<u8> = d
+        .events
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Download { percent, .. } => Some(*percent),
+            _ => None,
+        })
+        .collect();
+    assert!(percents.len() >= 4, "{percents:?}");
+    assert!(percents.windows(2).all(|w| w[0] < w[1]), "{percents:?}");
+    assert_eq!(percents.last(), Some(&100));
+}
