@@ -6,48 +6,15 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use liveship::boot::{self, REASON_NOT_CONFIRMED};
-use liveship::config::Config;
 use liveship::engine::{CoreError, Engine};
 use liveship::release::{self, Incident, ReleaseError};
 use liveship::store::Store;
 use support::fixtures::*;
-use tempfile::TempDir;
-
-struct Device {
-    data: TempDir,
-    repo: TempDir,
-    config: Config,
-}
-
-impl Device {
-    fn new() -> Device {
-        let data = tempfile::tempdir().unwrap();
-        let config = config(&data.path().join("builtin-web"));
-        Device {
-            data,
-            repo: tempfile::tempdir().unwrap(),
-            config,
-        }
-    }
-    fn open(&self) -> Engine {
-        Engine::open(
-            self.config.clone(),
-            self.data.path(),
-            liveship::events::discard(),
-        )
-        .unwrap()
-    }
-    fn good(&self, seq: u64) -> PathBuf {
-        good_release(self.repo.path(), seq)
-    }
-}
 
 #[test]
 fn revoked_release_not_yet_installed_is_refused_later() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
     let r2 = d.good(2);
@@ -79,7 +46,7 @@ fn revoked_release_not_yet_installed_is_refused_later() {
 
 #[test]
 fn failed_bundle_does_not_come_back_through_a_stale_next() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
     let id1 = u.install_from_file(&r1).unwrap().id;
@@ -103,7 +70,7 @@ fn failed_bundle_does_not_come_back_through_a_stale_next() {
 
 #[test]
 fn in_process_apply_waits_for_the_pending_trial() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = u.install_from_file(&d.good(1)).unwrap().id;
     assert!(u.launch().trial);
@@ -125,7 +92,7 @@ fn in_process_apply_waits_for_the_pending_trial() {
 
 #[test]
 fn native_update_is_settled_at_open_before_a_background_install() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = u.install_from_file(&d.good(1)).unwrap().id;
     assert!(u.launch().trial);
@@ -145,7 +112,7 @@ fn native_update_is_settled_at_open_before_a_background_install() {
 
 #[test]
 fn retention_leaves_files_alone_while_another_process_installs() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = u.install_from_file(&d.good(1)).unwrap().id;
     assert!(u.launch().trial);
@@ -176,7 +143,7 @@ fn retention_leaves_files_alone_while_another_process_installs() {
 
 #[test]
 fn sequence_beyond_the_stores_range_is_refused() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let mut m = manifest_of(&d.good(1));
     m.sequence = i64::MAX as u64 + 1;
     let path = write_signed(d.repo.path(), "huge", &m);

@@ -13,55 +13,15 @@ use std::time::Duration;
 use liveship::boot::{
     BootError, BundleStatus, Confirmed, ResetTarget, BUILTIN, REASON_NOT_CONFIRMED,
 };
-use liveship::clock::ManualClock;
-use liveship::config::Config;
 use liveship::engine::{CoreError, Engine};
 use liveship::events::Event;
-use liveship::fetch::HttpConfig;
 use liveship::install::InstallError;
 use liveship::policy::Refusal;
 use liveship::release::NativeRange;
 use liveship::store::{self, Store};
 use support::fixtures::*;
-use tempfile::TempDir;
 
-struct Device {
-    data: TempDir,
-    repo: TempDir,
-    events: Recorder,
-    config: Config,
-    /// The engines' clock: the app-ready timer fires only when a test advances it.
-    clock: Arc<ManualClock>,
-}
-
-impl Device {
-    fn new() -> Device {
-        let data = tempfile::tempdir().unwrap();
-        let config = config(&data.path().join("builtin-web"));
-        Device {
-            data,
-            repo: tempfile::tempdir().unwrap(),
-            events: Recorder::default(),
-            config,
-            clock: Arc::new(ManualClock::new()),
-        }
-    }
-    fn open(&self) -> Engine {
-        Engine::open_with_clock(
-            self.config.clone(),
-            self.data.path(),
-            self.events.sink(),
-            HttpConfig::default(),
-            self.clock.clone(),
-        )
-        .unwrap()
-    }
-    fn good(&self, seq: u64) -> PathBuf {
-        good_release(self.repo.path(), seq)
-    }
-    fn broken(&self, seq: u64) -> PathBuf {
-        broken_release(self.repo.path(), seq)
-    }
+impl LocalDevice {
     fn release(&self, seq: u64, webdir: &Path, rel: &Rel) -> PathBuf {
         make_release(self.repo.path(), webdir, seq, rel).release_path
     }
@@ -79,9 +39,6 @@ impl Device {
         ));
         id
     }
-    fn events(&self) -> Vec<Event> {
-        self.events.events()
-    }
 }
 
 fn status_of(u: &Engine, id: &str) -> Option<BundleStatus> {
@@ -94,7 +51,7 @@ fn status_of(u: &Engine, id: &str) -> Option<BundleStatus> {
 
 #[test]
 fn unconfirmed_trial_is_reverted_on_next_launch() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let web = d.repo.path().join("web-broken");
     broken_app(&web, "broken");
     let u = d.open();
@@ -134,7 +91,7 @@ fn unconfirmed_trial_is_reverted_on_next_launch() {
 
 #[test]
 fn confirm_from_outgoing_page_does_not_confirm_incoming_bundle() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = d.confirmed(&u, 1);
     let id2 = u.install_from_file(&d.good(2)).unwrap().id;
@@ -160,7 +117,7 @@ fn confirm_from_outgoing_page_does_not_confirm_incoming_bundle() {
 
 #[test]
 fn confirm_promotes_trial_and_previous_becomes_fallback() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = d.confirmed(&u, 1);
     let id2 = u.install_from_file(&d.good(2)).unwrap().id;
@@ -196,7 +153,7 @@ fn confirm_promotes_trial_and_previous_becomes_fallback() {
 
 #[test]
 fn ready_timer_reverts_and_asks_for_reload() {
-    let mut d = Device::new();
+    let mut d = LocalDevice::new();
     d.config.app_ready_timeout = 300;
     let u = d.open();
     let id = u.install_from_file(&d.broken(1)).unwrap().id;
@@ -231,7 +188,7 @@ fn ready_timer_reverts_and_asks_for_reload() {
 
 #[test]
 fn confirmed_bundle_is_not_reverted_by_timer() {
-    let mut d = Device::new();
+    let mut d = LocalDevice::new();
     d.config.app_ready_timeout = 200;
     let u = d.open();
     let id = u.install_from_file(&d.good(1)).unwrap().id;
@@ -250,7 +207,7 @@ fn confirmed_bundle_is_not_reverted_by_timer() {
 
 #[test]
 fn high_water_mark_never_decreases_after_revert() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
     d.confirmed_file(&u, &r1);
@@ -303,7 +260,7 @@ fn high_water_mark_never_decreases_after_revert() {
 }
 
 /// Release 1 runs only on native 1.0.x and is the fallback; release 2 runs anywhere and is current.
-fn native_setup(d: &Device) -> (String, String) {
+fn native_setup(d: &LocalDevice) -> (String, String) {
     let u = d.open();
     let web = d.repo.path().join("web-old-native");
     good_app(&web, "old native");
@@ -324,7 +281,7 @@ fn native_setup(d: &Device) -> (String, String) {
 #[test]
 fn new_native_version_drops_incompatible_bundles() {
     // resetWhenUpdate false: only bundles outside the new native version's range go.
-    let mut d = Device::new();
+    let mut d = LocalDevice::new();
     d.config.reset_when_update = false;
     let (id1, id2) = native_setup(&d);
     d.config.native_version = "1.1.0".into();
@@ -346,7 +303,7 @@ fn new_native_version_drops_incompatible_bundles() {
     assert!(!d.data.path().join("bundles").join(&id1).exists());
 
     // resetWhenUpdate true (the default): every downloaded bundle goes, built-in serves.
-    let mut d = Device::new();
+    let mut d = LocalDevice::new();
     let (_, id2) = native_setup(&d);
     d.config.native_version = "1.1.0".into();
     let u = d.open();
@@ -359,7 +316,7 @@ fn new_native_version_drops_incompatible_bundles() {
     assert!(!d.data.path().join("bundles").join(&id2).exists());
 
     // Same native version again: nothing is dropped.
-    let mut d = Device::new();
+    let mut d = LocalDevice::new();
     d.config.reset_when_update = true;
     let (_, id2) = native_setup(&d);
     assert_eq!(d.open().launch().id, id2);
@@ -367,7 +324,7 @@ fn new_native_version_drops_incompatible_bundles() {
 
 #[test]
 fn corrupt_database_serves_builtin_and_rebuilds() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
     d.confirmed_file(&u, &r1);
@@ -409,7 +366,7 @@ fn corrupt_database_serves_builtin_and_rebuilds() {
 
 #[test]
 fn emptied_database_keeps_high_water_from_envelopes() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
     d.confirmed_file(&u, &r1);
@@ -431,7 +388,7 @@ fn emptied_database_keeps_high_water_from_envelopes() {
 
 #[test]
 fn high_water_survives_lost_database_after_retention_removed_the_newest_bundle() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
     d.confirmed_file(&u, &r1);
@@ -463,7 +420,7 @@ fn high_water_survives_lost_database_after_retention_removed_the_newest_bundle()
 
 #[test]
 fn delete_refuses_bundles_in_use() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = d.confirmed(&u, 1);
     let id2 = d.confirmed(&u, 2);
@@ -503,7 +460,7 @@ fn delete_refuses_bundles_in_use() {
 
 #[test]
 fn retention_keeps_only_current_fallback_next() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = d.confirmed(&u, 1);
     let id2 = d.confirmed(&u, 2);
@@ -540,7 +497,7 @@ fn retention_keeps_only_current_fallback_next() {
 
 #[test]
 fn set_next_and_reset_to_builtin_and_last_good() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = d.confirmed(&u, 1);
     let id2 = d.confirmed(&u, 2);
@@ -582,7 +539,7 @@ fn set_next_and_reset_to_builtin_and_last_good() {
 
 #[test]
 fn history_records_every_transition() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = d.confirmed(&u, 1);
     let id2 = u.install_from_file(&d.broken(2)).unwrap().id;
@@ -616,7 +573,7 @@ fn history_records_every_transition() {
 
 #[test]
 fn second_concurrent_install_gets_busy() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
     // Another process (here another Store instance: the lock is per open file) installs.
@@ -640,7 +597,7 @@ fn second_concurrent_install_gets_busy() {
 
 #[test]
 fn missing_bundle_directory_serves_builtin_instead_of_crashing() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id1 = d.confirmed(&u, 1);
     fs::remove_dir_all(d.data.path().join("bundles").join(&id1)).unwrap();
@@ -655,7 +612,7 @@ fn missing_bundle_directory_serves_builtin_instead_of_crashing() {
 
 #[test]
 fn events_reach_the_sink_in_order() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = Arc::new(d.open());
     let id = u.install_from_file(&d.good(1)).unwrap().id;
     u.launch();

@@ -5,57 +5,22 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use liveship::boot::DelayCondition;
-use liveship::clock::ManualClock;
-use liveship::config::Config;
 use liveship::engine::Engine;
-use liveship::fetch::HttpConfig;
 use support::fixtures::*;
-use tempfile::TempDir;
 
-struct Device {
-    data: TempDir,
-    repo: TempDir,
-    config: Config,
-    /// Time in the background passes only when a test advances it.
-    clock: Arc<ManualClock>,
-}
-
-impl Device {
-    fn new() -> Device {
-        let data = tempfile::tempdir().unwrap();
-        let config = config(&data.path().join("builtin-web"));
-        Device {
-            data,
-            repo: tempfile::tempdir().unwrap(),
-            config,
-            clock: Arc::new(ManualClock::new()),
-        }
-    }
-    fn open(&self) -> Engine {
-        Engine::open_with_clock(
-            self.config.clone(),
-            self.data.path(),
-            liveship::events::discard(),
-            HttpConfig::default(),
-            self.clock.clone(),
-        )
-        .unwrap()
-    }
+impl LocalDevice {
     /// Installs good release `seq` as `next`; returns its bundle id.
     fn next(&self, u: &Engine, seq: u64) -> String {
-        let rel: PathBuf = good_release(self.repo.path(), seq);
-        u.install_from_file(&rel).unwrap().id
+        u.install_from_file(&self.good(seq)).unwrap().id
     }
 }
 
 #[test]
 fn future_date_keeps_next_waiting_across_launches() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id = d.next(&u, 1);
     let far = liveship::store::now() + 3600;
@@ -76,7 +41,7 @@ fn future_date_keeps_next_waiting_across_launches() {
 
 #[test]
 fn past_date_and_met_native_version_do_not_delay() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id = d.next(&u, 1);
     u.set_delay(&[
@@ -93,7 +58,7 @@ fn past_date_and_met_native_version_do_not_delay() {
 
 #[test]
 fn native_version_condition_waits_for_a_newer_app() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     d.next(&u, 1);
     u.set_delay(&[DelayCondition::NativeVersion {
@@ -106,7 +71,7 @@ fn native_version_condition_waits_for_a_newer_app() {
 
 #[test]
 fn kill_then_background_applies_on_foreground_after_the_time_away() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     let id = d.next(&u, 1);
     u.set_delay(&[DelayCondition::Kill, DelayCondition::Background { ms: 200 }])
@@ -146,7 +111,7 @@ fn kill_then_background_applies_on_foreground_after_the_time_away() {
 
 #[test]
 fn immediate_apply_does_not_count_as_a_kill() {
-    let d = Device::new();
+    let d = LocalDevice::new();
     let u = d.open();
     d.next(&u, 1);
     u.set_delay(&[DelayCondition::Kill]).unwrap();

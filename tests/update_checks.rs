@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use liveship::engine::CheckResult;
-use support::{installed, respond, serve_file, take_and_confirm, Device, Net, Publisher, Request};
+use support::{
+    device, installed, respond, serve_file, take_and_confirm, Device, Net, Publisher, Request,
+};
 
 #[test]
 fn unchanged_channel_costs_a_304_and_is_still_up_to_date() {
     let p = Publisher::new(false);
     p.pack(1, "one");
     let net = Net::repo(p.repo());
-    let dir = tempfile::tempdir().unwrap();
-    let d = Device::open(p.config(&net.update_url(), dir.path()), dir);
+    let d = device(&p, &net);
     take_and_confirm(&d);
     for _ in 0..2 {
         assert!(matches!(

@@ -8,7 +8,7 @@ mod support;
 use liveship::engine::UpdateOutcome;
 use liveship::events::Event;
 use liveship::publish::Packed;
-use support::{count, Device, Net, Publisher};
+use support::{count, device, Device, Net, Publisher};
 
 struct Scene {
     p: Publisher,
@@ -22,8 +22,7 @@ fn scene(encrypt: bool) -> (Scene, Packed) {
     let p = Publisher::new(encrypt);
     p.pack(1, "one");
     let net = Net::repo(p.repo());
-    let dir = tempfile::tempdir().unwrap();
-    let d = Device::open(p.config(&net.update_url(), dir.path()), dir);
+    let d = device(&p, &net);
     let UpdateOutcome::Installed { id, delta, .. } = d.updater.update().unwrap() else {
         panic!("first install")
     };

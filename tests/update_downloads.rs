@@ -15,8 +15,8 @@ use liveship::events::Event;
 use liveship::fetch::{FetchError, HttpConfig, TimeoutPhase};
 use support::fetching::{cut_at, CUT};
 use support::{
-    fast_http, fetch_error, head, installed, respond, serve_file, take_and_confirm, Device, Net,
-    Publisher, Request, Step,
+    device, fast_http, fetch_error, head, installed, respond, serve_file, take_and_confirm, Device,
+    Net, Publisher, Request, Step,
 };
 
 type Fault = dyn Fn(usize, &Request, &[u8]) -> Option<Vec<Step>> + Send + Sync;
@@ -354,8 +354,7 @@ fn concurrent_updates_share_one_download_and_progress_rises_to_100() {
         }
         steps
     });
-    let dir = tempfile::tempdir().unwrap();
-    let d = Device::open(p.config(&net.update_url(), dir.path()), dir);
+    let d = device(&p, &net);
     let outcomes: Vec<UpdateOutcome> = std::thread::scope(|s| {
         let a = s.spawn(|| d.updater.update().unwrap());
         let b = s.spawn(|| d.updater.update().unwrap());

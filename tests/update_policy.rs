@@ -7,12 +7,7 @@ mod support;
 use liveship::engine::{CheckResult, CoreError, UpdateOutcome};
 use liveship::events::Event;
 use liveship::release::{Incident, NativeRange, ReleaseError};
-use support::{count, installed, pinned, take_and_confirm, Device, Net, Publisher};
-
-fn device(p: &Publisher, net: &Net) -> Device {
-    let dir = tempfile::tempdir().unwrap();
-    Device::open(p.config(&net.update_url(), dir.path()), dir)
-}
+use support::{count, device, installed, pinned, take_and_confirm, Device, Net, Publisher};
 
 /// The refusal code of a check that found nothing to take.
 fn refusal(d: &Device) -> (String, String) {

@@ -8,14 +8,20 @@ pub use super::{pinned, Recorder, APP_ID};
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
+use base64::Engine as _;
 use ed25519_dalek::SigningKey;
+use liveship::clock::ManualClock;
 use liveship::config::Config;
 use liveship::crypto::{self, Key};
+use liveship::engine::Engine;
+use liveship::events::Event;
+use liveship::fetch::HttpConfig;
 use liveship::publish::{self, PackOptions, Packed};
 use liveship::release::{self, BundleKey, Manifest, NativeRange, PinnedKey};
+use tempfile::TempDir;
 
 pub const CHANNEL: &str = "production";
 pub const PLATFORM: &str = "android";
@@ -98,6 +104,58 @@ pub fn broken_app(dir: &Path, label: &str) {
         format!("// {label}\nthrow new Error('boot failure');\n"),
     )
     .unwrap();
+}
+
+/// A device that installs release files from a local repository folder (no network): its data
+/// folder, the repository, its [`config`], the events it emitted, and its engines' clock (time,
+/// and with it the app-ready timer, moves only when a test advances it).
+pub struct LocalDevice {
+    pub data: TempDir,
+    pub repo: TempDir,
+    pub events: Recorder,
+    pub config: Config,
+    pub clock: Arc<ManualClock>,
+}
+
+impl LocalDevice {
+    pub fn new() -> LocalDevice {
+        let data = tempfile::tempdir().unwrap();
+        let config = config(&data.path().join("builtin-web"));
+        LocalDevice {
+            data,
+            repo: tempfile::tempdir().unwrap(),
+            events: Recorder::default(),
+            config,
+            clock: Arc::new(ManualClock::new()),
+        }
+    }
+
+    /// An engine on the device's data folder, configuration and clock.
+    pub fn open(&self) -> Engine {
+        Engine::open_with_clock(
+            self.config.clone(),
+            self.data.path(),
+            self.events.sink(),
+            HttpConfig::default(),
+            self.clock.clone(),
+        )
+        .unwrap()
+    }
+
+    /// Publishes good release `seq` into the repository; returns the release file.
+    pub fn good(&self, seq: u64) -> PathBuf {
+        good_release(self.repo.path(), seq)
+    }
+
+    /// Publishes broken release `seq` into the repository; returns the release file.
+    pub fn broken(&self, seq: u64) -> PathBuf {
+        broken_release(self.repo.path(), seq)
+    }
+
+    /// Every event the device emitted so far, in order.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.events()
+    }
 }
 
 /// What a release differs in; `Default` is an encrypted release of [`APP_ID`] on [`CHANNEL`].

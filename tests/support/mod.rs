@@ -402,25 +402,7 @@ impl Publisher {
             bytes[..marker.len()].copy_from_slice(marker.as_bytes());
             std::fs::write(&path, bytes).unwrap();
         }
-        let repo = self.repo();
-        let version = format!("1.0.{sequence}");
-        let opts = liveship::publish::PackOptions {
-            webdir: &web,
-            repo: &repo,
-            app_id: &self.app_id,
-            channel: "production",
-            sequence,
-            version: &version,
-            signing_key: &self.signing,
-            bundle_key: self.encrypt.then_some(&self.bundle_key),
-            expires_in: 7 * 24 * 3600,
-            native: Default::default(),
-            platforms: vec![],
-            rollout: None,
-            incident: None,
-            now: now(),
-        };
-        liveship::publish::pack(&opts, &liveship::publish::Silent).unwrap()
+        self.pack_dir(&web, "production", sequence, |_| {})
     }
 
     /// Packs `marker`'s web folder as `channel#sequence`, with `tweak` applied to the options.
@@ -432,10 +414,22 @@ impl Publisher {
         tweak: impl FnOnce(&mut liveship::publish::PackOptions<'_>),
     ) -> liveship::publish::Packed {
         let web = self.webdir(&format!("{channel}-{sequence}"), marker);
+        self.pack_dir(&web, channel, sequence, tweak)
+    }
+
+    /// Packs the web folder `web` as `channel#sequence` (version `1.0.<sequence>`, valid for a
+    /// week), with `tweak` applied to the options.
+    fn pack_dir(
+        &self,
+        web: &std::path::Path,
+        channel: &str,
+        sequence: u64,
+        tweak: impl FnOnce(&mut liveship::publish::PackOptions<'_>),
+    ) -> liveship::publish::Packed {
         let repo = self.repo();
         let version = format!("1.0.{sequence}");
         let mut opts = liveship::publish::PackOptions {
-            webdir: &web,
+            webdir: web,
             repo: &repo,
             app_id: &self.app_id,
             channel,
@@ -541,6 +535,13 @@ impl Device {
             events,
         }
     }
+}
+
+/// A device (in a new temporary folder) trusting `p` and updating from the repository `net`
+/// serves.
+pub fn device(p: &Publisher, net: &Net) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    Device::open(p.config(&net.update_url(), dir.path()), dir)
 }
 
 /// The bundle id and sequence of an update that installed something.
