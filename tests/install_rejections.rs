@@ -16,6 +16,7 @@ use liveship::release::{FileEntry, Manifest, NativeRange};
 use liveship::store::Store;
 use liveship::unpack::UnpackError;
 use support::fixtures::*;
+use support::zips::{entry, python};
 use tempfile::TempDir;
 
 /// A device running release 1 (confirmed), and a repository to publish release 2 into.
@@ -253,14 +254,6 @@ fn python_zip(dir: &Path, entries: &[Entry<'_>]) -> Vec<u8> {
     fs::read(out).unwrap()
 }
 
-fn signed_entry(path: &str, data: &str) -> FileEntry {
-    FileEntry {
-        path: path.into(),
-        size: data.len() as u64,
-        sha256: crypto::sha256_hex(data.as_bytes()),
-    }
-}
-
 /// The zip of release 2's own files, remade by python (for the key tests).
 fn plain_zip_of(f: &Fixture, m: &Manifest) -> Vec<u8> {
     let web = f.repo.path().join("web").join("2");
@@ -304,8 +297,8 @@ fn python_zip_matching_the_signed_list_installs() {
         "production.2-ok",
         &[file("index.html", INDEX), file("assets/app.js", APP)],
         vec![
-            signed_entry("index.html", INDEX),
-            signed_entry("assets/app.js", APP),
+            entry("index.html", INDEX.as_bytes()),
+            entry("assets/app.js", APP.as_bytes()),
         ],
     );
     let id = f.u.install_from_file(&rel).unwrap().id;
@@ -324,8 +317,8 @@ fn zip_with_a_file_not_in_the_signed_list_is_rejected() {
             file("assets/extra.js", "steal()"),
         ],
         vec![
-            signed_entry("index.html", INDEX),
-            signed_entry("assets/app.js", APP),
+            entry("index.html", INDEX.as_bytes()),
+            entry("assets/app.js", APP.as_bytes()),
         ],
     );
     let err = install_err(&f, &rel);
@@ -344,8 +337,8 @@ fn zip_missing_a_signed_file_is_rejected() {
         "production.2-missing",
         &[file("index.html", INDEX)],
         vec![
-            signed_entry("index.html", INDEX),
-            signed_entry("assets/app.js", APP),
+            entry("index.html", INDEX.as_bytes()),
+            entry("assets/app.js", APP.as_bytes()),
         ],
     );
     let err = install_err(&f, &rel);
@@ -365,8 +358,8 @@ fn zip_with_an_altered_file_is_rejected() {
         "production.2-altered",
         &[file("index.html", INDEX), file("assets/app.js", altered)],
         vec![
-            signed_entry("index.html", INDEX),
-            signed_entry("assets/app.js", APP),
+            entry("index.html", INDEX.as_bytes()),
+            entry("assets/app.js", APP.as_bytes()),
         ],
     );
     let err = install_err(&f, &rel);
@@ -384,7 +377,7 @@ fn zip_slip_entry_is_rejected() {
         &f,
         "production.2-slip",
         &[file("index.html", INDEX), file("../../evil.js", APP)],
-        vec![signed_entry("index.html", INDEX)],
+        vec![entry("index.html", INDEX.as_bytes())],
     );
     let err = install_err(&f, &rel);
     assert!(
@@ -411,8 +404,8 @@ fn symlink_entry_is_rejected() {
             },
         ],
         vec![
-            signed_entry("index.html", INDEX),
-            signed_entry("assets/app.js", "/etc/passwd"),
+            entry("index.html", INDEX.as_bytes()),
+            entry("assets/app.js", b"/etc/passwd"),
         ],
     );
     let err = install_err(&f, &rel);

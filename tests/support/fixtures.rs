@@ -275,21 +275,6 @@ pub fn seal_into(repo: &Path, zip: &[u8], key: &Key, manifest: &mut Manifest) {
     });
 }
 
-/// Runs `python3 -c script args...` (zips made by another tool than ours).
-pub fn python(script: &str, args: &[&str]) {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Names of the entries of a directory, sorted (empty if it does not exist).
 pub fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = match fs::read_dir(dir) {

@@ -1,6 +1,7 @@
 //! Zips made by other tools for the extraction tests: python3's `zipfile` scripts, Info-ZIP
 //! `zip`, signed entries, and the `assert_rejected!` check that a rejection left nothing behind.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -52,18 +53,8 @@ def save():
 {after}
 "#
         );
-        let out = Command::new("python3")
-            .arg("-c")
-            .arg(&script)
-            .arg(&self.zip)
-            .args(args)
-            .output()
-            .expect("python3 must be installed to build test zips");
-        assert!(
-            out.status.success(),
-            "python3 failed to build the zip:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let zip = [self.zip.as_path()];
+        python(&script, &[&zip[..], args].concat());
     }
 
     pub fn extract(&self, files: &[FileEntry]) -> Result<Extracted, UnpackError> {
@@ -79,6 +70,22 @@ def save():
     }
 }
 
+/// Runs `python3 -c script args...` (zips made by another tool than ours).
+pub fn python<A: AsRef<OsStr>>(script: &str, args: &[A]) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 must be installed to build test zips");
+    assert!(
+        out.status.success(),
+        "python3 failed to build the zip:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The signed list entry of a file with `content`.
 pub fn entry(path: &str, content: &[u8]) -> FileEntry {
     FileEntry {
         path: path.to_string(),
