@@ -3,6 +3,8 @@
 //! the error variant that names the failed check; wrapped content keys do not open when altered
 //! or under another bundle key.
 
+mod support;
+
 use base64::engine::general_purpose::{STANDARD as B64, STANDARD_NO_PAD};
 use base64::Engine;
 use ed25519_dalek::{Signature, SigningKey, Verifier, VerifyingKey};
@@ -15,18 +17,10 @@ use liveship::release::{
     Envelope, EnvelopeDefect, FileEntry, Incident, Manifest, NativeRange, PinnedKey, ReleaseError,
     MAX_ENVELOPE_BYTES, PAYLOAD_TYPE,
 };
+use support::pinned;
 
 fn signing_key(n: u8) -> SigningKey {
     SigningKey::from_bytes(&[n; 32])
-}
-
-fn pinned(key: &SigningKey, channels: &[&str]) -> PinnedKey {
-    let pk = key.verifying_key().to_bytes();
-    PinnedKey {
-        key_id: crypto::public_key_id(&pk),
-        public_key: B64.encode(pk),
-        channels: channels.iter().map(|c| c.to_string()).collect(),
-    }
 }
 
 /// A manifest with every optional field present, so that every field is attacked.
