@@ -393,7 +393,7 @@ impl Engine {
             idle_timeout: Duration::from_secs(c.response_timeout.max(1)),
             ..self.inner.http_base.clone()
         };
-        let f = Fetcher::new(cfg).map_err(NetError::from)?;
+        let f = Fetcher::with_clock(cfg, self.inner.clock.clone()).map_err(NetError::from)?;
         Ok(self.inner.fetcher.get_or_init(|| f).clone())
     }
 

@@ -33,6 +33,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
 use reqwest::{Response, StatusCode, Url};
 
+use crate::clock::{Clock, SystemClock};
+
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 /// Shortest interval between two progress reports of one download.
@@ -171,12 +173,19 @@ impl Failure {
 pub struct Fetcher {
     client: reqwest::Client,
     cfg: Arc<HttpConfig>,
+    /// Waits between attempts (backoff, `Retry-After`).
+    clock: Arc<dyn Clock>,
 }
 
 impl Fetcher {
     /// Builds the client: rustls on `ring`, the platform verifier (plus `extra_ca_pem`), the
     /// redirect policy of [`check_url`], and the connect timeout.
     pub fn new(cfg: HttpConfig) -> Result<Fetcher, FetchError> {
+        Fetcher::with_clock(cfg, Arc::new(SystemClock))
+    }
+
+    /// [`Fetcher::new`] whose waits between attempts pass on `clock` (a manual clock in tests).
+    pub fn with_clock(cfg: HttpConfig, clock: Arc<dyn Clock>) -> Result<Fetcher, FetchError> {
         let tls = tls::tls_config(cfg.extra_ca_pem.as_deref())?;
         let allow = cfg.allow_insecure_loopback;
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -199,6 +208,7 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             cfg: Arc::new(cfg),
+            clock,
         })
     }
 
@@ -385,7 +395,7 @@ impl Fetcher {
                     redact(url),
                     failure.error
                 );
-                tokio::time::sleep(delay).await;
+                self.clock.pause(delay).await;
             }
         };
         match tokio::time::timeout(self.cfg.overall_timeout, run).await {
