@@ -10,8 +10,8 @@ mod check;
 mod timer;
 mod update;
 
+pub use crate::events::UpdateOutcome;
 pub use check::CheckResult;
-pub use update::UpdateOutcome;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
