@@ -139,7 +139,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, CoreError> {
         config.validate()?;
-        let (mut store, report) = Store::open(data_dir)?;
+        let (mut store, report) = Store::open_with_clock(data_dir, clock.clone())?;
         if let Some(reason) = report.reset {
             events.on_event(Event::StateReset { reason });
         }

@@ -14,11 +14,12 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+use crate::clock::{Clock, SystemClock};
 use crate::fs::{io, remove_any, sync_dir};
 use crate::release::{self, Manifest};
 
@@ -86,12 +87,11 @@ pub enum StoreError {
     CorruptRow { id: String, reason: String },
 }
 
-/// Seconds since the Unix epoch.
+/// The system's wall-clock seconds, for tests and benches that build releases "issued now".
+/// Nothing in the crate calls it: the store stamps rows with its own clock ([`Tx::now`]).
+#[doc(hidden)]
 pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemClock.now()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -162,6 +162,31 @@ pub struct HistoryEntry {
 pub struct Store {
     root: PathBuf,
     conn: Connection,
+    /// Stamps every row a write transaction adds (history, blocklist, `installed_at`).
+    clock: Arc<dyn Clock>,
+}
+
+/// One write transaction of [`Store::write`]; it reads and writes as the [`Connection`] it
+/// derefs to. Rows that record a time take it from [`Tx::now`], never from the system: the
+/// store's clock, read once when the transaction took the write lock, so every row of one
+/// transition carries the same second and a test's manual clock decides what is stored.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    now: u64,
+}
+
+impl Tx<'_> {
+    /// Unix seconds on the store's clock when this transaction began.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -180,9 +205,17 @@ pub struct OpenReport {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store under `root`. Never fails on a corrupt database:
-    /// that is moved aside and rebuilt, and the report says so.
+    /// Opens (creating if needed) the store under `root`, on the system clock. Never fails on a
+    /// corrupt database: that is moved aside and rebuilt, and the report says so.
     pub fn open(root: &Path) -> Result<(Store, OpenReport), StoreError> {
+        Self::open_with_clock(root, Arc::new(SystemClock))
+    }
+
+    /// [`Store::open`] with the clock that stamps what the store records (the engine's).
+    pub fn open_with_clock(
+        root: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Store, OpenReport), StoreError> {
         for dir in [
             root.to_path_buf(),
             root.join("bundles"),
@@ -210,7 +243,8 @@ impl Store {
                 let reason =
                     format!("state database unreadable ({e}); rebuilt from installed bundles");
                 log::error!("{reason}");
-                let aside = root.join(format!("liveship.db.corrupt-{}", now()));
+                // Named by the same clock as the history row of the reset, so the two match.
+                let aside = root.join(format!("liveship.db.corrupt-{}", clock.now()));
                 fs::rename(&db, &aside).map_err(io("moving aside", &db))?;
                 for ext in ["-wal", "-shm"] {
                     let _ = fs::remove_file(root.join(format!("liveship.db{ext}")));
@@ -223,6 +257,7 @@ impl Store {
         let mut store = Store {
             root: root.to_path_buf(),
             conn,
+            clock,
         };
         if let Some(reason) = &report.reset {
             store.rebuild_from_envelopes(reason)?;
@@ -311,17 +346,21 @@ impl Store {
     }
 
     /// Runs `f` in one IMMEDIATE transaction (serialised with every other writer, in any process)
-    /// and commits it durably.
+    /// and commits it durably. The transaction's time is read once the write lock is held.
     pub fn write<T, E: From<StoreError>>(
         &mut self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| E::from(e.into()))?;
+        let tx = Tx {
+            tx,
+            now: self.clock.now(),
+        };
         let out = f(&tx)?;
-        tx.commit().map_err(|e| E::from(e.into()))?;
+        tx.tx.commit().map_err(|e| E::from(e.into()))?;
         Ok(out)
     }
 
@@ -582,10 +621,12 @@ pub fn raise_high_water(conn: &Connection, channel: &str, sequence: u64) -> Resu
     Ok(())
 }
 
-pub fn blocklist(conn: &Connection, content_id: &str, reason: &str) -> Result<(), StoreError> {
-    conn.execute(
+/// Blocklists `content_id` at the transaction's time; a content id blocklisted before keeps its
+/// first reason and time.
+pub fn blocklist(tx: &Tx<'_>, content_id: &str, reason: &str) -> Result<(), StoreError> {
+    tx.execute(
         "INSERT OR IGNORE INTO blocklist (content_id, reason, at) VALUES (?1, ?2, ?3)",
-        params![content_id, reason, now() as i64],
+        params![content_id, reason, tx.now() as i64],
     )?;
     Ok(())
 }
@@ -601,18 +642,44 @@ pub fn blocked(conn: &Connection, content_id: &str) -> Result<Option<String>, St
         .optional()?)
 }
 
+/// One blocklisted content id: why, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub content_id: String,
+    pub reason: String,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+/// Every blocklisted content id, oldest first.
+pub fn blocklisted(conn: &Connection) -> Result<Vec<Blocked>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT content_id, reason, at FROM blocklist ORDER BY at, rowid")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Blocked {
+                content_id: r.get(0)?,
+                reason: r.get(1)?,
+                at: r.get::<_, i64>(2)? as u64,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Adds a history row at the transaction's time.
 pub fn add_history(
-    conn: &Connection,
+    tx: &Tx<'_>,
     event: &str,
     bundle: Option<&str>,
     detail: &str,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    tx.execute(
         "INSERT INTO history (at, event, bundle, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![now() as i64, event, bundle, detail],
+        params![tx.now() as i64, event, bundle, detail],
     )?;
     // History is for debugging, not an audit log: keep it bounded.
-    conn.execute(
+    tx.execute(
         "DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - 1000",
         [],
     )?;
