@@ -248,6 +248,11 @@ mod tests {
             Some(REASON_NOT_CONFIRMED)
         );
         assert_eq!(d.roles().trial, None);
+        // Both records carry the store's clock (the fixture's NOW), not the system's time.
+        let blocked = store::blocklisted(d.store.read()).unwrap();
+        assert_eq!(blocked.iter().map(|b| b.at).collect::<Vec<_>>(), [NOW]);
+        let reverted = d.history().into_iter().find(|h| h.event == "reverted");
+        assert_eq!(reverted.map(|h| h.at), Some(NOW));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! The store owns the data directory's layout: every folder and file under it is named here
 //! and nowhere else. docs/DEVICE.md ("Data directory") is the one table of what each holds.
 //! Submodules: [`meta`] (small device facts behind typed accessors), [`downloads`] (partial
-//! downloads and delta work folders), [`builtin`] (the built-in tree's index for deltas).
+//! downloads and delta work folders), [`builtin`] (the built-in tree's index for deltas),
+//! [`history`] (the transition history).
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
@@ -25,9 +26,11 @@ use crate::release::{self, Manifest};
 
 pub mod builtin;
 pub mod downloads;
+pub mod history;
 pub mod meta;
 
 pub use builtin::BuiltinFile;
+pub use history::{add_history, history, HistoryEntry};
 
 pub use meta::{
     cache_envelope, cached_envelope, channel, clear_channel, delay_conditions, device_id,
@@ -146,17 +149,6 @@ impl Roles {
             .iter()
             .any(|r| r.as_deref() == Some(id))
     }
-}
-
-/// One row of the transition history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
-pub struct HistoryEntry {
-    pub seq: i64,
-    /// Unix seconds.
-    pub at: u64,
-    pub event: String,
-    pub bundle: Option<String>,
-    pub detail: String,
 }
 
 pub struct Store {
@@ -661,42 +653,6 @@ pub fn blocklisted(conn: &Connection) -> Result<Vec<Blocked>, StoreError> {
                 content_id: r.get(0)?,
                 reason: r.get(1)?,
                 at: r.get::<_, i64>(2)? as u64,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-/// Adds a history row at the transaction's time.
-pub fn add_history(
-    tx: &Tx<'_>,
-    event: &str,
-    bundle: Option<&str>,
-    detail: &str,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO history (at, event, bundle, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![tx.now() as i64, event, bundle, detail],
-    )?;
-    // History is for debugging, not an audit log: keep it bounded.
-    tx.execute(
-        "DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - 1000",
-        [],
-    )?;
-    Ok(())
-}
-
-pub fn history(conn: &Connection) -> Result<Vec<HistoryEntry>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT seq, at, event, bundle, detail FROM history ORDER BY seq")?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(HistoryEntry {
-                seq: r.get(0)?,
-                at: r.get::<_, i64>(1)? as u64,
-                event: r.get(2)?,
-                bundle: r.get(3)?,
-                detail: r.get(4)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
