@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use liveship::boot::DelayCondition;
-use liveship::clock::ManualClock;
+use liveship::clock::{Clock, ManualClock};
 use liveship::config::Config;
 use liveship::engine::Engine;
 use liveship::fetch::HttpConfig;
@@ -58,7 +58,8 @@ fn future_date_keeps_next_waiting_across_launches() {
     let d = Device::new();
     let u = d.open();
     let id = d.next(&u, 1);
-    let far = liveship::store::now() + 3600;
+    // An hour ahead of the engine's clock, which never moves on its own here.
+    let far = d.clock.now() + 3600;
     u.set_delay(&[DelayCondition::Date { not_before: far }])
         .unwrap();
     let l = u.launch();
