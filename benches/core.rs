@@ -8,6 +8,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
+use liveship::clock::{Clock, SystemClock};
 use liveship::config::Config;
 use liveship::crypto;
 use liveship::engine::Engine;
@@ -73,7 +74,7 @@ fn fixture(files: usize, file_size: usize) -> Fixture {
         platforms: vec![],
         rollout: None,
         incident: None,
-        now: liveship::store::now(),
+        now: SystemClock.now(),
     };
     let packed = publish::pack(&opts, &publish::Silent).unwrap();
     let config: Config = serde_json::from_value(serde_json::json!({

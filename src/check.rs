@@ -268,4 +268,28 @@ mod tests {
             assert!(chars.all(|c| c.is_ascii_alphanumeric()), "{s}");
         }
     }
+
+    /// docs/API.md lists the names an app can see; the list must be `Check::ALL`, no more, no
+    /// fewer, so the documentation cannot drift from the code.
+    #[test]
+    fn the_documented_check_names_are_exactly_the_checks() {
+        let doc = include_str!("../docs/API.md");
+        let start = doc
+            .find("The `check` of `Verification` is one of these names")
+            .expect("the check list in docs/API.md");
+        let list = &doc[start..];
+        let list = &list[..list.find("\n\n").unwrap() + 2];
+        let list = &doc[start + list.len()..];
+        let list = &list[..list.find("\n\n").expect("end of the check list")];
+        let mut documented: Vec<&str> = list
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|n| n.contains('.'))
+            .collect();
+        documented.sort_unstable();
+        let mut actual: Vec<&str> = Check::ALL.iter().map(|c| c.as_str()).collect();
+        actual.sort_unstable();
+        assert_eq!(documented, actual);
+    }
 }

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// A task a timer runs once when it is due.
 pub type Task = Box<dyn FnOnce() + Send>;
 
+/// A wait on the async runtime (see [`Clock::pause`]).
+pub type Pause = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 pub trait Clock: Send + Sync {
     /// Wall-clock seconds since the Unix epoch (0 if the clock is before it).
     fn now(&self) -> u64;
@@ -21,6 +24,10 @@ pub trait Clock: Send + Sync {
     /// Runs `task` once, `after` from now, unless the returned [`Timer`] is cancelled or dropped
     /// first.
     fn schedule(&self, after: Duration, task: Task) -> Timer;
+    /// Waits `d` inside async network work (retry backoff, `Retry-After`). The system clock
+    /// sleeps on the runtime; the manual clock moves itself forward by `d` at once (running the
+    /// timers that fall due), so retry waits are tested without sleeping.
+    fn pause(&self, d: Duration) -> Pause;
 }
 
 /// A scheduled task. Cancelling or dropping it before it is due means the task never runs.
@@ -85,6 +92,10 @@ impl Clock for SystemClock {
             cancelled,
             wake: Some(tx),
         }
+    }
+
+    fn pause(&self, d: Duration) -> Pause {
+        Box::pin(tokio::time::sleep(d))
     }
 }
 
@@ -203,6 +214,11 @@ impl Clock for ManualClock {
             wake: None,
         }
     }
+
+    fn pause(&self, d: Duration) -> Pause {
+        self.advance(d);
+        Box::pin(std::future::ready(()))
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +251,22 @@ mod tests {
         assert_eq!(*log.lock().unwrap(), ["a", "b", "c"]);
         assert_eq!(clock.now(), 1_005);
         assert_eq!(clock.pending(), 0);
+    }
+
+    #[test]
+    fn a_manual_pause_moves_time_at_once_and_runs_the_timers_it_passes() {
+        let clock = ManualClock::at(50);
+        let (log, task) = recorder();
+        let _t = clock.schedule(Duration::from_millis(500), task("timer"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(clock.pause(Duration::from_millis(400)));
+        assert!(log.lock().unwrap().is_empty());
+        rt.block_on(clock.pause(Duration::from_secs(1)));
+        assert_eq!(*log.lock().unwrap(), ["timer"]);
+        assert_eq!(clock.monotonic(), Duration::from_millis(1_400));
+        assert_eq!(clock.now(), 51);
     }
 
     #[test]

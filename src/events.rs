@@ -1,6 +1,8 @@
 //! Events the core emits to the native layer (which maps them to Capgo-compatible JS event
 //! names in one place), and the listener they go through. [`Event`] is exported to Kotlin,
-//! Swift and Python as it is (no mirror): the foreign `EventListener` receives this type.
+//! Swift and Python as it is (no mirror): the foreign `EventListener` receives this type. The
+//! outcome of an update ([`UpdateOutcome`]) lives here too: `update` returns it and
+//! `UpdateFinished` carries it.
 
 use std::sync::Arc;
 
@@ -78,13 +80,13 @@ pub enum Event {
     /// thread), to the foreign listener; the Rust sinks never see it, so it has no JSON form.
     #[serde(skip)]
     UpdateFinished {
-        outcome: crate::ffi::UpdateOutcome,
+        outcome: UpdateOutcome,
     },
     /// `startDownloadAndInstall` failed, with the public error. Public face only, like
     /// `UpdateFinished`.
     #[serde(skip)]
     UpdateError {
-        error: crate::ffi::LiveshipError,
+        error: crate::error::LiveshipError,
     },
 }
 
@@ -102,4 +104,27 @@ impl<F: Fn(Event) + Send + Sync> EventSink for F {
 /// A sink that drops everything.
 pub fn discard() -> Arc<dyn EventSink> {
     Arc::new(|_e: Event| {})
+}
+
+/// What a check-download-install did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Enum)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum UpdateOutcome {
+    #[serde(rename_all = "camelCase")]
+    NoUpdate { code: String, reason: String },
+    #[serde(rename_all = "camelCase")]
+    Installed {
+        id: String,
+        version: String,
+        sequence: u64,
+        /// Bytes fetched for the bundle (delta objects or the full bundle).
+        downloaded_bytes: u64,
+        /// Size of the full bundle object.
+        full_bytes: u64,
+        delta: bool,
+        /// Why a delta was abandoned for the full bundle.
+        delta_fallback: Option<String>,
+        /// The bundle already serves (apply mode `immediate`).
+        applied: bool,
+    },
 }

@@ -379,20 +379,21 @@ fn publish(
     sync_dir(&store.bundles_dir())?;
     fail::fail_point!("install.renamed");
 
-    let row = BundleRow {
-        id: id.to_string(),
-        content_id: m.content_id(),
-        channel: m.channel.clone(),
-        sequence: m.sequence,
-        version: m.version.clone(),
-        status: BundleStatus::Ready,
-        failed_reason: None,
-        installed_at: store::now(),
-        manifest: release.payload.clone(),
-    };
     store.write(|tx| -> Result<(), InstallError> {
         // Checked again inside the write lock: another process may have moved on meanwhile.
         check_invariants(tx, m)?;
+        let row = BundleRow {
+            id: id.to_string(),
+            content_id: m.content_id(),
+            channel: m.channel.clone(),
+            sequence: m.sequence,
+            version: m.version.clone(),
+            status: BundleStatus::Ready,
+            failed_reason: None,
+            // The same second as the `installed` history row below.
+            installed_at: tx.now(),
+            manifest: release.payload.clone(),
+        };
         store::insert_bundle(tx, &row)?;
         let mut roles = store::roles(tx)?;
         // Content that already serves (as current or on trial) is not queued to run again.

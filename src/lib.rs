@@ -15,6 +15,7 @@ pub mod config;
 pub mod crypto;
 pub mod delta;
 pub mod engine;
+pub mod error;
 pub mod events;
 pub mod fetch;
 pub mod ffi;

@@ -2,14 +2,19 @@
 //! device does not have, a failed bundle that must not come back through a stale `next`, an
 //! in-process apply that must not blame a trial whose page is still starting, a native update
 //! settled before anything is installed for it, retention that must not delete files another
-//! process is installing, and sequences too large for the store.
+//! process is installing, sequences too large for the store, and stored times that must come
+//! from the engine's clock, not the system's.
 
 mod support;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use liveship::boot::{self, REASON_NOT_CONFIRMED};
+use liveship::clock::{Clock, ManualClock, SystemClock};
 use liveship::engine::{CoreError, Engine};
 use liveship::release::{self, Incident, ReleaseError};
-use liveship::store::Store;
+use liveship::store::{self, Blocked, Store};
 use support::fixtures::*;
 
 #[test]
@@ -152,5 +157,78 @@ fn sequence_beyond_the_stores_range_is_refused() {
     assert!(
         matches!(err, ReleaseError::FieldInvalid { ref field, .. } if field == "sequence"),
         "{err}"
+    );
+}
+
+/// A week behind the system's clock: a row stamped with the system's time cannot match it.
+fn a_week_ago() -> Arc<ManualClock> {
+    Arc::new(ManualClock::at(SystemClock.now() - 7 * 24 * 3600))
+}
+
+#[test]
+fn install_and_revert_are_stamped_with_the_engine_clock() {
+    let d = LocalDevice {
+        clock: a_week_ago(),
+        ..LocalDevice::new()
+    };
+    let clock = &d.clock;
+    let t0 = clock.now();
+    let r1 = d.good(1);
+    let u = d.open();
+    let id = u.install_from_file(&r1).unwrap().id;
+    assert!(u.launch().trial);
+    drop(u); // killed before confirming
+    clock.advance(Duration::from_secs(90));
+    let u = d.open();
+    assert_eq!(u.launch().reverted.map(|r| r.id), Some(id.clone()));
+
+    let stamps: Vec<(String, u64)> = u
+        .history()
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.event, h.at))
+        .collect();
+    let want = [("installed", t0), ("trial", t0), ("reverted", t0 + 90)];
+    assert_eq!(stamps, want.map(|(e, at)| (e.to_string(), at)));
+    let info = u.list().unwrap().into_iter().find(|b| b.id == id).unwrap();
+    assert_eq!(info.installed_at, t0);
+    let st = Store::open(d.data.path()).unwrap().0;
+    assert_eq!(
+        store::blocklisted(st.read()).unwrap(),
+        [Blocked {
+            content_id: manifest_of(&r1).content_id(),
+            reason: REASON_NOT_CONFIRMED.into(),
+            at: t0 + 90,
+        }]
+    );
+}
+
+#[test]
+fn a_rebuilt_database_is_stamped_with_the_engine_clock() {
+    let d = LocalDevice {
+        clock: a_week_ago(),
+        ..LocalDevice::new()
+    };
+    let clock = &d.clock;
+    let u = d.open();
+    u.install_from_file(&d.good(1)).unwrap();
+    drop(u);
+    std::fs::write(d.data.path().join("liveship.db"), vec![0x5a; 8192]).unwrap();
+    clock.advance(Duration::from_secs(30));
+    let t = clock.now();
+
+    let u = d.open();
+    let reset: Vec<u64> = u
+        .history()
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.event == "state_reset")
+        .map(|h| h.at)
+        .collect();
+    assert_eq!(reset, [t]);
+    let aside = d.data.path().join(format!("liveship.db.corrupt-{t}"));
+    assert!(
+        aside.is_file(),
+        "the damaged file is named by the same clock"
     );
 }

@@ -8,6 +8,7 @@ mod support;
 use std::time::Duration;
 
 use liveship::boot::DelayCondition;
+use liveship::clock::Clock;
 use liveship::engine::Engine;
 use support::fixtures::*;
 
@@ -23,7 +24,8 @@ fn future_date_keeps_next_waiting_across_launches() {
     let d = LocalDevice::new();
     let u = d.open();
     let id = d.next(&u, 1);
-    let far = liveship::store::now() + 3600;
+    // An hour ahead of the engine's clock, which never moves on its own here.
+    let far = d.clock.now() + 3600;
     u.set_delay(&[DelayCondition::Date { not_before: far }])
         .unwrap();
     let l = u.launch();

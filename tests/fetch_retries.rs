@@ -4,8 +4,10 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use liveship::clock::{Clock, ManualClock};
 use liveship::fetch::{FetchError, Fetcher, HttpConfig, TimeoutPhase};
 use support::fetching::{cfg, download, fetcher, full, staging, url, SIZE};
 use support::{data, head, respond, Server, Step};
@@ -143,11 +145,13 @@ async fn retry_after_is_honoured_on_429() {
     })
     .await;
     let (_dir, dest) = staging();
-    // Backoff alone would wait at most 20 ms.
-    let started = Instant::now();
-    let d = download(&fetcher(), &server.url("/b.zip"), &dest, &body).await;
+    // The wait between the attempts passes on a manual clock: no sleeping, and it is exact.
+    let clock = Arc::new(ManualClock::new());
+    let f = Fetcher::with_clock(cfg(), clock.clone()).unwrap();
+    let d = download(&f, &server.url("/b.zip"), &dest, &body).await;
     d.result.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    // The one wait was the server's Retry-After; backoff alone would have waited at most 20 ms.
+    assert_eq!(clock.monotonic(), Duration::from_secs(1));
     assert_eq!(server.requests().len(), 2);
 }
 

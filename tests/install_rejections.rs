@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use liveship::clock::{Clock, SystemClock};
 use liveship::crypto::{self, CryptoError};
 use liveship::engine::{CoreError, Engine};
 use liveship::install::{self, InstallError};
@@ -654,7 +655,7 @@ fn policy_refusals_keep_the_previous_bundle() {
         &f,
         "expired",
         Rel {
-            now: Some(liveship::store::now() - 10 * day),
+            now: Some(SystemClock.now() - 10 * day),
             expires_in: day,
             ..Rel::default()
         },

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::BootError;
 use crate::config::{self, Config};
-use crate::store::{self, Store};
+use crate::store::{self, Store, Tx};
 
 /// A condition that must hold before a downloaded `next` bundle starts serving (Capgo's
 /// `setMultiDelay`). Each condition is removed once it has been met; `next` applies when none
@@ -63,7 +63,7 @@ pub fn set_delay(store: &mut Store, conditions: &[DelayCondition]) -> Result<(),
 /// Drops the conditions met at `moment` (a `Date` condition against `now`, Unix seconds); true
 /// when none remain, i.e. `next` may apply.
 pub(super) fn settle_delay(
-    tx: &Connection,
+    tx: &Tx<'_>,
     config: &Config,
     moment: Moment,
     now: u64,

@@ -2,9 +2,12 @@
 //! temporary directory, with bundles installed by hand (a row and an `index.html`) and roles set
 //! directly, so each test starts from exactly the state it names.
 
+use std::sync::Arc;
+
 use serde_json::json;
 use tempfile::TempDir;
 
+use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::release::{Manifest, NativeRange};
 use crate::store::{self, BundleRow, BundleStatus, HistoryEntry, Roles, Store};
@@ -49,7 +52,11 @@ impl Device {
             "resetWhenUpdate": false,
         }))
         .expect("test config parses");
-        let store = Store::open(&dir.path().join("data")).unwrap().0;
+        // Rows are stamped at NOW, the time the tests pass to the transitions.
+        let clock = Arc::new(ManualClock::at(NOW));
+        let store = Store::open_with_clock(&dir.path().join("data"), clock)
+            .unwrap()
+            .0;
         Device {
             config,
             store,

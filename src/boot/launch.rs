@@ -10,13 +10,11 @@
 //!   missing is never served.
 //! - [`launch`] never fails: an unusable state serves the built-in bundle.
 
-use rusqlite::Connection;
-
 use super::delay::{settle_delay, Moment};
 use super::native::on_native_version;
 use super::{BootError, LaunchResult, Reverted, BUILTIN, REASON_NOT_CONFIRMED};
 use crate::config::Config;
-use crate::store::{self, BundleStatus, Store};
+use crate::store::{self, BundleStatus, Store, Tx};
 
 /// Native start-up's question: which bundle, and is it a trial, at `now` (Unix seconds, for
 /// `Date` delay conditions). Never fails: any error with the state falls back to the built-in
@@ -136,7 +134,7 @@ fn try_launch(
 }
 
 /// Marks a bundle failed and blocklists its content; returns the revert record.
-pub(super) fn fail_bundle(tx: &Connection, id: &str, reason: &str) -> Result<Reverted, BootError> {
+pub(super) fn fail_bundle(tx: &Tx<'_>, id: &str, reason: &str) -> Result<Reverted, BootError> {
     let row = store::bundle(tx, id)?;
     let version = row.as_ref().map(|b| b.version.clone()).unwrap_or_default();
     store::mark_failed(tx, id, reason)?;
@@ -250,6 +248,11 @@ mod tests {
             Some(REASON_NOT_CONFIRMED)
         );
         assert_eq!(d.roles().trial, None);
+        // Both records carry the store's clock (the fixture's NOW), not the system's time.
+        let blocked = store::blocklisted(d.store.read()).unwrap();
+        assert_eq!(blocked.iter().map(|b| b.at).collect::<Vec<_>>(), [NOW]);
+        let reverted = d.history().into_iter().find(|h| h.event == "reverted");
+        assert_eq!(reverted.map(|h| h.at), Some(NOW));
     }
 
     #[test]

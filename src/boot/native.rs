@@ -5,11 +5,9 @@
 //! `resetWhenUpdate`) loses its roles and its row, and the change is recorded in the history.
 //! Reconciling twice with the same version changes nothing.
 
-use rusqlite::Connection;
-
 use super::BootError;
 use crate::config::{self, Config};
-use crate::store::{self, Roles, Store};
+use crate::store::{self, Roles, Store, Tx};
 
 /// Applies a native version change now (at open), so that nothing is installed for the new
 /// native version and then dropped by the first launch.
@@ -27,7 +25,7 @@ pub fn reconcile_native(store: &mut Store, config: &Config) -> Result<(), BootEr
 
 /// A new native version drops the bundles it cannot run (and, with `resetWhenUpdate`, all of them).
 pub(super) fn on_native_version(
-    tx: &Connection,
+    tx: &Tx<'_>,
     config: &Config,
     roles: &mut Roles,
 ) -> Result<(), BootError> {

@@ -10,8 +10,8 @@ mod check;
 mod timer;
 mod update;
 
+pub use crate::events::UpdateOutcome;
 pub use check::CheckResult;
-pub use update::UpdateOutcome;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -130,7 +130,8 @@ impl Engine {
 
     /// [`Engine::open_with_http`] on another clock than the system's: a
     /// [`crate::clock::ManualClock`] lets tests move time (expiry, the app-ready timer, time in
-    /// the background) without sleeping.
+    /// the background) without sleeping. The store is opened on the same clock, so every time it
+    /// records (history, blocklist, `installed_at`) is this clock's.
     pub fn open_with_clock(
         config: Config,
         data_dir: &Path,
@@ -139,7 +140,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, CoreError> {
         config.validate()?;
-        let (mut store, report) = Store::open(data_dir)?;
+        let (mut store, report) = Store::open_with_clock(data_dir, clock.clone())?;
         if let Some(reason) = report.reset {
             events.on_event(Event::StateReset { reason });
         }
@@ -393,7 +394,7 @@ impl Engine {
             idle_timeout: Duration::from_secs(c.response_timeout.max(1)),
             ..self.inner.http_base.clone()
         };
-        let f = Fetcher::new(cfg).map_err(NetError::from)?;
+        let f = Fetcher::with_clock(cfg, self.inner.clock.clone()).map_err(NetError::from)?;
         Ok(self.inner.fetcher.get_or_init(|| f).clone())
     }
 

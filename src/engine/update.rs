@@ -5,38 +5,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::check::Candidate;
 use super::{CoreError, Engine, NetError};
 use crate::config::ApplyMode;
 use crate::delta;
-use crate::events::Event;
+use crate::events::{Event, UpdateOutcome};
 use crate::install::{self, InstallError};
 use crate::unpack::Budgets;
-
-/// What a check-download-install did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Enum)]
-#[serde(tag = "status", rename_all = "camelCase")]
-pub enum UpdateOutcome {
-    #[serde(rename_all = "camelCase")]
-    NoUpdate { code: String, reason: String },
-    #[serde(rename_all = "camelCase")]
-    Installed {
-        id: String,
-        version: String,
-        sequence: u64,
-        /// Bytes fetched for the bundle (delta objects or the full bundle).
-        downloaded_bytes: u64,
-        /// Size of the full bundle object.
-        full_bytes: u64,
-        delta: bool,
-        /// Why a delta was abandoned for the full bundle.
-        delta_fallback: Option<String>,
-        /// The bundle already serves (apply mode `immediate`).
-        applied: bool,
-    },
-}
 
 /// What a download and install did.
 struct UpdateReport {

@@ -33,6 +33,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
 use reqwest::{Response, StatusCode, Url};
 
+use crate::clock::{Clock, SystemClock};
+
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 /// Shortest interval between two progress reports of one download.
@@ -171,12 +173,19 @@ impl Failure {
 pub struct Fetcher {
     client: reqwest::Client,
     cfg: Arc<HttpConfig>,
+    /// Waits between attempts (backoff, `Retry-After`).
+    clock: Arc<dyn Clock>,
 }
 
 impl Fetcher {
     /// Builds the client: rustls on `ring`, the platform verifier (plus `extra_ca_pem`), the
     /// redirect policy of [`check_url`], and the connect timeout.
     pub fn new(cfg: HttpConfig) -> Result<Fetcher, FetchError> {
+        Fetcher::with_clock(cfg, Arc::new(SystemClock))
+    }
+
+    /// [`Fetcher::new`] whose waits between attempts pass on `clock` (a manual clock in tests).
+    pub fn with_clock(cfg: HttpConfig, clock: Arc<dyn Clock>) -> Result<Fetcher, FetchError> {
         let tls = tls::tls_config(cfg.extra_ca_pem.as_deref())?;
         let allow = cfg.allow_insecure_loopback;
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -199,6 +208,7 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             cfg: Arc::new(cfg),
+            clock,
         })
     }
 
@@ -385,7 +395,7 @@ impl Fetcher {
                     redact(url),
                     failure.error
                 );
-                tokio::time::sleep(delay).await;
+                self.clock.pause(delay).await;
             }
         };
         match tokio::time::timeout(self.cfg.overall_timeout, run).await {
@@ -397,23 +407,32 @@ impl Fetcher {
         }
     }
 
-    /// Full jitter: uniform in `[0, min(backoff_max, backoff_base * 2^(attempt-1))]`.
+    /// Full jitter: uniform in `[0, min(backoff_max, backoff_base * 2^(attempt-1))]` (the
+    /// midpoint if the system has no randomness to give).
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        let cap = self
-            .cfg
-            .backoff_base
-            .saturating_mul(factor)
-            .min(self.cfg.backoff_max);
-        let cap_nanos = cap.as_nanos().min(u64::MAX as u128) as u64;
-        if cap_nanos == 0 {
-            return Duration::ZERO;
-        }
-        let r = getrandom::u64().unwrap_or(cap_nanos / 2);
-        Duration::from_nanos(r % (cap_nanos + 1))
+        let cap = backoff_cap(self.cfg.backoff_base, self.cfg.backoff_max, attempt);
+        let midpoint = (cap.as_nanos().min(u64::MAX as u128) as u64) / 2;
+        full_jitter(cap, getrandom::u64().unwrap_or(midpoint))
     }
+}
+
+/// The longest wait before retry `attempt` (1 after the first failure): `base` doubled per
+/// retry, never above `max`, without overflowing however many retries.
+fn backoff_cap(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(max)
+}
+
+/// `random` mapped onto `[0, cap]` (nanoseconds), both ends included.
+fn full_jitter(cap: Duration, random: u64) -> Duration {
+    let cap_nanos = cap.as_nanos().min(u64::MAX as u128) as u64;
+    if cap_nanos == 0 {
+        return Duration::ZERO;
+    }
+    // Saturating: a cap of u64::MAX nanoseconds would otherwise overflow (and divide by zero).
+    Duration::from_nanos(random % cap_nanos.saturating_add(1))
 }
 
 /// A non-success status as a failure, with the server's `Retry-After` on 429 and 503.
@@ -504,4 +523,39 @@ fn error_chain(e: &reqwest::Error) -> String {
         current = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn backoff_cap_doubles_per_retry_up_to_the_maximum() {
+        let (base, max) = (500 * MS, 30_000 * MS);
+        let caps: Vec<Duration> = (1..=8).map(|n| backoff_cap(base, max, n)).collect();
+        let want = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000];
+        assert_eq!(caps, want.map(|ms| ms * MS));
+        // Attempt 0 is treated as the first; huge counts saturate instead of overflowing.
+        assert_eq!(backoff_cap(base, max, 0), base);
+        for n in [32, 33, 64, u32::MAX] {
+            assert_eq!(backoff_cap(base, max, n), max, "attempt {n}");
+        }
+        assert_eq!(backoff_cap(Duration::MAX, Duration::MAX, 40), Duration::MAX);
+    }
+
+    #[test]
+    fn full_jitter_spans_zero_to_the_cap_inclusive() {
+        let cap = 1_000 * MS;
+        let nanos = cap.as_nanos() as u64;
+        assert_eq!(full_jitter(cap, 0), Duration::ZERO);
+        assert_eq!(full_jitter(cap, nanos), cap);
+        assert_eq!(full_jitter(cap, nanos + 1), Duration::ZERO);
+        assert_eq!(full_jitter(cap, nanos / 2), cap / 2);
+        assert!(full_jitter(cap, u64::MAX) <= cap);
+        assert_eq!(full_jitter(Duration::ZERO, u64::MAX), Duration::ZERO);
+        // A cap beyond u64 nanoseconds (about 584 years) still yields a wait within it.
+        assert!(full_jitter(Duration::MAX, u64::MAX) <= Duration::MAX);
+    }
 }

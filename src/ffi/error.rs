@@ -10,38 +10,12 @@ use crate::check::Check;
 use crate::crypto::CryptoError;
 use crate::delta::DeltaError;
 use crate::engine::{CoreError, NetError};
+pub use crate::error::LiveshipError;
 use crate::fetch::FetchError;
 use crate::install::InstallError;
 use crate::policy::Refusal;
 use crate::release::ReleaseError;
 use crate::unpack::UnpackError;
-
-/// Every failure, in few actionable kinds. `reason` is for people and logs, never parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-pub enum LiveshipError {
-    /// The server could not be reached or answered wrongly; retry later.
-    #[error("network: {reason}")]
-    Network { reason: String },
-    /// A release failed a security or integrity check; `check` names it (`release.signatureInvalid`,
-    /// `install.objectHash`, `unpack.hashMismatch`, `crypto.segmentAuth`, `policy.rollback`, ...).
-    #[error("verification failed ({check}): {reason}")]
-    Verification { check: String, reason: String },
-    /// The release or bundle does not fit this app build (native range, platform, format).
-    #[error("incompatible: {reason}")]
-    Incompatible { reason: String },
-    /// The device's storage failed (disk full, permissions, database).
-    #[error("storage: {reason}")]
-    Storage { reason: String },
-    /// Another install holds the lock; retry later.
-    #[error("busy: {reason}")]
-    Busy { reason: String },
-    /// The call itself is wrong (bad config, unknown bundle, bundle not on trial, ...).
-    #[error("invalid argument: {reason}")]
-    InvalidArgument { reason: String },
-    /// A bug: a panic or an impossible state. Logged with details.
-    #[error("internal error: {reason}")]
-    Internal { reason: String },
-}
 
 /// The public kind of an internal failure (the variant of [`LiveshipError`] without its text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

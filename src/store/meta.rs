@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(channel(store.read()).unwrap(), None);
         store.write(|tx| set_channel(tx, "beta")).unwrap();
         assert_eq!(channel(store.read()).unwrap().as_deref(), Some("beta"));
-        store.write(clear_channel).unwrap();
+        store.write(|tx| clear_channel(tx)).unwrap();
         assert_eq!(channel(store.read()).unwrap(), None);
     }
 

@@ -4,7 +4,8 @@
 //! The store owns the data directory's layout: every folder and file under it is named here
 //! and nowhere else. docs/DEVICE.md ("Data directory") is the one table of what each holds.
 //! Submodules: [`meta`] (small device facts behind typed accessors), [`downloads`] (partial
-//! downloads and delta work folders), [`builtin`] (the built-in tree's index for deltas).
+//! downloads and delta work folders), [`builtin`] (the built-in tree's index for deltas),
+//! [`history`] (the transition history).
 //!
 //! Guarantees: every state change that decides what boots is one IMMEDIATE transaction committed
 //! with a full sync before the call returns; a database that cannot be read is moved aside and
@@ -14,19 +15,22 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+use crate::clock::{Clock, SystemClock};
 use crate::fs::{io, remove_any, sync_dir};
 use crate::release::{self, Manifest};
 
 pub mod builtin;
 pub mod downloads;
+pub mod history;
 pub mod meta;
 
 pub use builtin::BuiltinFile;
+pub use history::{add_history, history, HistoryEntry};
 
 pub use meta::{
     cache_envelope, cached_envelope, channel, clear_channel, delay_conditions, device_id,
@@ -86,12 +90,11 @@ pub enum StoreError {
     CorruptRow { id: String, reason: String },
 }
 
-/// Seconds since the Unix epoch.
+/// The system's wall-clock seconds, for tests and benches that build releases "issued now".
+/// Nothing in the crate calls it: the store stamps rows with its own clock ([`Tx::now`]).
+#[doc(hidden)]
 pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemClock.now()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -148,20 +151,34 @@ impl Roles {
     }
 }
 
-/// One row of the transition history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, uniffi::Record)]
-pub struct HistoryEntry {
-    pub seq: i64,
-    /// Unix seconds.
-    pub at: u64,
-    pub event: String,
-    pub bundle: Option<String>,
-    pub detail: String,
-}
-
 pub struct Store {
     root: PathBuf,
     conn: Connection,
+    /// Stamps every row a write transaction adds (history, blocklist, `installed_at`).
+    clock: Arc<dyn Clock>,
+}
+
+/// One write transaction of [`Store::write`]; it reads and writes as the [`Connection`] it
+/// derefs to. Rows that record a time take it from [`Tx::now`], never from the system: the
+/// store's clock, read once when the transaction took the write lock, so every row of one
+/// transition carries the same second and a test's manual clock decides what is stored.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    now: u64,
+}
+
+impl Tx<'_> {
+    /// Unix seconds on the store's clock when this transaction began.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -180,9 +197,17 @@ pub struct OpenReport {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store under `root`. Never fails on a corrupt database:
-    /// that is moved aside and rebuilt, and the report says so.
+    /// Opens (creating if needed) the store under `root`, on the system clock. Never fails on a
+    /// corrupt database: that is moved aside and rebuilt, and the report says so.
     pub fn open(root: &Path) -> Result<(Store, OpenReport), StoreError> {
+        Self::open_with_clock(root, Arc::new(SystemClock))
+    }
+
+    /// [`Store::open`] with the clock that stamps what the store records (the engine's).
+    pub fn open_with_clock(
+        root: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Store, OpenReport), StoreError> {
         for dir in [
             root.to_path_buf(),
             root.join("bundles"),
@@ -210,7 +235,8 @@ impl Store {
                 let reason =
                     format!("state database unreadable ({e}); rebuilt from installed bundles");
                 log::error!("{reason}");
-                let aside = root.join(format!("liveship.db.corrupt-{}", now()));
+                // Named by the same clock as the history row of the reset, so the two match.
+                let aside = root.join(format!("liveship.db.corrupt-{}", clock.now()));
                 fs::rename(&db, &aside).map_err(io("moving aside", &db))?;
                 for ext in ["-wal", "-shm"] {
                     let _ = fs::remove_file(root.join(format!("liveship.db{ext}")));
@@ -223,6 +249,7 @@ impl Store {
         let mut store = Store {
             root: root.to_path_buf(),
             conn,
+            clock,
         };
         if let Some(reason) = &report.reset {
             store.rebuild_from_envelopes(reason)?;
@@ -311,17 +338,21 @@ impl Store {
     }
 
     /// Runs `f` in one IMMEDIATE transaction (serialised with every other writer, in any process)
-    /// and commits it durably.
+    /// and commits it durably. The transaction's time is read once the write lock is held.
     pub fn write<T, E: From<StoreError>>(
         &mut self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| E::from(e.into()))?;
+        let tx = Tx {
+            tx,
+            now: self.clock.now(),
+        };
         let out = f(&tx)?;
-        tx.commit().map_err(|e| E::from(e.into()))?;
+        tx.tx.commit().map_err(|e| E::from(e.into()))?;
         Ok(out)
     }
 
@@ -582,10 +613,12 @@ pub fn raise_high_water(conn: &Connection, channel: &str, sequence: u64) -> Resu
     Ok(())
 }
 
-pub fn blocklist(conn: &Connection, content_id: &str, reason: &str) -> Result<(), StoreError> {
-    conn.execute(
+/// Blocklists `content_id` at the transaction's time; a content id blocklisted before keeps its
+/// first reason and time.
+pub fn blocklist(tx: &Tx<'_>, content_id: &str, reason: &str) -> Result<(), StoreError> {
+    tx.execute(
         "INSERT OR IGNORE INTO blocklist (content_id, reason, at) VALUES (?1, ?2, ?3)",
-        params![content_id, reason, now() as i64],
+        params![content_id, reason, tx.now() as i64],
     )?;
     Ok(())
 }
@@ -601,35 +634,25 @@ pub fn blocked(conn: &Connection, content_id: &str) -> Result<Option<String>, St
         .optional()?)
 }
 
-pub fn add_history(
-    conn: &Connection,
-    event: &str,
-    bundle: Option<&str>,
-    detail: &str,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO history (at, event, bundle, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![now() as i64, event, bundle, detail],
-    )?;
-    // History is for debugging, not an audit log: keep it bounded.
-    conn.execute(
-        "DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - 1000",
-        [],
-    )?;
-    Ok(())
+/// One blocklisted content id: why, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub content_id: String,
+    pub reason: String,
+    /// Unix seconds.
+    pub at: u64,
 }
 
-pub fn history(conn: &Connection) -> Result<Vec<HistoryEntry>, StoreError> {
+/// Every blocklisted content id, oldest first.
+pub fn blocklisted(conn: &Connection) -> Result<Vec<Blocked>, StoreError> {
     let mut stmt =
-        conn.prepare("SELECT seq, at, event, bundle, detail FROM history ORDER BY seq")?;
+        conn.prepare("SELECT content_id, reason, at FROM blocklist ORDER BY at, rowid")?;
     let rows = stmt
         .query_map([], |r| {
-            Ok(HistoryEntry {
-                seq: r.get(0)?,
-                at: r.get::<_, i64>(1)? as u64,
-                event: r.get(2)?,
-                bundle: r.get(3)?,
-                detail: r.get(4)?,
+            Ok(Blocked {
+                content_id: r.get(0)?,
+                reason: r.get(1)?,
+                at: r.get::<_, i64>(2)? as u64,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -355,7 +355,11 @@ pub fn reopen_and_check(data: &Path, last_hw: &mut u64, ctx: &str) -> (AfterKill
     );
     *last_hw = hw;
 
-    let r = boot::launch(&mut st, &device_config(data), liveship::store::now());
+    let r = boot::launch(
+        &mut st,
+        &device_config(data),
+        liveship::clock::Clock::now(&liveship::clock::SystemClock),
+    );
     match &roles.trial {
         Some(t) => {
             let rev = r

@@ -207,7 +207,9 @@ pub fn make_release(repo: &Path, webdir: &Path, seq: u64, rel: &Rel) -> Packed {
             platforms: rel.platforms.clone(),
             rollout: None,
             incident: None,
-            now: rel.now.unwrap_or_else(liveship::store::now),
+            now: rel
+                .now
+                .unwrap_or_else(|| liveship::clock::Clock::now(&liveship::clock::SystemClock)),
         },
         &publish::Silent,
     )
