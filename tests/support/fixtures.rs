@@ -1,7 +1,8 @@
 //! Fixtures for the device-core tests: deterministic test keys (parent and child processes of
 //! the crash harness agree on them), a device `Config`, web folders to publish (a good app and a
 //! "broken" one that never confirms), real releases made by `publish::pack`, and hand-made
-//! releases re-signed with the test key (for rejection tests).
+//! releases re-signed with the test key (for rejection tests), and `LocalDevice`, a device fed
+//! those release files on a manual clock.
 
 #[allow(unused_imports)] // each test binary uses a different part
 pub use super::{pinned, Recorder, APP_ID};

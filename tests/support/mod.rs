@@ -1,5 +1,10 @@
-//! Raw loopback HTTP/1.1 servers for fault tests: each response is a script of exact writes,
-//! pauses, closes and resets, so a fault happens at a known byte.
+//! The one helper module of the device-core tests (each test file says `mod support;`).
+//! Here: raw loopback HTTP/1.1 servers for fault tests (each response is a script of exact
+//! writes, pauses, closes and resets, so a fault happens at a known byte), a test CA, a static
+//! release repository served like any host, a `Publisher` with its own random keys, a networked
+//! `Device` with its event `Recorder`, and the outcome helpers of the update tests. Beside it:
+//! `fixtures` (deterministic keys, releases, the file-fed `LocalDevice`), `fetching` (fetch
+//! fault scripts), `zips` (zips made by other tools) and `crash` (the kill harness).
 #![allow(dead_code)]
 
 pub mod crash;
