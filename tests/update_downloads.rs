@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use liveship::clock::{Clock, ManualClock, SystemClock};
 use liveship::engine::{CoreError, UpdateOutcome};
 use liveship::events::Event;
 use liveship::fetch::{FetchError, HttpConfig, TimeoutPhase};
@@ -35,6 +36,15 @@ fn scene(
     http: HttpConfig,
     fault: impl Fn(usize, &Request, &[u8]) -> Option<Vec<Step>> + Send + Sync + 'static,
 ) -> Scene {
+    scene_on(http, Arc::new(SystemClock), fault)
+}
+
+/// [`scene`] on `clock`.
+fn scene_on(
+    http: HttpConfig,
+    clock: Arc<dyn Clock>,
+    fault: impl Fn(usize, &Request, &[u8]) -> Option<Vec<Step>> + Send + Sync + 'static,
+) -> Scene {
     let p = Publisher::new(false);
     p.pack(1, "one");
     let root = p.repo();
@@ -53,7 +63,7 @@ fn scene(
         serve_file(&r, "/repo", req)
     });
     let dir = tempfile::tempdir().unwrap();
-    let d = Device::open_with(p.config(&net.update_url(), dir.path()), dir, http);
+    let d = Device::open_on(p.config(&net.update_url(), dir.path()), dir, http, clock);
     let previous = take_and_confirm(&d);
     let two = p.pack_fresh(2, "two");
     armed.store(true, Ordering::SeqCst);
@@ -215,25 +225,22 @@ fn server_errors_are_retried_with_backoff_then_succeed() {
 
 #[test]
 fn too_many_requests_waits_for_retry_after() {
-    let s = scene(two_attempts(), |n, _, _| {
+    // The waits between attempts pass on a manual clock: exact, and without sleeping.
+    let clock = Arc::new(ManualClock::new());
+    let s = scene_on(two_attempts(), clock.clone(), |n, _, _| {
         (n < 3).then(|| respond("429 Too Many Requests", &[("Retry-After", "1".into())], b""))
     });
-    let started = Instant::now();
     let err = s.d.updater.update().unwrap_err();
-    // The backoff alone is at most 50 ms: the second attempt waited for Retry-After.
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    // Two attempts, one wait between them: the server's Retry-After, not the backoff (at most
+    // 50 ms).
+    assert_eq!(clock.monotonic(), Duration::from_secs(1));
     assert!(
         matches!(fetch_error(&err), FetchError::Status { status: 429, .. }),
         "{err}"
     );
     s.assert_previous_serves();
-    let started = Instant::now();
     s.assert_recovers();
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(clock.monotonic(), Duration::from_secs(2));
 }
 
 #[test]

@@ -90,13 +90,6 @@ pub enum StoreError {
     CorruptRow { id: String, reason: String },
 }
 
-/// The system's wall-clock seconds, for tests and benches that build releases "issued now".
-/// Nothing in the crate calls it: the store stamps rows with its own clock ([`Tx::now`]).
-#[doc(hidden)]
-pub fn now() -> u64 {
-    SystemClock.now()
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BundleStatus {

@@ -351,11 +351,9 @@ pub fn pinned(key: &ed25519_dalek::SigningKey, channels: &[&str]) -> liveship::r
     }
 }
 
+/// The system's wall-clock seconds (releases "issued now").
 pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    liveship::clock::Clock::now(&liveship::clock::SystemClock)
 }
 
 impl Publisher {
@@ -526,12 +524,23 @@ impl Device {
         dir: tempfile::TempDir,
         http: liveship::fetch::HttpConfig,
     ) -> Device {
+        Self::open_on(config, dir, http, Arc::new(liveship::clock::SystemClock))
+    }
+
+    /// [`Device::open_with`] on `clock` (a manual clock: waits between attempts pass on it).
+    pub fn open_on(
+        config: liveship::config::Config,
+        dir: tempfile::TempDir,
+        http: liveship::fetch::HttpConfig,
+        clock: Arc<dyn liveship::clock::Clock>,
+    ) -> Device {
         let events = Recorder::default();
-        let updater = liveship::engine::Engine::open_with_http(
+        let updater = liveship::engine::Engine::open_with_clock(
             config,
             &dir.path().join("data"),
             events.sink(),
             http,
+            clock,
         )
         .unwrap();
         Device {
