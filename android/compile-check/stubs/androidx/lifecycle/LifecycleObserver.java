@@ -1,0 +1,4 @@
+package androidx.lifecycle;
+
+/** https://developer.android.com/reference/androidx/lifecycle/LifecycleObserver */
+public interface LifecycleObserver {}

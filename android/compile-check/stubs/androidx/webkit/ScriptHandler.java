@@ -1,0 +1,6 @@
+package androidx.webkit;
+
+/** https://developer.android.com/reference/androidx/webkit/ScriptHandler */
+public interface ScriptHandler {
+    void remove();
+}
