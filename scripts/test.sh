@@ -34,6 +34,8 @@ echo "== bindings (Kotlin, Python, Swift generation) against a loopback server"
 scripts/bindings-test.sh
 echo "== Capacitor plugin: TypeScript build and tests, host Kotlin tests against the library"
 scripts/plugin-test.sh
+echo "== Android Kotlin compiled against the real Capacitor API (android/compile-check/README.md)"
+scripts/android-compile-check.sh
 echo "== aarch64 tests under qemu-user"
 scripts/test-aarch64.sh
 
