@@ -33,7 +33,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/liveship-android-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 die() { echo "android-compile-check: FAILED: $*" >&2; exit 1; }
-step() { echo "== $*"; }
+step() { echo "== [${SECONDS}s] $*"; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is required ($2)"; }
 
 need cargo "builds the library the Kotlin bindings are generated from"
@@ -135,8 +135,15 @@ step "kotlinc $SOURCES_DIR against Capacitor $VERSION"
 mapfile -t SOURCES < <(find "$SOURCES_DIR" -name '*.kt' ! -path "$SOURCES_DIR/java/io/liveship/liveship.kt" | LC_ALL=C sort)
 ((${#SOURCES[@]})) || die "no .kt files under $SOURCES_DIR"
 mapfile -t KT_STUBS < <(find "$CHECK/stubs" -name '*.kt' | LC_ALL=C sort)
+# The generated bindings (the largest input) compile once per content into a cached jar.
+BINDINGS_JAR="$CACHE/bindings-$(sha256sum "$KT" | cut -c1-16).jar"
+if [[ ! -f "$BINDINGS_JAR" ]]; then
+    "$KOTLINC" -nowarn -jvm-target 17 -d "$BINDINGS_JAR.tmp.jar" -cp "$JNA" "$KT" \
+        || die "the generated Kotlin bindings do not compile"
+    mv "$BINDINGS_JAR.tmp.jar" "$BINDINGS_JAR"
+fi
 "$KOTLINC" -nowarn -jvm-target 17 -d "$WORK/classes" \
-    -cp "$CAP_JAR:$STUBS_JAR:$JNA:$ORG_JSON" \
-    "${SOURCES[@]}" "$KT" "${KT_STUBS[@]}" \
+    -cp "$BINDINGS_JAR:$CAP_JAR:$STUBS_JAR:$JNA:$ORG_JSON" \
+    "${SOURCES[@]}" "${KT_STUBS[@]}" \
     || die "$SOURCES_DIR does not compile against Capacitor $VERSION (errors above)"
-echo "android-compile-check: ${#SOURCES[@]} Kotlin files compile against @capacitor/android $VERSION"
+echo "android-compile-check: [${SECONDS}s] ${#SOURCES[@]} Kotlin files compile against @capacitor/android $VERSION"
