@@ -68,8 +68,8 @@ VERSION=$(npm view "@capacitor/android@$RANGE" version --json 2>/dev/null \
 [[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "could not resolve @capacitor/android@$RANGE (got '$VERSION')"
 echo "@capacitor/android@$RANGE -> $VERSION"
 
-STUB_KEY=$( (cd "$CHECK" && find stubs signature-stub.py -type f -name '*.java' -o -name '*.py' | LC_ALL=C sort | xargs sha256sum) \
-    | sha256sum | cut -c1-16)
+# Keyed by the stub folder and this script (it names the classes compiled and the generated members).
+STUB_KEY=$( (find "$CHECK" -type f | LC_ALL=C sort | xargs sha256sum; sha256sum "$0") | sha256sum | cut -c1-16)
 STUBS_JAR="$CACHE/stubs-$STUB_KEY.jar"
 CAP_JAR="$CACHE/capacitor-$VERSION-$STUB_KEY.jar"
 mkdir -p "$CACHE"
@@ -102,7 +102,8 @@ if [[ ! -f "$CAP_JAR" ]]; then
         getContext getActivity getWebView getConfig execute saveCall getSavedCall releaseCall \
         getPluginCallForLastActivity setPluginCallForLastActivity getPermissionCall savePermissionCall \
         validatePermissions getPermissionStates registerForActivityResult startActivityForPluginWithResult \
-        getServerBasePath setServerBasePath setServerAssetPath || die "Bridge.java signature stub"
+        getServerBasePath setServerBasePath setServerAssetPath addWebViewListener removeWebViewListener \
+        || die "Bridge.java signature stub"
     python3 "$CHECK/signature-stub.py" "$CAP/FileUtils.java" "$GEN/FileUtils.java" \
         readFileFromAssets readFileFromDisk || die "FileUtils.java signature stub"
     python3 "$CHECK/signature-stub.py" "$CAP/MessageHandler.java" "$GEN/MessageHandler.java" \
@@ -114,7 +115,7 @@ if [[ ! -f "$CAP_JAR" ]]; then
         -cp "$STUBS_JAR:$ORG_JSON" \
         "$CAP/Plugin.java" "$CAP/PluginCall.java" "$CAP/PluginMethod.java" "$CAP/annotation/CapacitorPlugin.java" \
         "$CAP/JSObject.java" "$CAP/JSArray.java" "$CAP/CapConfig.java" "$CAP/PluginConfig.java" \
-        "$CAP/plugin/WebView.java" \
+        "$CAP/plugin/WebView.java" "$CAP/WebViewListener.java" \
         || die "Capacitor $VERSION's sources do not compile against the stubs (a stub is missing a member; see android/compile-check/README.md)"
     jar cf "$CAP_JAR.tmp" -C "$WORK/capacitor" . && mv "$CAP_JAR.tmp" "$CAP_JAR"
 fi

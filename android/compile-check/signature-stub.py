@@ -24,12 +24,13 @@ name = cls.group(2)
 out_members = []
 for member in members:
     found = False
+    # Members of the class itself only: 4 spaces of indent (nested classes' members have 8).
     # Fields: `public static final T NAME = value;`
-    for m in re.finditer(r"^    ((?:public|protected)\s[^;{(=]*\b" + re.escape(member) + r"\s*=[^;]*;)", src, re.M):
+    for m in re.finditer(r"^    (?=\S)((?:public|protected)\s[^;{(=]*\b" + re.escape(member) + r"\s*=[^;]*;)", src, re.M):
         out_members.append("    " + m.group(1))
         found = True
     # Methods: modifiers, return type, name, parameter list (possibly multi-line), optional throws.
-    pattern = (r"^    ((?:@\w+\s+)*(?:(?:public|protected|static|final|synchronized)\s+)*"
+    pattern = (r"^    (?=\S)((?:@\w+\s+)*(?:(?:public|protected|static|final|synchronized)\s+)*"
                r"(?:<[^>]+>\s+)?[\w.<>\[\], ?]+\s+" + re.escape(member) + r"\s*\([^)]*\)\s*(?:throws [\w., ]+)?)\s*\{")
     for m in re.finditer(pattern, src, re.M | re.S):
         decl = m.group(1)

@@ -11,6 +11,7 @@ public abstract class Context {
 
     public abstract Context getApplicationContext();
     public abstract File getFilesDir();
+    public abstract File getNoBackupFilesDir();
     public abstract PackageManager getPackageManager();
     public abstract String getPackageName();
     public abstract SharedPreferences getSharedPreferences(String name, int mode);

@@ -1,4 +1,6 @@
 package android.webkit;
 
 /** https://developer.android.com/reference/android/webkit/WebView */
-public class WebView {}
+public class WebView {
+    public void clearHistory() { throw new UnsupportedOperationException(); }
+}
