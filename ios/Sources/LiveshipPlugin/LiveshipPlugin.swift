@@ -39,6 +39,9 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     private let defaults = UserDefaults.standard
     /// Keeps a foreground download running for a while after the app is backgrounded.
     private var downloads: DownloadGuard?
+    /// Watches the WebView after a swap, to send `appReloaded` to the new page (main thread).
+    private var pageLoad: NSKeyValueObservation?
+    private var swaps = 0
 
     // MARK: start-up
 
@@ -404,6 +407,7 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
             return
         }
         setPageBundle(bundleId)
+        announceWhenLoaded()
         if let vc = bridge?.viewController as? CAPBridgeViewController {
             vc.setServerBasePath(path: folder)
         } else if let bridge = bridge {
@@ -411,7 +415,39 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
             bridge.setServerBasePath(folder)
             _ = bridge.webView?.load(URLRequest(url: bridge.config.serverURL))
         }
-        notifyListeners("appReloaded", data: [:], retainUntilConsumed: true)
+    }
+
+    /// `appReloaded` goes to the new page, not the outgoing one: Capacitor drops every listener
+    /// when a navigation starts (WebViewDelegationHandler's didStartProvisionalNavigation calls
+    /// `bridge.reset()`), so the event is sent once the WebView has stopped loading
+    /// (`WKWebView.isLoading` is KVO-compliant); a page that has not added its listener by then
+    /// gets it when it does (retainUntilConsumed). `.initial` covers a swap made while a load is
+    /// already under way (that load is replaced and `isLoading` may never turn false between).
+    private func announceWhenLoaded() {
+        pageLoad?.invalidate()
+        pageLoad = nil
+        swaps += 1
+        let swap = swaps
+        guard let webView = bridge?.webView else {
+            notifyListeners("appReloaded", data: [:], retainUntilConsumed: true)
+            return
+        }
+        var started = false
+        var done = false
+        pageLoad = webView.observe(\.isLoading, options: [.initial, .new]) { [weak self] _, change in
+            guard let loading = change.newValue, !done else { return }
+            if loading { started = true; return }
+            guard started else { return }
+            done = true
+            // Not from inside the KVO callback: the observation is invalidated here. A newer swap
+            // has its own observation and sends its own event.
+            DispatchQueue.main.async {
+                guard let self = self, self.swaps == swap else { return }
+                self.pageLoad?.invalidate()
+                self.pageLoad = nil
+                self.notifyListeners("appReloaded", data: [:], retainUntilConsumed: true)
+            }
+        }
     }
 
     /// Adds a document-start script that tells pages which bundle served them
