@@ -213,6 +213,7 @@ mod tests {
     fn a_new_native_build_with_the_same_version_drops_bundles_like_a_version_change() {
         let mut d = Device::new();
         let a = with_build(&mut d, "41");
+        d.config.reset_when_update = true;
         d.config.native_build = Some("42".into());
         reconcile_native(&mut d.store, &d.config).unwrap();
         assert!(d.row(&a).is_none(), "resetWhenUpdate drops every bundle");
@@ -236,6 +237,7 @@ mod tests {
     fn the_same_version_and_build_again_changes_nothing() {
         let mut d = Device::new();
         let a = with_build(&mut d, "42");
+        d.config.reset_when_update = true;
         d.config.native_build = Some("42".into());
         let history = d.history().len();
         reconcile_native(&mut d.store, &d.config).unwrap();
@@ -251,6 +253,7 @@ mod tests {
             r.current = Some(a.clone());
             r.native_version = Some("1.0.0".into());
         });
+        d.config.reset_when_update = true;
         d.config.native_build = Some("42".into());
         let history = d.history().len();
         reconcile_native(&mut d.store, &d.config).unwrap();
@@ -263,6 +266,7 @@ mod tests {
             Some("42")
         );
         // ... and the next build after it is one.
+        d.config.reset_when_update = true;
         d.config.native_build = Some("43".into());
         reconcile_native(&mut d.store, &d.config).unwrap();
         assert!(d.row(&a).is_none());
@@ -272,6 +276,7 @@ mod tests {
     fn a_shell_that_passes_no_build_compares_the_version_alone() {
         let mut d = Device::new();
         let a = with_build(&mut d, "41");
+        d.config.reset_when_update = true;
         d.config.native_build = None;
         reconcile_native(&mut d.store, &d.config).unwrap();
         assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
