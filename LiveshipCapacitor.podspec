@@ -14,8 +14,10 @@ Pod::Spec.new do |s|
   s.source_files = 'ios/Sources/**/*.{swift,h,m}'
   # The Rust core: static libraries for device and simulator, built by scripts/build-ios.sh.
   s.vendored_frameworks = 'ios/Liveship.xcframework'
-  s.ios.deployment_target = '14.0'
+  s.ios.deployment_target = '15.0'
   s.dependency 'Capacitor'
   s.swift_version = '5.9'
-  s.frameworks = 'BackgroundTasks', 'WebKit'
+  # Security: rustls-platform-verifier (the core's TLS trust) calls SecTrust; a Rust static library
+  # carries no auto-link entries, so the framework is named here.
+  s.frameworks = 'BackgroundTasks', 'WebKit', 'Security'
 end

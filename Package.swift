@@ -4,11 +4,14 @@
 // module), built by scripts/build-ios.sh, which also writes the generated Swift bindings into
 // ios/Sources/LiveshipPlugin/Generated/. Both are generated, never committed; the npm package
 // ships them.
+//
+// Apps import the target's module: `import LiveshipPlugin` (CocoaPods: `import LiveshipCapacitor`,
+// the pod's name). The generated bindings are compiled into that target.
 import PackageDescription
 
 let package = Package(
     name: "LiveshipCapacitor",
-    platforms: [.iOS(.v14)],
+    platforms: [.iOS(.v15)], // Capacitor 8 requires iOS 15
     products: [
         .library(name: "LiveshipCapacitor", targets: ["LiveshipPlugin"])
     ],
@@ -24,7 +27,10 @@ let package = Package(
                 .product(name: "Cordova", package: "capacitor-swift-pm"),
                 "Liveship",
             ],
-            path: "ios/Sources/LiveshipPlugin"
+            path: "ios/Sources/LiveshipPlugin",
+            // rustls-platform-verifier (the core's TLS trust) calls SecTrust; the Rust static
+            // library carries no auto-link entries.
+            linkerSettings: [.linkedFramework("Security")]
         ),
     ]
 )

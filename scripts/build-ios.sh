@@ -19,7 +19,7 @@ for t in "${TARGETS[@]}"; do
     grep -qx "$t" <<<"$installed" || rustup target add "$t"
 done
 
-export IPHONEOS_DEPLOYMENT_TARGET=${IPHONEOS_DEPLOYMENT_TARGET:-14.0}
+export IPHONEOS_DEPLOYMENT_TARGET=${IPHONEOS_DEPLOYMENT_TARGET:-15.0}
 for t in "${TARGETS[@]}"; do
     cargo build -p liveship --release --target "$t"
     [[ -f "target/$t/release/libliveship.a" ]] || die "target/$t/release/libliveship.a was not produced"

@@ -1,6 +1,6 @@
 //! The app's configuration: one JSON schema, the object under `plugins.Liveship` in
 //! `capacitor.config` plus the few values native code supplies itself (`appId`, `platform`,
-//! `nativeVersion`, `builtinDir`, `dataDir`). The CLI's `device --config` file, `keygen`'s
+//! `nativeVersion`, `nativeBuild`, `builtinDir`, `dataDir`). The CLI's `device --config` file, `keygen`'s
 //! `liveship.config.json` and the uniffi `Config` record are all [`Config`] itself.
 //! Documented in `docs/CONFIG.md`.
 
@@ -53,6 +53,12 @@ pub struct Config {
     pub platform: String,
     /// The native app's version (`versionName` / `CFBundleShortVersionString`).
     pub native_version: String,
+    /// The native app's build (Android `versionCode`, iOS `CFBundleVersion`), as a string.
+    /// A change of (`nativeVersion`, `nativeBuild`) is a new native build, as Capacitor's
+    /// `isNewBinary()` decides; `None` (an older shell) compares the version alone.
+    #[serde(default)]
+    #[uniffi(default = None)]
+    pub native_build: Option<String>,
     /// Where state and bundles live (app-private storage); the CLI's `--data-dir` overrides
     /// it. The `Updater` constructors require it.
     #[serde(default)]

@@ -8,6 +8,8 @@
 //! `clock` is injected time (system or manual).
 //! `ffi` is the public face for Kotlin, Swift and Python (uniffi), over `engine`.
 
+#[cfg(target_os = "android")]
+mod android;
 pub mod boot;
 pub mod check;
 pub mod clock;

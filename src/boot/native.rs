@@ -3,7 +3,8 @@
 //! Guarantees: the first time the store sees a native version it only records it; when the
 //! version changes, every bundle outside the new version's native range (every bundle, with
 //! `resetWhenUpdate`) loses its roles and its row, and the change is recorded in the history.
-//! Reconciling twice with the same version changes nothing.
+//! A change of `nativeBuild` alone counts as a new native build (see [`on_native_version`]).
+//! Reconciling twice with the same version and build changes nothing.
 
 use super::BootError;
 use crate::config::{self, Config};
@@ -23,17 +24,40 @@ pub fn reconcile_native(store: &mut Store, config: &Config) -> Result<(), BootEr
     })
 }
 
-/// A new native version drops the bundles it cannot run (and, with `resetWhenUpdate`, all of them).
+/// A new native build drops the bundles it cannot run (and, with `resetWhenUpdate`, all of them).
+///
+/// A new build is a change of `nativeVersion` or of `nativeBuild`, as Capacitor's
+/// `Bridge.isNewBinary()` (Android: `versionCode` and `versionName`) and
+/// `CAPBridgeViewController.isNewBinary` (iOS: `CFBundleVersion` and
+/// `CFBundleShortVersionString`) decide: otherwise Capacitor serves its built-in assets while
+/// the core still names the downloaded bundle current. A build is compared only when both the
+/// stored and the configured one are known: a store written before `nativeBuild` existed (or a
+/// shell that passes none) records it without counting as a change by itself, so that upgrading
+/// the plugin alone does not drop every downloaded bundle; the version still decides then.
 pub(super) fn on_native_version(
     tx: &Tx<'_>,
     config: &Config,
     roles: &mut Roles,
 ) -> Result<(), BootError> {
     let previous = roles.native_version.replace(config.native_version.clone());
+    let previous_build = match &config.native_build {
+        Some(build) => {
+            let stored = store::meta::native_build(tx)?;
+            if stored.as_deref() != Some(build.as_str()) {
+                store::meta::set_native_build(tx, build)?;
+            }
+            stored
+        }
+        None => None,
+    };
     let Some(previous) = previous else {
         return Ok(());
     };
-    if previous == config.native_version {
+    let build_changed = matches!(
+        (&previous_build, &config.native_build),
+        (Some(before), Some(now)) if before != now
+    );
+    if previous == config.native_version && !build_changed {
         return Ok(());
     }
     let mut dropped = Vec::new();
@@ -60,8 +84,10 @@ pub(super) fn on_native_version(
         "native_update",
         None,
         &format!(
-            "native version {previous} -> {}; dropped bundles {dropped:?}",
-            config.native_version
+            "native version {previous} -> {}; native build {} -> {}; dropped bundles {dropped:?}",
+            config.native_version,
+            previous_build.as_deref().unwrap_or("?"),
+            config.native_build.as_deref().unwrap_or("?"),
         ),
     )?;
     Ok(())
@@ -169,5 +195,97 @@ mod tests {
         assert_eq!(r.id, super::super::BUILTIN);
         assert_eq!(r.reverted, None, "a dropped trial is not a failed one");
         assert!(d.row(&a).is_none() && d.row(&b).is_none());
+    }
+
+    fn with_build(d: &mut Device, build: &str) -> String {
+        let a = d.install("a", 1);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.native_version = Some("1.0.0".into());
+        });
+        d.store
+            .write(|tx| store::meta::set_native_build(tx, build))
+            .unwrap();
+        a
+    }
+
+    #[test]
+    fn a_new_native_build_with_the_same_version_drops_bundles_like_a_version_change() {
+        let mut d = Device::new();
+        let a = with_build(&mut d, "41");
+        d.config.reset_when_update = true;
+        d.config.native_build = Some("42".into());
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert!(d.row(&a).is_none(), "resetWhenUpdate drops every bundle");
+        assert_eq!(d.roles().current, None);
+        assert_eq!(
+            store::meta::native_build(d.store.read())
+                .unwrap()
+                .as_deref(),
+            Some("42")
+        );
+        let last = d.history().pop().unwrap();
+        assert_eq!(last.event, "native_update");
+        assert!(
+            last.detail.contains("native build 41 -> 42"),
+            "{}",
+            last.detail
+        );
+    }
+
+    #[test]
+    fn the_same_version_and_build_again_changes_nothing() {
+        let mut d = Device::new();
+        let a = with_build(&mut d, "42");
+        d.config.reset_when_update = true;
+        d.config.native_build = Some("42".into());
+        let history = d.history().len();
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+        assert_eq!(d.history().len(), history, "nothing recorded");
+    }
+
+    #[test]
+    fn a_store_without_a_recorded_build_only_records_it() {
+        let mut d = Device::new();
+        let a = d.install("a", 1);
+        d.set_roles(|r| {
+            r.current = Some(a.clone());
+            r.native_version = Some("1.0.0".into());
+        });
+        d.config.reset_when_update = true;
+        d.config.native_build = Some("42".into());
+        let history = d.history().len();
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+        assert_eq!(d.history().len(), history, "not a native update");
+        assert_eq!(
+            store::meta::native_build(d.store.read())
+                .unwrap()
+                .as_deref(),
+            Some("42")
+        );
+        // ... and the next build after it is one.
+        d.config.reset_when_update = true;
+        d.config.native_build = Some("43".into());
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert!(d.row(&a).is_none());
+    }
+
+    #[test]
+    fn a_shell_that_passes_no_build_compares_the_version_alone() {
+        let mut d = Device::new();
+        let a = with_build(&mut d, "41");
+        d.config.reset_when_update = true;
+        d.config.native_build = None;
+        reconcile_native(&mut d.store, &d.config).unwrap();
+        assert_eq!(d.roles().current.as_deref(), Some(a.as_str()));
+        assert_eq!(
+            store::meta::native_build(d.store.read())
+                .unwrap()
+                .as_deref(),
+            Some("41"),
+            "the recorded build stays"
+        );
     }
 }

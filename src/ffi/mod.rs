@@ -49,6 +49,9 @@ pub struct HostInfo {
     pub app_id: String,
     pub platform: String,
     pub native_version: String,
+    /// Android `versionCode` / iOS `CFBundleVersion` (config `nativeBuild`).
+    #[uniffi(default = None)]
+    pub native_build: Option<String>,
     pub data_dir: String,
     pub builtin_dir: String,
 }
@@ -99,6 +102,9 @@ impl Updater {
             obj.insert("appId".into(), host.app_id.into());
             obj.insert("platform".into(), host.platform.into());
             obj.insert("nativeVersion".into(), host.native_version.into());
+            if let Some(build) = host.native_build {
+                obj.insert("nativeBuild".into(), build.into());
+            }
             obj.insert("dataDir".into(), host.data_dir.into());
             obj.insert("builtinDir".into(), host.builtin_dir.into());
             let config: Config = serde_json::from_value(value)
@@ -330,6 +336,7 @@ mod tests {
             app_id: "com.example.app".into(),
             platform: "ios".into(),
             native_version: "2.0".into(),
+            native_build: None,
             data_dir: dir.path().join("data").to_string_lossy().into_owned(),
             builtin_dir: dir.path().join("builtin").to_string_lossy().into_owned(),
         };

@@ -1,7 +1,8 @@
 //! The `meta` table: small device facts, each behind a typed accessor so that no other module
 //! names a key. Keys: `channel` (the `setChannel` override), `device_id` (random per install),
 //! `envelope:<channel>` and `etag:<channel>` (the static mode's conditional-GET cache, per
-//! channel), and `delay_conditions` (`boot`'s pending delay conditions, as its JSON).
+//! channel), `delay_conditions` (`boot`'s pending delay conditions, as its JSON) and
+//! `native_build` (the native build the last reconcile saw).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -105,6 +106,18 @@ pub fn delay_conditions(conn: &Connection) -> Result<Option<String>, StoreError>
 /// Replaces the pending delay conditions (`boot`'s JSON list; `[]` cancels the delay).
 pub fn set_delay_conditions(conn: &Connection, json: &str) -> Result<(), StoreError> {
     set_meta(conn, DELAY_CONDITIONS_KEY, json)
+}
+
+const NATIVE_BUILD_KEY: &str = "native_build";
+
+/// The native build (`nativeBuild`) the last native reconcile recorded (`None`: never, e.g. a
+/// store written before the option existed).
+pub fn native_build(conn: &Connection) -> Result<Option<String>, StoreError> {
+    meta(conn, NATIVE_BUILD_KEY)
+}
+
+pub fn set_native_build(conn: &Connection, build: &str) -> Result<(), StoreError> {
+    set_meta(conn, NATIVE_BUILD_KEY, build)
 }
 
 #[cfg(test)]

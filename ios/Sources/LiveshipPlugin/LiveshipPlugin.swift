@@ -4,6 +4,10 @@
 // Threads: Capacitor calls methods on its plugin queue; every call moves to `work`, a serial
 // queue of our own (the core's calls block). Core events arrive on the core's threads and move
 // to `events`. WebView changes run on the main thread.
+//
+// Module: this file, the runtime and the generated bindings (Generated/Liveship.swift) are one
+// Swift module (the SwiftPM target `LiveshipPlugin`, the pod `LiveshipCapacitor`), so the
+// bindings need no import; they import the C module `LiveshipFFI` from the xcframework.
 import Foundation
 import Capacitor
 import WebKit
@@ -33,6 +37,11 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     private var wasInBackground = false
     private var timer: DispatchSourceTimer?
     private let defaults = UserDefaults.standard
+    /// Keeps a foreground download running for a while after the app is backgrounded.
+    private var downloads: DownloadGuard?
+    /// Watches the WebView after a swap, to send `appReloaded` to the new page (main thread).
+    private var pageLoad: NSKeyValueObservation?
+    private var swaps = 0
 
     // MARK: start-up
 
@@ -52,19 +61,25 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
             return
         }
         guard let u = updater, let s = settings else { return }
-        LiveshipRuntime.shared.sink = { [weak self] event in self?.events.async { self?.handle(event) } }
+        downloads = DownloadGuard(app: UIApplication.shared) // load() runs on the main thread
+        LiveshipRuntime.shared.setSink { [weak self] event in self?.events.async { self?.handle(event) } }
         let launch = u.launch()
         if let r = launch.reverted {
             failed = ["bundle": Payloads.partial(r.id, r.version, status: "error", role: "failed"), "reason": r.reason]
         }
         CAPLog.print("Liveship launch: \(launch.id) \(launch.version)\(launch.trial ? " (trial)" : "")")
         setPageBundle(launch.id)
+        // Before the first page: CAPBridgeViewController.loadWebView() (viewDidLoad, after the
+        // plugins' load()) loads `config.appStartServerURL`, so updating the config is enough here.
+        // Later switches must reload: see reloadWebView.
         if launch.path != nil { bridge?.setServerBasePath(LiveshipRuntime.servingPath(launch.id)) }
 
         let nc = NotificationCenter.default
         nc.addObserver(self, selector: #selector(didEnterBackground), name: UIApplication.didEnterBackgroundNotification, object: nil)
         nc.addObserver(self, selector: #selector(willEnterForeground), name: UIApplication.willEnterForegroundNotification, object: nil)
-        LiveshipBackground.schedule(after: s.backgroundInterval)
+        // As on Android: no automatic updates, no background runs (a request left from an
+        // earlier configuration is cancelled).
+        if s.autoUpdate && s.updateUrl != nil { LiveshipBackground.schedule(after: s.backgroundInterval) } else { LiveshipBackground.cancel() }
         if s.periodCheckDelay > 0 {
             let t = DispatchSource.makeTimerSource(queue: work)
             t.schedule(deadline: .now() + s.periodCheckDelay, repeating: s.periodCheckDelay)
@@ -109,7 +124,8 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
                 default: break
                 }
             }
-            switch try u.downloadAndInstall() {
+            let outcome = try self.guarded("download") { try u.downloadAndInstall() }
+            switch outcome {
             case .installed(let id, let version, _, _, _, _, _, _): return self.bundle(u, id, version)
             case .noUpdate(let code, let reason): throw PluginError(code: "invalidArgument", message: "no update to download (\(code)): \(reason)")
             }
@@ -250,7 +266,7 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         run(call) { u, _ in
             switch try u.check() {
             case .updateAvailable(_, _, let version, _):
-                try u.startDownloadAndInstall()
+                try self.startDownload(u)
                 return ["updateAvailable": true, "version": version]
             case .noUpdate(let code, let reason):
                 return ["updateAvailable": false, "code": code, "reason": reason]
@@ -328,14 +344,36 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
 
     private func autoUpdate() {
         guard let u = updater, let s = settings, s.autoUpdate, s.updateUrl != nil else { return }
-        do { try u.startDownloadAndInstall() } catch {
+        do { try startDownload(u) } catch {
             CAPLog.print("Liveship: automatic update did not start: \(error)")
+        }
+    }
+
+    /// A blocking download under a background task (see DownloadGuard).
+    private func guarded<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let token = downloads?.begin(name)
+        defer { downloads?.end(token) }
+        return try body()
+    }
+
+    /// `startDownloadAndInstall` under a background task, ended by the cycle's last event
+    /// (`updateFinished` or `updateError`: the core sends exactly one per started cycle).
+    private func startDownload(_ u: Updater) throws {
+        // Queued before the start, so the cycle's last event cannot arrive before its task.
+        let token = downloads?.beginCycle()
+        do { try u.startDownloadAndInstall() } catch {
+            downloads?.cancelCycle(token)
+            throw error
         }
     }
 
     // MARK: events, lifecycle and the WebView
 
     private func handle(_ event: Event) {
+        switch event {
+        case .updateFinished, .updateError: downloads?.cycleEnded()
+        default: break
+        }
         guard let mapper = mapper else { return }
         for action in mapper.map(event) {
             switch action {
@@ -348,15 +386,68 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         }
     }
 
-    /// Main thread: the new page's id first, then the files (which reloads the WebView).
+    /// Main thread: the new page's id first, then the files, then the reload. Used for every
+    /// switch at run time: set, reset, reload, deleteData (through ReloadRequired or directly)
+    /// and the core's revert on timeout (ReloadRequired).
+    ///
+    /// `CAPBridgeProtocol.setServerBasePath(_:)` (CapacitorBridge.swift) only updates the config
+    /// and the asset handler's folder: the old page keeps running and loads its lazy chunks from
+    /// the new folder. `CAPBridgeViewController.setServerBasePath(path:)` does the same and then
+    /// loads `config.serverURL` in the WebView, so it is the one to call. `bridge.viewController`
+    /// is a UIKit object: main thread only.
     private func reloadWebView(_ bundleId: String, _ path: String?) {
-        setPageBundle(bundleId)
+        dispatchPrecondition(condition: .onQueue(.main))
+        let folder: String
         if path != nil {
-            bridge?.setServerBasePath(LiveshipRuntime.servingPath(bundleId))
+            folder = LiveshipRuntime.servingPath(bundleId)
         } else if let builtin = Bundle.main.url(forResource: "public", withExtension: nil) {
-            bridge?.setServerBasePath(builtin.path)
+            folder = builtin.path
+        } else {
+            CAPLog.print("Liveship: the app has no built-in public folder; not reloading")
+            return
         }
-        notifyListeners("appReloaded", data: [:], retainUntilConsumed: true)
+        setPageBundle(bundleId)
+        announceWhenLoaded()
+        if let vc = bridge?.viewController as? CAPBridgeViewController {
+            vc.setServerBasePath(path: folder)
+        } else if let bridge = bridge {
+            // A host app with its own view controller: the same two steps by hand.
+            bridge.setServerBasePath(folder)
+            _ = bridge.webView?.load(URLRequest(url: bridge.config.serverURL))
+        }
+    }
+
+    /// `appReloaded` goes to the new page, not the outgoing one: Capacitor drops every listener
+    /// when a navigation starts (WebViewDelegationHandler's didStartProvisionalNavigation calls
+    /// `bridge.reset()`), so the event is sent once the WebView has stopped loading
+    /// (`WKWebView.isLoading` is KVO-compliant); a page that has not added its listener by then
+    /// gets it when it does (retainUntilConsumed). `.initial` covers a swap made while a load is
+    /// already under way (that load is replaced and `isLoading` may never turn false between).
+    private func announceWhenLoaded() {
+        pageLoad?.invalidate()
+        pageLoad = nil
+        swaps += 1
+        let swap = swaps
+        guard let webView = bridge?.webView else {
+            notifyListeners("appReloaded", data: [:], retainUntilConsumed: true)
+            return
+        }
+        var started = false
+        var done = false
+        pageLoad = webView.observe(\.isLoading, options: [.initial, .new]) { [weak self] _, change in
+            guard let loading = change.newValue, !done else { return }
+            if loading { started = true; return }
+            guard started else { return }
+            done = true
+            // Not from inside the KVO callback: the observation is invalidated here. A newer swap
+            // has its own observation and sends its own event.
+            DispatchQueue.main.async {
+                guard let self = self, self.swaps == swap else { return }
+                self.pageLoad?.invalidate()
+                self.pageLoad = nil
+                self.notifyListeners("appReloaded", data: [:], retainUntilConsumed: true)
+            }
+        }
     }
 
     /// Adds a document-start script that tells pages which bundle served them
@@ -387,5 +478,74 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
             }
             self.autoUpdate()
         }
+    }
+}
+
+/// Background tasks for downloads started in the foreground, so that a download under way when
+/// the user leaves the app gets the extra time iOS grants instead of being suspended at once
+/// (UIApplication.beginBackgroundTask(withName:expirationHandler:), "Extending your app's
+/// background execution time"). Both calls are documented as safe off the main thread. When
+/// the time runs out the expiration handler ends the task; the core's partial download resumes
+/// on the next cycle.
+final class DownloadGuard {
+    final class Token {
+        fileprivate var id: UIBackgroundTaskIdentifier = .invalid
+        fileprivate var ended = false
+    }
+
+    private let app: UIApplication
+    private let lock = NSLock()
+    /// Tokens of started `startDownloadAndInstall` cycles, oldest first.
+    private var cycles: [Token] = []
+
+    init(app: UIApplication) { self.app = app }
+
+    /// Not under the lock: the system may run the expiration handler (which ends the task)
+    /// before `beginBackgroundTask` returns; a token ended that early ends its task at once.
+    func begin(_ name: String) -> Token {
+        let token = Token()
+        let id = app.beginBackgroundTask(withName: "liveship-\(name)") { [weak self] in self?.end(token) }
+        lock.lock()
+        let endedEarly = token.ended
+        if !endedEarly { token.id = id }
+        lock.unlock()
+        if endedEarly && id != .invalid { app.endBackgroundTask(id) }
+        return token
+    }
+
+    /// Ends the task once (the expiration handler and the normal end may both call it).
+    func end(_ token: Token?) {
+        guard let token = token else { return }
+        lock.lock()
+        let id = token.id
+        token.id = .invalid
+        token.ended = true
+        lock.unlock()
+        if id != .invalid { app.endBackgroundTask(id) }
+    }
+
+    func beginCycle() -> Token {
+        let token = begin("update")
+        lock.lock()
+        cycles.append(token)
+        lock.unlock()
+        return token
+    }
+
+    /// The start call failed: no event will end this cycle.
+    func cancelCycle(_ token: Token?) {
+        guard let token = token else { return }
+        lock.lock()
+        cycles.removeAll { $0 === token }
+        lock.unlock()
+        end(token)
+    }
+
+    /// The oldest started cycle finished (`updateFinished` / `updateError`).
+    func cycleEnded() {
+        lock.lock()
+        let token = cycles.isEmpty ? nil : cycles.removeFirst()
+        lock.unlock()
+        end(token)
     }
 }

@@ -17,8 +17,23 @@ final class LiveshipRuntime {
     private(set) var updater: Updater?
     private(set) var settings: Settings?
 
-    /// Where events go; the plugin sets it while loaded. Called on the core's threads.
-    var sink: ((Event) -> Void)?
+    /// Where events go; the plugin sets it while loaded. Read on the core's threads, written on
+    /// the main thread: guarded by its own lock (not `lock`, which `open` holds while the core
+    /// starts and may already send events).
+    private let sinkLock = NSLock()
+    private var sink: ((Event) -> Void)?
+
+    func setSink(_ newSink: ((Event) -> Void)?) {
+        sinkLock.lock()
+        sink = newSink
+        sinkLock.unlock()
+    }
+
+    fileprivate func currentSink() -> ((Event) -> Void)? {
+        sinkLock.lock()
+        defer { sinkLock.unlock() }
+        return sink
+    }
 
     struct Settings {
         let autoUpdate: Bool
@@ -31,7 +46,8 @@ final class LiveshipRuntime {
 
     private final class Listener: EventListener {
         func onEvent(event: Event) {
-            if let sink = LiveshipRuntime.shared.sink { sink(event) }
+            // Called outside the lock: the sink only queues the event.
+            if let sink = LiveshipRuntime.shared.currentSink() { sink(event) }
             else { os_log("event with no plugin loaded: %{public}@", log: LiveshipRuntime.log, type: .debug, "\(event)") }
         }
     }
@@ -73,6 +89,10 @@ final class LiveshipRuntime {
         let nativeVersion = Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String ?? "0"
         var json = pluginConfig
         if json["builtinVersion"] == nil { json["builtinVersion"] = nativeVersion }
+        // The build number too: Capacitor's isNewBinary() (CAPBridgeViewController) treats a
+        // change of CFBundleVersion or CFBundleShortVersionString as a new binary and serves the
+        // built-in assets; the core must see the same change (config option `nativeBuild`).
+        json["nativeBuild"] = Bundle.main.object(forInfoDictionaryKey: "CFBundleVersion") as? String ?? 
         _ = setLogger(logger: OSLogger(), level: (json["development"] as? Bool ?? false) ? .debug : .info)
         try Self.prepareFolders()
         let builtin = Bundle.main.url(forResource: "public", withExtension: nil)?.path ?? ""
@@ -131,11 +151,24 @@ final class LiveshipRuntime {
 /// Info.plist (docs/PLUGIN.md).
 @objc public final class LiveshipBackground: NSObject {
     public static let taskIdentifier = "io.liveship.background-update"
+    /// App refresh tasks get about 30 seconds (BGAppRefreshTask); the core's own deadline ends
+    /// the run well before that, so the expiration handler is only a safety net.
+    static let deadlineSeconds: UInt64 = 20
+    private static let lock = NSLock()
+    private static var attempted = false
     private static var registered = false
 
+    /// Registers the launch handler once. BGTaskScheduler.register(forTaskWithIdentifier:using:
+    /// launchHandler:) raises NSInternalInconsistencyException when an identifier is registered
+    /// twice, and it must be called before the app finishes launching; a second call here (an
+    /// app that also registers from a scene delegate, a plugin reload) is ignored.
     @objc public static func register() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !attempted else { return }
+        attempted = true
         registered = BGTaskScheduler.shared.register(forTaskWithIdentifier: taskIdentifier, using: nil) { task in
-            guard let task = task as? BGAppRefreshTask else { return }
+            guard let task = task as? BGAppRefreshTask else { task.setTaskCompleted(success: false); return }
             handle(task)
         }
         if !registered {
@@ -144,14 +177,26 @@ final class LiveshipRuntime {
         }
     }
 
-    /// Asks for the next run no earlier than `interval` from now.
+    private static var isRegistered: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return registered
+    }
+
+    /// Asks for the next run no earlier than `interval` from now (a new request replaces the
+    /// pending one with the same identifier).
     static func schedule(after interval: TimeInterval) {
-        guard registered, interval > 0 else { return }
+        guard isRegistered, interval > 0 else { return }
         let request = BGAppRefreshTaskRequest(identifier: taskIdentifier)
         request.earliestBeginDate = Date(timeIntervalSinceNow: interval)
         do { try BGTaskScheduler.shared.submit(request) } catch {
             os_log("background update not scheduled: %{public}@", log: LiveshipRuntime.log, type: .error, "\(error)")
         }
+    }
+
+    /// Automatic updates are off: no pending request stays (Android cancels its work too).
+    static func cancel() {
+        BGTaskScheduler.shared.cancel(taskRequestWithIdentifier: taskIdentifier)
     }
 
     private static func handle(_ task: BGAppRefreshTask) {
@@ -162,24 +207,30 @@ final class LiveshipRuntime {
             defer { lock.unlock() }
             if !completed { completed = true; task.setTaskCompleted(success: success) }
         }
+        // Set before the work starts, as BGTask.expirationHandler requires.
+        task.expirationHandler = {
+            // The core call cannot be interrupted from here; it ends at its own deadline (a
+            // partial download resumes next time). Stop waiting for it and complete the task now,
+            // as the system requires before it suspends the app.
+            os_log("background update expired", log: LiveshipRuntime.log, type: .info)
+            complete(false)
+        }
         let work = Thread {
             var ok = false
             do {
                 let (updater, settings) = try LiveshipRuntime.shared.open(config: LiveshipRuntime.configFromBundle())
+                guard settings.autoUpdate, settings.updateUrl != nil else {
+                    cancel()
+                    complete(true)
+                    return
+                }
                 schedule(after: settings.backgroundInterval)
-                guard settings.autoUpdate, settings.updateUrl != nil else { complete(true); return }
-                // App refresh tasks get about 30 seconds; a partial download resumes next time.
-                _ = try updater.runBackgroundUpdate(deadlineSeconds: 25)
+                _ = try updater.runBackgroundUpdate(deadlineSeconds: deadlineSeconds)
                 ok = true
             } catch {
                 os_log("background update: %{public}@", log: LiveshipRuntime.log, type: .info, "\(error)")
             }
             complete(ok)
-        }
-        task.expirationHandler = {
-            // The core's deadline normally ends the work first; the download resumes next time.
-            os_log("background update expired", log: LiveshipRuntime.log, type: .info)
-            complete(false)
         }
         work.name = "liveship-background"
         work.start()

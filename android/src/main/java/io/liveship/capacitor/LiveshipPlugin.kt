@@ -10,7 +10,9 @@ package io.liveship.capacitor
 import android.os.Handler
 import android.os.Looper
 import android.util.Log
+import android.webkit.WebView
 import androidx.lifecycle.DefaultLifecycleObserver
+import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.ProcessLifecycleOwner
 import androidx.webkit.ScriptHandler
@@ -20,6 +22,7 @@ import com.getcapacitor.JSObject
 import com.getcapacitor.Plugin
 import com.getcapacitor.PluginCall
 import com.getcapacitor.PluginMethod
+import com.getcapacitor.WebViewListener
 import com.getcapacitor.annotation.CapacitorPlugin
 import com.getcapacitor.plugin.WebView as CapWebView
 import io.liveship.Event
@@ -34,6 +37,7 @@ import org.json.JSONArray
 import org.json.JSONObject
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import java.util.concurrent.RejectedExecutionException
 import java.util.concurrent.ScheduledExecutorService
 import java.util.concurrent.TimeUnit
 
@@ -52,9 +56,36 @@ class LiveshipPlugin : Plugin() {
     /** The app went to the background since it started (the core measures the time away). */
     @Volatile private var wasInBackground = false
 
+    /** Set by [handleOnDestroy]: events and lifecycle callbacks that arrive later are dropped. */
+    @Volatile private var destroyed = false
+
+    /**
+     * Whether the process lifecycle drives foreground/background. ProcessLifecycleOwner only
+     * moves once androidx.startup's InitializationProvider ran ProcessLifecycleInitializer at
+     * process start; an app that removed the provider (tools:node="remove") leaves it at
+     * INITIALIZED for ever, and the initializer refuses to run lazily. Then the Activity's
+     * start/stop, which Capacitor forwards to plugins as handleOnStart/handleOnStop, stand in.
+     */
+    private var processLifecycle = false
+
     private val lifecycle = object : DefaultLifecycleObserver {
         override fun onStart(owner: LifecycleOwner) = onForeground()
         override fun onStop(owner: LifecycleOwner) = onBackground()
+    }
+
+    /** A swap reloaded the WebView: the next page load is the new bundle's page. */
+    private var swapPending = false
+
+    private val pageListener = object : WebViewListener() {
+        // BridgeWebViewClient.onPageFinished, main thread, once the page is fully loaded.
+        override fun onPageLoaded(webView: WebView) {
+            if (!swapPending) return
+            swapPending = false
+            // Back must not return to the old bundle's page (WebView.clearHistory clears the
+            // back/forward list; called here because the new page is now its only entry).
+            webView.clearHistory()
+            notifyListeners("appReloaded", JSObject(), true)
+        }
     }
 
     /**
@@ -73,7 +104,7 @@ class LiveshipPlugin : Plugin() {
             return
         }
         controller = c
-        val mySink: (Event) -> Unit = { event -> eventWork.execute { handle(c, event) } }
+        val mySink: (Event) -> Unit = { event -> submit(eventWork) { handle(c, event) } }
         sink = mySink
         LiveshipRuntime.sink = mySink
         val launch = c.launch()
@@ -85,19 +116,37 @@ class LiveshipPlugin : Plugin() {
         main.post {
             if (launch.path != null && bridge.serverBasePath != launch.path) bridge.setServerBasePath(launch.path)
         }
-        main.post { ProcessLifecycleOwner.get().lifecycle.addObserver(lifecycle) }
+        // load() runs on the main thread (the Bridge is built in the Activity's onCreate).
+        processLifecycle = ProcessLifecycleOwner.get().lifecycle.currentState.isAtLeast(Lifecycle.State.CREATED)
+        if (!processLifecycle) Log.w(LiveshipRuntime.TAG, "ProcessLifecycleOwner is not initialized; following the Activity")
+        main.post {
+            bridge.addWebViewListener(pageListener)
+            if (processLifecycle) ProcessLifecycleOwner.get().lifecycle.addObserver(lifecycle)
+        }
         BackgroundUpdateWorker.schedule(context, c.settings)
         if (c.settings.periodCheckDelaySeconds > 0) {
             ticker = Executors.newSingleThreadScheduledExecutor { r -> Thread(r, "liveship-period") }.also {
                 val period = c.settings.periodCheckDelaySeconds
-                it.scheduleWithFixedDelay({ work.execute { autoUpdate(c) } }, period, period, TimeUnit.SECONDS)
+                it.scheduleWithFixedDelay({ submit(work) { autoUpdate(c) } }, period, period, TimeUnit.SECONDS)
             }
         }
-        work.execute { autoUpdate(c) }
+        submit(work) { autoUpdate(c) }
+    }
+
+    override fun handleOnStart() {
+        if (!processLifecycle) onForeground()
+    }
+
+    override fun handleOnStop() {
+        if (!processLifecycle) onBackground()
     }
 
     override fun handleOnDestroy() {
-        main.post { ProcessLifecycleOwner.get().lifecycle.removeObserver(lifecycle) }
+        destroyed = true
+        main.post {
+            ProcessLifecycleOwner.get().lifecycle.removeObserver(lifecycle)
+            bridge?.removeWebViewListener(pageListener)
+        }
         // An Activity recreated in the same process may have loaded a new plugin already.
         if (LiveshipRuntime.sink === sink) LiveshipRuntime.sink = null
         ticker?.shutdownNow()
@@ -202,7 +251,7 @@ class LiveshipPlugin : Plugin() {
 
     /** Runs `body` on the plugin's thread; resolves with its payload (or nothing), rejects with the error kind. */
     private fun run(call: PluginCall, body: (LiveshipController) -> Any?) {
-        work.execute {
+        val accepted = submit(work) {
             try {
                 val c = controller ?: throw PluginError("internal", "Liveship did not start: ${startupError?.message}")
                 @Suppress("UNCHECKED_CAST")
@@ -213,6 +262,22 @@ class LiveshipPlugin : Plugin() {
             } catch (e: Throwable) {
                 reject(call, e)
             }
+        }
+        if (!accepted) call.reject("Liveship was shut down with its Activity", "internal")
+    }
+
+    /**
+     * Runs `task` on `executor` unless the plugin was destroyed (its executors are shut down
+     * then: ExecutorService.execute would throw RejectedExecutionException, which inside the
+     * core's event callback would reach Rust). Returns whether the task was queued.
+     */
+    private fun submit(executor: ExecutorService, task: () -> Unit): Boolean {
+        if (destroyed) return false
+        return try {
+            executor.execute { task() }
+            true
+        } catch (e: RejectedExecutionException) {
+            false
         }
     }
 
@@ -255,12 +320,17 @@ class LiveshipPlugin : Plugin() {
         }
     }
 
-    /** Main thread: the new page's id first, then the files, then the reload. */
+    /**
+     * Main thread: the new page's id first, then the files, then the reload. `appReloaded` is
+     * sent by [pageListener] once the new page has loaded, so that it reaches the new page's
+     * listeners (notifyListeners with retain keeps it until one is registered), not the old.
+     */
     private fun reloadWebView(bundleId: String, path: String?) {
+        if (destroyed) return
         setPageBundle(bundleId)
         servePath(path)
+        swapPending = true
         if (path != null) bridge.setServerBasePath(path) else bridge.setServerAssetPath("public")
-        notifyListeners("appReloaded", JSObject(), true)
     }
 
     /**
@@ -288,13 +358,13 @@ class LiveshipPlugin : Plugin() {
     private fun onBackground() {
         wasInBackground = true
         val c = controller ?: return
-        work.execute { c.onBackground() }
+        submit(work) { c.onBackground() }
     }
 
     private fun onForeground() {
         val c = controller ?: return
         if (!wasInBackground) return // the first start, not a return
-        work.execute {
+        submit(work) {
             try {
                 // The core decides (delay conditions, apply mode); a bundle applied here arrives
                 // as ReloadRequired and reloads from the event.

@@ -5,8 +5,10 @@ package io.liveship.capacitor
 
 import android.content.Context
 import android.content.pm.PackageManager
+import android.content.pm.PackageInfo
 import android.os.Build
 import android.util.Log
+import androidx.core.content.pm.PackageInfoCompat
 import com.getcapacitor.CapConfig
 import io.liveship.Event
 import io.liveship.EventListener
@@ -30,9 +32,15 @@ internal object LiveshipRuntime {
     @Volatile var sink: ((Event) -> Unit)? = null
 
     private val listener = object : EventListener {
+        // Called by the core on its threads: an exception thrown here would cross the uniffi
+        // callback into Rust, which panics on it. Nothing may escape.
         override fun onEvent(event: Event) {
-            val target = sink
-            if (target == null) Log.d(TAG, "event with no plugin loaded: $event") else target(event)
+            try {
+                val target = sink
+                if (target == null) Log.d(TAG, "event with no plugin loaded: $event") else target(event)
+            } catch (e: Throwable) {
+                Log.w(TAG, "event dropped: $e")
+            }
         }
     }
 
@@ -59,7 +67,10 @@ internal object LiveshipRuntime {
     fun open(context: Context, pluginConfig: JSONObject): LiveshipController {
         controller?.let { return it }
         val app = context.applicationContext
-        val nativeVersion = versionName(app)
+        // Before the core exists, so before its first HTTPS request (src/android.rs).
+        LiveshipNative.initTls(app)
+        val info = packageInfo(app)
+        val nativeVersion = info.versionName ?: "0"
         val json = JSONObject(pluginConfig.toString())
         if (!json.has("builtinVersion")) json.put("builtinVersion", nativeVersion)
         setLogger(Logcat, if (json.optBoolean("development", false)) LogLevel.DEBUG else LogLevel.INFO)
@@ -67,7 +78,9 @@ internal object LiveshipRuntime {
             appId = app.packageName,
             platform = "android",
             nativeVersion = nativeVersion,
-            dataDir = File(app.filesDir, "liveship").absolutePath,
+            // versionCode, compared with versionName as Capacitor's Bridge.isNewBinary() does.
+            nativeBuild = PackageInfoCompat.getLongVersionCode(info).toString(),
+            dataDir = dataDir(app).absolutePath,
             // The built-in bundle lives in the APK's assets, not in a folder: deltas draw on
             // downloaded bundles only (docs/PLUGIN.md). A folder that does not exist says so.
             builtinDir = File(app.filesDir, "liveship-builtin-in-apk-assets").absolutePath,
@@ -77,15 +90,35 @@ internal object LiveshipRuntime {
         return LiveshipController(updater, settings, PrefsStore(app)).also { controller = it }
     }
 
-    private fun versionName(context: Context): String {
+    private fun packageInfo(context: Context): PackageInfo {
         val pm = context.packageManager
-        val info = if (Build.VERSION.SDK_INT >= 33) {
+        return if (Build.VERSION.SDK_INT >= 33) {
             pm.getPackageInfo(context.packageName, PackageManager.PackageInfoFlags.of(0))
         } else {
             @Suppress("DEPRECATION")
             pm.getPackageInfo(context.packageName, 0)
         }
-        return info.versionName ?: "0"
+    }
+
+    /**
+     * The core's data folder: `noBackupFilesDir/liveship`, outside Auto Backup (bundles exceed
+     * its 25 MB quota, and a restore would copy the install id and trial state to another
+     * phone; Context.getNoBackupFilesDir: "files that should not be automatically backed up").
+     * Earlier versions kept it in `filesDir/liveship`: that folder is moved once (a rename
+     * within the app's data directory). If the move fails the old folder is used as it is, so
+     * that no installed bundle or trial state is lost.
+     */
+    private fun dataDir(context: Context): File {
+        val dir = File(context.noBackupFilesDir, "liveship")
+        val legacy = File(context.filesDir, "liveship")
+        if (legacy.isDirectory && !dir.exists()) {
+            if (!legacy.renameTo(dir)) {
+                Log.w(TAG, "could not move $legacy to $dir; keeping the old folder")
+                return legacy
+            }
+            Log.i(TAG, "moved $legacy to $dir (outside Auto Backup)")
+        }
+        return dir
     }
 }
 
