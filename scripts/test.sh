@@ -45,5 +45,5 @@ cargo run -q -p liveship-cli -- demo
 # One closing line that counts every Rust test (cargo prints one result line per test binary).
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
-echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, aarch64, demo)"
+echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, Android compile, aarch64, demo)"
 echo "rust tests: ${passed} passed, ${failed} failed"
