@@ -324,7 +324,7 @@ impl Store {
             .open(&path)
             .map_err(io("opening", &path))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(InstallLock { _file: file })),
+            Ok(()) => Ok(Some(InstallLock { file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(e)) => Err(io("locking", &path)(e).into()),
         }
@@ -444,7 +444,17 @@ impl Store {
 
 /// Held while an install runs; released on drop.
 pub struct InstallLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for InstallLock {
+    /// Unlocks explicitly before the file closes. The lock belongs to the open file description,
+    /// which a child forked by another thread of the app shares until it execs: closing our
+    /// descriptor alone would leave the lock held by the child for that moment, and the next
+    /// install would be refused as busy.
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
 }
 
 fn is_corruption(e: &rusqlite::Error) -> bool {
@@ -650,4 +660,29 @@ pub fn blocklisted(conn: &Connection) -> Result<Vec<Blocked>, StoreError> {
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A second descriptor of the lock's open file description stands for a child process that
+    /// another thread forked while the lock was held (it shares the description until it execs).
+    #[test]
+    fn the_install_lock_is_free_once_dropped_even_if_its_file_is_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path()).unwrap();
+        let lock = store.try_install_lock().unwrap().expect("free at first");
+        assert!(
+            store.try_install_lock().unwrap().is_none(),
+            "held while alive"
+        );
+        let shared = lock.file.try_clone().unwrap();
+        drop(lock);
+        assert!(
+            store.try_install_lock().unwrap().is_some(),
+            "still held through the shared description"
+        );
+        drop(shared);
+    }
 }
