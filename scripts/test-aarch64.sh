@@ -14,6 +14,10 @@ source scripts/aarch64-env.sh
 # Every child start of the crash harness costs seconds under qemu: the named failpoints all run,
 # with 2 x 40 random kills here (the native run does 2 x 110).
 export LIVESHIP_CRASH_KILLS=${LIVESHIP_CRASH_KILLS:-40}
+# One test at a time per binary: qemu-user can deadlock a child forked (for python3, zip, the
+# crash harness's child) while another guest thread runs, leaving the test waiting forever on
+# a child stuck before exec (seen once: a futex wait in the forked qemu process).
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-1}
 
 echo "== cargo test -p liveship --target $TARGET $* (under qemu-user)"
 start=$(date +%s)
