@@ -7,7 +7,7 @@
 mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use liveship::clock::{Clock, ManualClock, SystemClock};
@@ -336,6 +336,49 @@ fn background_update_stops_at_its_deadline_and_the_next_run_resumes() {
         "{:?}",
         reqs[1].header("range")
     );
+}
+
+/// The OS may end a background budget before the deadline the run was given (BGTask's
+/// expiration handler, WorkManager's `onStopped`): the run stops at once as at its deadline,
+/// and the next run is not affected.
+#[test]
+fn ending_the_background_run_stops_it_now_and_the_next_run_installs() {
+    let (arrived_tx, arrived) = mpsc::channel();
+    let arrived_tx = Mutex::new(arrived_tx);
+    let s = scene(fast_http(), move |n, _, body| {
+        // First request: CUT bytes, then a stall far longer than the test: only the end can
+        // stop it (the run's own deadline is a minute away).
+        (n < 1).then(|| {
+            let _ = arrived_tx.lock().unwrap().send(());
+            let mut steps = cut_at(body, CUT, false);
+            steps.insert(1, Step::Sleep(Duration::from_secs(20)));
+            steps
+        })
+    });
+    let err = std::thread::scope(|scope| {
+        let run = scope.spawn(|| s.d.updater.run_background_update(Duration::from_secs(60)));
+        arrived
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the bundle request reached the server");
+        s.d.updater.end_background_run();
+        run.join().unwrap().unwrap_err()
+    });
+    assert!(
+        matches!(err, CoreError::DeadlineExceeded { millis: 60_000 }),
+        "{err}"
+    );
+    assert_eq!(s.d.updater.current().unwrap().id, s.previous);
+    assert!(s.d.updater.status().unwrap().next.is_none());
+
+    // The end applied to that run only: the next one is not stopped by it and installs.
+    // (Whether the bytes already received are resumed is the deadline test's guarantee above;
+    // here the end may come before any byte was written.)
+    let out =
+        s.d.updater
+            .run_background_update(Duration::from_secs(10))
+            .unwrap();
+    assert_eq!(installed(out).1, 2);
+    assert_eq!(s.bundle_requests().len(), 2);
 }
 
 // ---------------------------------------------------------------- single flight, progress

@@ -1,6 +1,7 @@
 //! The moments the app leaves and comes back (apply mode `background`, delay conditions), and
 //! background runs for WorkManager / BGTaskScheduler under the OS's deadline.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::update::Deadline;
@@ -55,9 +56,24 @@ impl Engine {
     /// download stays for the next run to resume. Local work already started (verifying,
     /// extracting, installing) finishes first: it is bounded and leaves no half state.
     pub fn run_background_update(&self, deadline: Duration) -> Result<UpdateOutcome, CoreError> {
+        self.inner.background_ended.store(false, Ordering::SeqCst);
         self.update_until(Some(Deadline {
             at: std::time::Instant::now() + deadline,
             budget: deadline,
         }))
+    }
+
+    /// The OS ended the background budget early (BGTask's expiration handler, WorkManager's
+    /// `onStopped`): the running [`Engine::run_background_update`] stops now exactly as at its
+    /// deadline (network work dropped, partial download kept, `DeadlineExceeded`). Local work
+    /// already started finishes first. Without a background run in flight it does nothing; a
+    /// foreground `update` is never affected.
+    pub fn end_background_run(&self) {
+        self.inner.background_ended.store(true, Ordering::SeqCst);
+        self.inner.background_end.notify_waiters();
+    }
+
+    pub(super) fn background_ended(&self) -> bool {
+        self.inner.background_ended.load(Ordering::SeqCst)
     }
 }

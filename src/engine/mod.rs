@@ -98,6 +98,10 @@ struct Inner {
     fetcher: std::sync::OnceLock<Fetcher>,
     /// Held by the one check-download-install in flight.
     flight: Mutex<()>,
+    /// Set by `end_background_run`: the running background run stops as at its deadline.
+    background_ended: std::sync::atomic::AtomicBool,
+    /// Wakes the background run's network work when `end_background_run` is called.
+    background_end: tokio::sync::Notify,
     /// When the app went to the background, on the clock's monotonic time.
     backgrounded_at: Mutex<Option<Duration>>,
     /// Retry, backoff and timeout limits the configuration's network fields are applied onto.
@@ -166,6 +170,8 @@ impl Engine {
                 runtime: Default::default(),
                 fetcher: Default::default(),
                 flight: Mutex::new(()),
+                background_ended: Default::default(),
+                background_end: tokio::sync::Notify::new(),
                 backgrounded_at: Mutex::new(None),
                 http_base: http,
             }),

@@ -41,10 +41,17 @@ impl Engine {
     ) -> Result<F::Output, CoreError> {
         match deadline {
             None => Ok(self.runtime().block_on(fut)),
-            Some(d) => self
-                .runtime()
-                .block_on(async { tokio::time::timeout_at(d.at.into(), fut).await })
-                .map_err(|_| d.exceeded()),
+            Some(d) => self.runtime().block_on(async {
+                // Registered before the flag is read, so an end in between is not missed.
+                let ended = self.inner.background_end.notified();
+                if self.background_ended() {
+                    return Err(d.exceeded());
+                }
+                tokio::select! {
+                    r = tokio::time::timeout_at(d.at.into(), fut) => r.map_err(|_| d.exceeded()),
+                    _ = ended => Err(d.exceeded()),
+                }
+            }),
         }
     }
 
@@ -60,7 +67,7 @@ impl Engine {
                     Ok(g) => break g,
                     Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
                     Err(std::sync::TryLockError::WouldBlock)
-                        if std::time::Instant::now() >= d.at =>
+                        if std::time::Instant::now() >= d.at || self.background_ended() =>
                     {
                         return Err(d.exceeded())
                     }

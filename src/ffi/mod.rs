@@ -184,6 +184,12 @@ impl Updater {
         })
     }
 
+    /// The OS ended the background budget early (BGTask expiration, WorkManager `onStopped`):
+    /// the running `runBackgroundUpdate` stops now as at its deadline, its partial download kept.
+    pub fn end_background_run(&self) {
+        self.inner.end_background_run()
+    }
+
     /// Installs the release whose signed channel file (`channels/<channel>.json` of a release
     /// repository on disk) is at `path`, as the next bundle.
     pub fn install_from_file(&self, path: String) -> Result<InstalledBundle, LiveshipError> {

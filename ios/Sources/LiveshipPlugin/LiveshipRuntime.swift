@@ -209,10 +209,11 @@ final class LiveshipRuntime {
         }
         // Set before the work starts, as BGTask.expirationHandler requires.
         task.expirationHandler = {
-            // The core call cannot be interrupted from here; it ends at its own deadline (a
-            // partial download resumes next time). Stop waiting for it and complete the task now,
-            // as the system requires before it suspends the app.
+            // The core stops the running background run now, as at its deadline (network work
+            // dropped, the partial download kept for next time), and the task is completed at
+            // once, as the system requires before it suspends the app.
             os_log("background update expired", log: LiveshipRuntime.log, type: .info)
+            LiveshipRuntime.shared.updater?.endBackgroundRun()
             complete(false)
         }
         let work = Thread {

@@ -8,6 +8,10 @@ public abstract class ListenableWorker {
 
     public final Context getApplicationContext() { throw new UnsupportedOperationException(); }
 
+    public final boolean isStopped() { throw new UnsupportedOperationException(); }
+
+    public void onStopped() { }
+
     /** https://developer.android.com/reference/androidx/work/ListenableWorker.Result */
     public abstract static class Result {
         public static Result success() { throw new UnsupportedOperationException(); }

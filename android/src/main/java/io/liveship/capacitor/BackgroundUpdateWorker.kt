@@ -15,11 +15,20 @@ import androidx.work.Worker
 import androidx.work.WorkerParameters
 import io.liveship.LiveshipException
 import io.liveship.UpdateOutcome
+import io.liveship.capacitor.core.LiveshipController
 import io.liveship.capacitor.core.PluginSettings
 import java.util.concurrent.TimeUnit
 
 /** A plain `Worker`: WorkManager runs `doWork` on its background executor, never the main thread. */
 class BackgroundUpdateWorker(context: Context, params: WorkerParameters) : Worker(context, params) {
+    @Volatile private var running: LiveshipController? = null
+
+    /** WorkManager stopped this work (constraints lost, quota): the core's run stops now, as at
+     *  its deadline, keeping its partial download (ListenableWorker.onStopped). */
+    override fun onStopped() {
+        running?.endBackgroundRun()
+    }
+
     override fun doWork(): Result {
         val controller = try {
             LiveshipRuntime.open(applicationContext, LiveshipRuntime.configFromAssets(applicationContext))
@@ -27,6 +36,8 @@ class BackgroundUpdateWorker(context: Context, params: WorkerParameters) : Worke
             Log.e(LiveshipRuntime.TAG, "background update: the core did not open: $e")
             return Result.failure()
         }
+        running = controller
+        if (isStopped) return Result.retry()
         return try {
             when (val o = controller.runBackgroundUpdate(DEADLINE_SECONDS)) {
                 is UpdateOutcome.Installed -> Log.i(LiveshipRuntime.TAG, "background update installed ${o.version} (${o.id})")

@@ -207,6 +207,9 @@ class LiveshipController(
     /** For WorkManager / BGTaskScheduler: check, download and install within the deadline. */
     fun runBackgroundUpdate(deadlineSeconds: Long): UpdateOutcome = updater.runBackgroundUpdate(deadlineSeconds.toULong())
 
+    /** The OS stopped the background work early: the running background run stops now. */
+    fun endBackgroundRun() = updater.endBackgroundRun()
+
     /**
      * On return to the foreground. The core measures the time away, meets the delay conditions
      * that now hold and applies a pending bundle when it decides to (announced by
