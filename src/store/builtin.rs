@@ -1,5 +1,6 @@
 //! The built-in tree index: the hashes of the app's built-in bundle files, recorded once per
-//! native version so that a delta plan does not re-hash the built-in tree on every update.
+//! native version so that a delta plan does not re-hash the built-in tree on every update. A
+//! cache: the table is schema v2; a database rebuilt without rows costs one more hashing.
 
 use rusqlite::params;
 
@@ -13,16 +14,10 @@ pub struct BuiltinFile {
     pub sha256: String,
 }
 
-/// A cache, created on first use: a database rebuilt without it costs one more hashing.
-const BUILTIN_INDEX: &str =
-    "CREATE TABLE IF NOT EXISTS builtin_index (native_version TEXT NOT NULL,
-    path TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (native_version, path))";
-
 impl Store {
     /// The built-in tree's files as indexed for `native_version`; empty when none were recorded
     /// for it (never built, or a native update since; an empty tree costs nothing to walk).
     pub fn builtin_index(&self, native_version: &str) -> Result<Vec<BuiltinFile>, StoreError> {
-        self.conn.execute(BUILTIN_INDEX, [])?;
         let mut stmt = self.conn.prepare(
             "SELECT path, sha256 FROM builtin_index WHERE native_version = ?1 ORDER BY path",
         )?;
@@ -36,7 +31,6 @@ impl Store {
     /// Records `files` as the built-in tree's index for native version `v`, replacing the index
     /// of any other version, in one transaction.
     pub fn set_builtin_index(&mut self, v: &str, files: &[BuiltinFile]) -> Result<(), StoreError> {
-        self.conn.execute(BUILTIN_INDEX, [])?;
         self.write(|tx| -> Result<(), StoreError> {
             tx.execute("DELETE FROM builtin_index", [])?;
             let mut insert = tx.prepare("INSERT INTO builtin_index VALUES (?1, ?2, ?3)")?;

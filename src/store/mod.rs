@@ -38,7 +38,7 @@ pub use meta::{
 };
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // v1
@@ -72,6 +72,13 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // v2: the built-in tree index (builtin.rs), a cache a rebuilt database simply lacks.
+    "CREATE TABLE builtin_index (
+        native_version TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (native_version, path)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -663,26 +670,4 @@ pub fn blocklisted(conn: &Connection) -> Result<Vec<Blocked>, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A second descriptor of the lock's open file description stands for a child process that
-    /// another thread forked while the lock was held (it shares the description until it execs).
-    #[test]
-    fn the_install_lock_is_free_once_dropped_even_if_its_file_is_shared() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, _) = Store::open(dir.path()).unwrap();
-        let lock = store.try_install_lock().unwrap().expect("free at first");
-        assert!(
-            store.try_install_lock().unwrap().is_none(),
-            "held while alive"
-        );
-        let shared = lock.file.try_clone().unwrap();
-        drop(lock);
-        assert!(
-            store.try_install_lock().unwrap().is_some(),
-            "still held through the shared description"
-        );
-        drop(shared);
-    }
-}
+mod tests;
