@@ -11,6 +11,7 @@
 #[cfg(target_os = "android")]
 mod android;
 pub mod boot;
+pub mod capacitor;
 pub mod check;
 pub mod clock;
 pub mod config;

@@ -182,6 +182,11 @@ impl Engine {
         &self.inner.config
     }
 
+    /// The clock the engine runs on (timers, timestamps).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     pub fn device_id(&self) -> &str {
         &self.inner.device_id
     }
@@ -456,6 +461,16 @@ impl Engine {
     /// The pending delay conditions.
     pub fn delay(&self) -> Result<Vec<boot::DelayCondition>, CoreError> {
         Ok(boot::delay(self.store().read())?)
+    }
+
+    /// The user's telemetry choice (`setConsent`), `None` until one was made.
+    pub fn consent(&self) -> Result<Option<bool>, CoreError> {
+        Ok(store::consent(self.store().read())?)
+    }
+
+    /// Records (or, with `None`, forgets) the telemetry choice.
+    pub fn set_consent(&self, telemetry: Option<bool>) -> Result<(), CoreError> {
+        Ok(self.store().write(|tx| store::set_consent(tx, telemetry))?)
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::LiveshipError;
-use error::{core, guard};
+pub(crate) use error::{core, guard};
 use listener::ListenerSink;
 pub use listener::{set_logger, EventListener, LogLevel, Logger};
 
@@ -54,6 +54,28 @@ pub struct HostInfo {
     pub native_build: Option<String>,
     pub data_dir: String,
     pub builtin_dir: String,
+}
+
+impl HostInfo {
+    /// The `plugins.Liveship` JSON (docs/CONFIG.md) with what native code knows put in (it wins
+    /// over the same fields in the JSON), parsed into the core's configuration.
+    pub fn config_from_json(&self, json: &str) -> Result<Config, LiveshipError> {
+        let invalid = |reason: String| LiveshipError::InvalidArgument { reason };
+        let mut value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| invalid(format!("config JSON does not parse: {e}")))?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| invalid("config JSON is not an object".into()))?;
+        obj.insert("appId".into(), self.app_id.clone().into());
+        obj.insert("platform".into(), self.platform.clone().into());
+        obj.insert("nativeVersion".into(), self.native_version.clone().into());
+        if let Some(build) = &self.native_build {
+            obj.insert("nativeBuild".into(), build.clone().into());
+        }
+        obj.insert("dataDir".into(), self.data_dir.clone().into());
+        obj.insert("builtinDir".into(), self.builtin_dir.clone().into());
+        serde_json::from_value(value).map_err(|e| invalid(format!("config JSON is not valid: {e}")))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,23 +115,7 @@ impl Updater {
         listener: Option<Arc<dyn EventListener>>,
     ) -> Result<Arc<Self>, LiveshipError> {
         guard("open", || {
-            let invalid = |reason: String| LiveshipError::InvalidArgument { reason };
-            let mut value: serde_json::Value = serde_json::from_str(&json)
-                .map_err(|e| invalid(format!("config JSON does not parse: {e}")))?;
-            let obj = value
-                .as_object_mut()
-                .ok_or_else(|| invalid("config JSON is not an object".into()))?;
-            obj.insert("appId".into(), host.app_id.into());
-            obj.insert("platform".into(), host.platform.into());
-            obj.insert("nativeVersion".into(), host.native_version.into());
-            if let Some(build) = host.native_build {
-                obj.insert("nativeBuild".into(), build.into());
-            }
-            obj.insert("dataDir".into(), host.data_dir.into());
-            obj.insert("builtinDir".into(), host.builtin_dir.into());
-            let config: Config = serde_json::from_value(value)
-                .map_err(|e| invalid(format!("config JSON is not valid: {e}")))?;
-            Self::open(config, listener)
+            Self::open(host.config_from_json(&json)?, listener)
         })
     }
 

@@ -2,7 +2,8 @@
 //! names a key. Keys: `channel` (the `setChannel` override), `device_id` (random per install),
 //! `envelope:<channel>` and `etag:<channel>` (the static mode's conditional-GET cache, per
 //! channel), `delay_conditions` (`boot`'s pending delay conditions, as its JSON) and
-//! `native_build` (the native build the last reconcile saw).
+//! `native_build` (the native build the last reconcile saw) and `consent` (the user's telemetry
+//! choice, `setConsent`).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -120,6 +121,24 @@ pub fn set_native_build(conn: &Connection, build: &str) -> Result<(), StoreError
     set_meta(conn, NATIVE_BUILD_KEY, build)
 }
 
+const CONSENT_KEY: &str = "consent";
+
+/// The user's telemetry choice (`setConsent`); `None` until one was made.
+pub fn consent(conn: &Connection) -> Result<Option<bool>, StoreError> {
+    Ok(meta(conn, CONSENT_KEY)?.map(|v| v == "true"))
+}
+
+/// Records the telemetry choice; `None` forgets it (`deleteData`).
+pub fn set_consent(conn: &Connection, telemetry: Option<bool>) -> Result<(), StoreError> {
+    match telemetry {
+        Some(t) => set_meta(conn, CONSENT_KEY, if t { "true" } else { "false" }),
+        None => {
+            conn.execute("DELETE FROM meta WHERE key = ?1", [CONSENT_KEY])?;
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Store;
@@ -155,5 +174,18 @@ mod tests {
             })
         );
         assert_eq!(cached_envelope(store.read(), "beta").unwrap(), None);
+    }
+
+    #[test]
+    fn consent_is_unset_until_chosen_and_can_be_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        assert_eq!(consent(store.read()).unwrap(), None);
+        store.write(|tx| set_consent(tx, Some(false))).unwrap();
+        assert_eq!(consent(store.read()).unwrap(), Some(false));
+        store.write(|tx| set_consent(tx, Some(true))).unwrap();
+        assert_eq!(consent(store.read()).unwrap(), Some(true));
+        store.write(|tx| set_consent(tx, None)).unwrap();
+        assert_eq!(consent(store.read()).unwrap(), None);
     }
 }

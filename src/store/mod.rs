@@ -33,8 +33,8 @@ pub use builtin::BuiltinFile;
 pub use history::{add_history, history, HistoryEntry};
 
 pub use meta::{
-    cache_envelope, cached_envelope, channel, clear_channel, delay_conditions, device_id,
-    set_channel, set_delay_conditions, set_device_id, CachedEnvelope,
+    cache_envelope, cached_envelope, channel, clear_channel, consent, delay_conditions, device_id,
+    set_channel, set_consent, set_delay_conditions, set_device_id, CachedEnvelope,
 };
 
 /// Current schema version (`PRAGMA user_version`).

@@ -1,0 +1,258 @@
+//! The JavaScript payloads of `plugin/src/definitions.ts` (Capgo's shapes plus Liveship's
+//! fields), and the core's events as the JavaScript events they become. The one place where
+//! these names and shapes are decided.
+
+use serde_json::{json, Map, Value};
+
+use super::args::iso8601;
+use crate::boot::{BundleInfo, BundleStatus, DelayCondition, LaunchResult, BUILTIN};
+use crate::engine::CheckResult;
+use crate::error::LiveshipError;
+use crate::events::{Event, UpdateOutcome};
+use crate::store::HistoryEntry;
+
+/// Events delivered to the first listener even when they happened before it was added: they
+/// happen at start-up, before the page can listen.
+pub const RETAINED: &[&str] = &["updateFailed", "appReady", "appReloaded"];
+
+/// Every event name the plugin sends (definitions.ts `addListener` overloads).
+pub const EVENTS: &[&str] = &[
+    "download",
+    "noNeedUpdate",
+    "updateAvailable",
+    "downloadComplete",
+    "downloadFailed",
+    "updateFailed",
+    "set",
+    "setNext",
+    "appReloaded",
+    "appReady",
+    "updateCheckResult",
+    "deltaFallback",
+    "stateReset",
+];
+
+pub fn bundle(b: &BundleInfo) -> Value {
+    let mut m = json!({
+        "id": b.id,
+        "version": b.version,
+        "downloaded": iso8601(b.installed_at),
+        "checksum": b.id,
+        "status": if b.status == BundleStatus::Failed { "error" } else { "success" },
+        "role": b.status.as_str(),
+        "channel": b.channel,
+        "sequence": b.sequence,
+    });
+    if let Some(r) = &b.failed_reason {
+        m["failedReason"] = r.as_str().into();
+    }
+    m
+}
+
+pub fn builtin(version: &str) -> Value {
+    json!({
+        "id": BUILTIN, "version": version, "downloaded": "", "checksum": "",
+        "status": "success", "role": "builtin", "channel": "", "sequence": 0,
+    })
+}
+
+/// A bundle known only by what an event or a launch says (offered, downloading, or gone from
+/// the list); `status` is Capgo's.
+pub fn partial(id: &str, version: &str, status: &str, role: &str) -> Value {
+    json!({
+        "id": id, "version": version, "downloaded": "", "checksum": id,
+        "status": status, "role": role, "channel": "", "sequence": 0,
+    })
+}
+
+/// Bundle `id` as listed in `installed`; the built-in bundle by its version.
+pub fn by_id(id: &str, installed: &[BundleInfo], builtin_version: &str, version: &str) -> Value {
+    if id == BUILTIN {
+        return builtin(builtin_version);
+    }
+    installed
+        .iter()
+        .find(|b| b.id == id)
+        .map(bundle)
+        .unwrap_or_else(|| partial(id, version, "success", "ready"))
+}
+
+pub fn launch(l: &LaunchResult, installed: &[BundleInfo], builtin_version: &str) -> Value {
+    by_id(&l.id, installed, builtin_version, &l.version)
+}
+
+/// The trial if there is one (it serves), else the current bundle, else the built-in one.
+pub fn serving(installed: &[BundleInfo], builtin_version: &str) -> Value {
+    let role = |s| installed.iter().find(|b| b.status == s);
+    role(BundleStatus::Trial)
+        .or_else(|| role(BundleStatus::Current))
+        .map(bundle)
+        .unwrap_or_else(|| builtin(builtin_version))
+}
+
+/// A pending delay condition in `setMultiDelay`'s shape `{kind, value?}`.
+pub fn delay_condition(c: &DelayCondition) -> Value {
+    match c {
+        DelayCondition::Background { ms } => json!({"kind": "background", "value": ms.to_string()}),
+        DelayCondition::Kill => json!({"kind": "kill"}),
+        DelayCondition::Date { not_before } => {
+            json!({"kind": "date", "value": iso8601(*not_before)})
+        }
+        DelayCondition::NativeVersion { at_least } => {
+            json!({"kind": "nativeVersion", "value": at_least})
+        }
+    }
+}
+
+pub fn latest(c: &CheckResult, serving_version: &str) -> Value {
+    match c {
+        CheckResult::UpdateAvailable {
+            channel,
+            sequence,
+            version,
+            bundle_size,
+        } => json!({
+            "version": version, "available": true, "sequence": sequence,
+            "channel": channel, "bundleSize": bundle_size,
+        }),
+        CheckResult::NoUpdate { code, reason } => json!({
+            "version": serving_version, "available": false, "error": code, "message": reason,
+        }),
+    }
+}
+
+pub fn history(h: &HistoryEntry) -> Value {
+    let mut m = json!({"seq": h.seq, "at": iso8601(h.at), "event": h.event, "detail": h.detail});
+    if let Some(b) = &h.bundle {
+        m["bundle"] = b.as_str().into();
+    }
+    m
+}
+
+/// The rejection JavaScript sees for a core error: `(code, message, check)`.
+pub fn error(e: &LiveshipError) -> (&'static str, String, Option<String>) {
+    use LiveshipError as L;
+    match e {
+        L::Network { reason } => ("network", reason.clone(), None),
+        L::Verification { check, reason } => ("verification", reason.clone(), Some(check.clone())),
+        L::Incompatible { reason } => ("incompatible", reason.clone(), None),
+        L::Storage { reason } => ("storage", reason.clone(), None),
+        L::Busy { reason } => ("busy", reason.clone(), None),
+        L::InvalidArgument { reason } => ("invalidArgument", reason.clone(), None),
+        L::Internal { reason } => ("internal", reason.clone(), None),
+    }
+}
+
+/// The `updateCheckResult` event of a finished update cycle.
+pub fn outcome(
+    o: &Result<UpdateOutcome, LiveshipError>,
+    installed: &[BundleInfo],
+    builtin_version: &str,
+) -> Value {
+    match o {
+        Ok(UpdateOutcome::Installed {
+            id,
+            version,
+            downloaded_bytes,
+            delta,
+            delta_fallback,
+            ..
+        }) => {
+            let mut m = json!({
+                "outcome": "installed",
+                "bundle": by_id(id, installed, builtin_version, version),
+                "downloadedBytes": downloaded_bytes,
+                "delta": delta,
+            });
+            if let Some(r) = delta_fallback {
+                m["reason"] = r.as_str().into();
+            }
+            m
+        }
+        Ok(UpdateOutcome::NoUpdate { code, reason }) => {
+            json!({"outcome": "noUpdate", "code": code, "reason": reason})
+        }
+        Err(e) => {
+            let (code, reason, check) = error(e);
+            let mut m = json!({"outcome": "error", "error": code, "reason": reason});
+            if let Some(c) = check {
+                m["code"] = c.into();
+            }
+            m
+        }
+    }
+}
+
+/// The JavaScript event of a core event, `(name, payload)`; `None` for the events that are not
+/// JavaScript's (`ReloadRequired` is an effect, the update results come through [`outcome`]).
+/// `installed` is read only for events that name an installed bundle.
+pub fn event(
+    e: &Event,
+    installed: &dyn Fn() -> Vec<BundleInfo>,
+    builtin_version: &str,
+) -> Option<(&'static str, Value)> {
+    let bundle = |id: &str, version: &str| by_id(id, &installed(), builtin_version, version);
+    Some(match e {
+        Event::Download {
+            version,
+            percent,
+            downloaded,
+            total,
+        } => (
+            "download",
+            json!({
+                "percent": percent,
+                "bundle": partial("", version, "downloading", "offered"),
+                "downloadedBytes": downloaded,
+                "totalBytes": total,
+            }),
+        ),
+        Event::NoNeedUpdate { reason } => (
+            "noNeedUpdate",
+            json!({"bundle": serving(&installed(), builtin_version), "reason": reason}),
+        ),
+        Event::UpdateAvailable { sequence, version } => {
+            let mut b = partial("", version, "pending", "offered");
+            b["sequence"] = (*sequence).into();
+            ("updateAvailable", json!({ "bundle": b }))
+        }
+        Event::DownloadComplete { bundle_id, version } => (
+            "downloadComplete",
+            json!({"bundle": bundle(bundle_id, version)}),
+        ),
+        Event::DownloadFailed { version, error } => (
+            "downloadFailed",
+            json!({"version": version, "error": error}),
+        ),
+        Event::UpdateFailed {
+            bundle_id,
+            version,
+            reason,
+        } => ("updateFailed", failed(bundle(bundle_id, version), reason)),
+        Event::Set { bundle_id } => ("set", json!({"bundle": bundle(bundle_id, "")})),
+        Event::SetNext { bundle_id } => ("setNext", json!({"bundle": bundle(bundle_id, "")})),
+        Event::AppReady { bundle_id } => (
+            "appReady",
+            json!({"bundle": bundle(bundle_id, ""), "status": "ok"}),
+        ),
+        Event::DeltaFallback { reason } => ("deltaFallback", json!({ "reason": reason })),
+        Event::StateReset { reason } => ("stateReset", json!({ "reason": reason })),
+        Event::ReloadRequired { .. } | Event::UpdateFinished { .. } | Event::UpdateError { .. } => {
+            return None
+        }
+    })
+}
+
+/// `updateFailed`'s payload (also what `getFailedUpdate` returns): the bundle, marked failed.
+pub fn failed(mut bundle: Value, reason: &str) -> Value {
+    if let Some(b) = bundle.as_object_mut() {
+        b.insert("status".into(), "error".into());
+        b.insert("role".into(), "failed".into());
+    }
+    json!({"bundle": bundle, "reason": reason})
+}
+
+/// An empty object (for events without a payload).
+pub fn empty() -> Value {
+    Value::Object(Map::new())
+}
