@@ -256,3 +256,179 @@ pub fn failed(mut bundle: Value, reason: &str) -> Value {
 pub fn empty() -> Value {
     Value::Object(Map::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn installed() -> Vec<BundleInfo> {
+        vec![BundleInfo {
+            id: "ab".repeat(8),
+            version: "1.0.1".into(),
+            channel: "production".into(),
+            sequence: 1,
+            status: BundleStatus::Trial,
+            failed_reason: None,
+            installed_at: 1_893_456_000,
+        }]
+    }
+
+    fn name_of(e: Event) -> Option<(&'static str, Value)> {
+        event(&e, &installed, "1.0.0")
+    }
+
+    #[test]
+    fn every_core_event_maps_to_its_capgo_name_and_shape() {
+        let id = "ab".repeat(8);
+        let listed = json!({
+            "id": id, "version": "1.0.1", "downloaded": "2030-01-01T00:00:00Z", "checksum": id,
+            "status": "success", "role": "trial", "channel": "production", "sequence": 1,
+        });
+        let cases = [
+            (
+                Event::Download {
+                    version: "1.0.2".into(),
+                    percent: 40,
+                    downloaded: 4,
+                    total: 10,
+                },
+                "download",
+                json!({"percent": 40, "bundle": partial("", "1.0.2", "downloading", "offered"),
+                       "downloadedBytes": 4, "totalBytes": 10}),
+            ),
+            (
+                Event::NoNeedUpdate {
+                    reason: "up to date".into(),
+                },
+                "noNeedUpdate",
+                json!({"bundle": listed, "reason": "up to date"}),
+            ),
+            (
+                Event::UpdateAvailable {
+                    sequence: 2,
+                    version: "1.0.2".into(),
+                },
+                "updateAvailable",
+                json!({"bundle": {"id": "", "version": "1.0.2", "downloaded": "", "checksum": "",
+                                  "status": "pending", "role": "offered", "channel": "", "sequence": 2}}),
+            ),
+            (
+                Event::DownloadComplete {
+                    bundle_id: id.clone(),
+                    version: "1.0.1".into(),
+                },
+                "downloadComplete",
+                json!({"bundle": listed}),
+            ),
+            (
+                Event::DownloadFailed {
+                    version: "1.0.2".into(),
+                    error: "hash".into(),
+                },
+                "downloadFailed",
+                json!({"version": "1.0.2", "error": "hash"}),
+            ),
+            (
+                Event::UpdateFailed {
+                    bundle_id: id.clone(),
+                    version: "1.0.1".into(),
+                    reason: "timeout".into(),
+                },
+                "updateFailed",
+                {
+                    let mut b = listed.clone();
+                    b["status"] = "error".into();
+                    b["role"] = "failed".into();
+                    json!({"bundle": b, "reason": "timeout"})
+                },
+            ),
+            (
+                Event::Set {
+                    bundle_id: id.clone(),
+                },
+                "set",
+                json!({"bundle": listed}),
+            ),
+            (
+                Event::SetNext {
+                    bundle_id: id.clone(),
+                },
+                "setNext",
+                json!({"bundle": listed}),
+            ),
+            (
+                Event::AppReady {
+                    bundle_id: "builtin".into(),
+                },
+                "appReady",
+                json!({"bundle": builtin("1.0.0"), "status": "ok"}),
+            ),
+            (
+                Event::DeltaFallback { reason: "r".into() },
+                "deltaFallback",
+                json!({"reason": "r"}),
+            ),
+            (
+                Event::StateReset { reason: "r".into() },
+                "stateReset",
+                json!({"reason": "r"}),
+            ),
+        ];
+        for (e, name, data) in cases {
+            assert_eq!(name_of(e), Some((name, data.clone())), "{name}");
+            assert!(EVENTS.contains(&name));
+        }
+        // A bundle gone from the list is described by what the event says.
+        let gone = name_of(Event::DownloadComplete {
+            bundle_id: "cd".repeat(8),
+            version: "9".into(),
+        });
+        assert_eq!(
+            gone.unwrap().1["bundle"],
+            partial(&"cd".repeat(8), "9", "success", "ready")
+        );
+        // Effects and update results are not JavaScript events of their own.
+        let reload = Event::ReloadRequired {
+            bundle_id: id,
+            path: None,
+            reason: "r".into(),
+        };
+        assert_eq!(name_of(reload), None);
+    }
+
+    #[test]
+    fn update_results_carry_the_outcome_or_the_error_kind_and_check() {
+        let ok = Ok(UpdateOutcome::Installed {
+            id: "ab".repeat(8),
+            version: "1.0.1".into(),
+            sequence: 1,
+            downloaded_bytes: 5,
+            full_bytes: 9,
+            delta: true,
+            delta_fallback: None,
+            applied: false,
+        });
+        let v = outcome(&ok, &installed(), "1.0.0");
+        assert_eq!(
+            (v["outcome"].as_str(), v["delta"].as_bool()),
+            (Some("installed"), Some(true))
+        );
+        assert_eq!(v["bundle"]["role"], "trial");
+        let none = Ok(UpdateOutcome::NoUpdate {
+            code: "upToDate".into(),
+            reason: "r".into(),
+        });
+        assert_eq!(
+            outcome(&none, &[], "1"),
+            json!({"outcome": "noUpdate", "code": "upToDate", "reason": "r"})
+        );
+        let err = Err(LiveshipError::Verification {
+            check: "install.objectHash".into(),
+            reason: "r".into(),
+        });
+        assert_eq!(
+            outcome(&err, &[], "1"),
+            json!({"outcome": "error", "error": "verification", "reason": "r", "code": "install.objectHash"})
+        );
+    }
+}
