@@ -31,8 +31,11 @@ export class LiveshipArgumentError extends Error {
 const BUNDLE_ID = /^(builtin|[0-9a-f]{16,64})$/;
 /** Same rule as the release format (docs/FORMAT.md): lowercase, digits, `.`, `_`, `-`. */
 const CHANNEL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-/** ISO 8601 date-time with a zone, as the native side accepts it. */
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+/**
+ * An RFC 3339 date-time (ISO 8601 with seconds and a zone, what `Date.toISOString()` writes), as
+ * the core accepts it (src/capacitor/args.rs).
+ */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 /** A native app version (`versionName`, `CFBundleShortVersionString`): `2`, `1.10.0-beta`. */
 const NATIVE_VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/;
 

@@ -76,6 +76,7 @@ test('delay conditions are checked and normalised', async () => {
     [{ delayConditions: [{ kind: 'nativeVersion' }] }, 'delayConditions[0].value'],
     [{ delayConditions: [{ kind: 'nativeVersion', value: ' 2.0' }] }, 'delayConditions[0].value'],
     [{ delayConditions: [{ kind: 'date', value: '2030-01-01T00:00:00' }] }, 'delayConditions[0].value'],
+    [{ delayConditions: [{ kind: 'date', value: '2030-01-01T00:00Z' }] }, 'delayConditions[0].value'],
     [{ delayConditions: ['kill'] }, 'delayConditions[0]'],
     [{ delayConditions: [{ kind: 'soon' }] }, 'delayConditions[0].kind'],
     [{ delayConditions: [{ kind: 'kill' }, { kind: 'date', value: 'tomorrow' }] }, 'delayConditions[1].value'],
