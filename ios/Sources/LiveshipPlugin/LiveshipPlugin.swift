@@ -1,32 +1,28 @@
-// The Capacitor plugin class for iOS: a shell over the core's Capacitor contract (src/capacitor,
-// docs/PLUGIN.md). Every method goes to `CapacitorPlugin.call`; this class does threading, the
-// WebView swap and lifecycle, and decides nothing.
-//
+// The Capacitor plugin class for iOS, a shell over the core's Capacitor contract (src/capacitor,
+// docs/PLUGIN.md): every method goes to `CapacitorPlugin.call`; this class does the threading,
+// the WebView swap and the lifecycle, and decides nothing.
 // Threads: Capacitor performs methods on its bridge queue; each call moves to `work`, a serial
-// queue of our own (the core's calls block). Lifecycle calls have their own queue, so a running
-// download() cannot hold back the time away that the core measures. The WebView is touched on
-// the main thread only.
-//
-// Module: this file, the runtime and the generated bindings (Generated/Liveship.swift) are one
-// Swift module (the SwiftPM target `LiveshipPlugin`, the pod `LiveshipCapacitor`), so the
-// bindings need no import; they import the C module `LiveshipFFI` from the xcframework.
+// queue of ours (the core's calls block). Lifecycle calls have their own queue, so a running
+// download() cannot delay the time away that the core measures. The WebView: main thread only.
+// Module: the generated bindings (Generated/Liveship.swift) are compiled into this module (the
+// SwiftPM target `LiveshipPlugin`, the pod `LiveshipCapacitor`): no import needed.
 import Foundation
 import Capacitor
 import WebKit
 import UIKit
 
-/// The core's method names. Read here: inside the class `pluginMethods` is the property.
+/// The core's method names, read here: inside the class `pluginMethods` is the property.
 private let coreMethods = pluginMethods()
 
 @objc(LiveshipPlugin)
 public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     public let identifier = "LiveshipPlugin"
     public let jsName = "Liveship"
-    /// One selector for every method. `CAPPluginMethod(name:returnType:)` derives the selector
+    /// One selector for every method. `CAPPluginMethod(name:returnType:)` sets the selector
     /// `name:` (CAPPluginMethod.m), but `selector` is a writable property (CAPPluginMethod.h);
-    /// JSExport.swift builds each JavaScript stub from `name` and `returnType` only, and
-    /// `CapacitorBridge.handleJSCall` finds the method by `name` (getMethod(named:)), performs its
-    /// `selector`, and builds the CAPPluginCall with `methodName` = the name JavaScript called.
+    /// JSExport.swift writes each JavaScript stub from `name` and `returnType` only, and
+    /// CapacitorBridge.handleJSCall finds the method by `name`, performs its `selector`, and
+    /// builds the CAPPluginCall with `methodName` = the name JavaScript called.
     public let pluginMethods: [CAPPluginMethod] = coreMethods.map { name in
         let method: CAPPluginMethod = CAPPluginMethod(name: name, returnType: CAPPluginReturnPromise)
         method.selector = #selector(LiveshipPlugin.forward(_:))
@@ -36,8 +32,7 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     private let work = DispatchQueue(label: "io.liveship.plugin", qos: .utility)
     private let lifecycle = DispatchQueue(label: "io.liveship.lifecycle", qos: .utility)
     private var core: CapacitorPlugin?
-    /// Watches the WebView after a swap, to tell the core when the new page has loaded (main).
-    private var pageLoad: NSKeyValueObservation?
+    private var pageLoad: NSKeyValueObservation? // after a swap, until the page loads (main)
     private var swaps = 0
 
     /// Runs while the bridge is created, before the WebView loads its first page: asks the core
@@ -54,24 +49,17 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         // plugins' load()) loads `config.appStartServerURL`, so updating the config is enough here.
         // Later switches must reload: see serve(bundleId:path:).
         if started.path != nil { bridge?.setServerBasePath(LiveshipRuntime.servingPath(started.bundleId)) }
+        // Selector observers go with the object (iOS 9+), as `pageLoad` does: no deinit needed.
         let nc = NotificationCenter.default
         nc.addObserver(self, selector: #selector(didEnterBackground), name: UIApplication.didEnterBackgroundNotification, object: nil)
         nc.addObserver(self, selector: #selector(willEnterForeground), name: UIApplication.willEnterForegroundNotification, object: nil)
         started.effects.forEach(runtime.carryOut)
     }
 
-    deinit {
-        NotificationCenter.default.removeObserver(self)
-        pageLoad?.invalidate()
-    }
-
     /// Every plugin method: the core checks the options, answers, and names the effects.
     @objc func forward(_ call: CAPPluginCall) {
         work.async { [weak self] in
-            guard let core = self?.core else {
-                call.reject("Liveship is not loaded", "internal")
-                return
-            }
+            guard let core = self?.core else { return call.reject("Liveship is not loaded", "internal") }
             let options = LiveshipRuntime.jsonText(call.options ?? [:]) ?? "{}"
             switch core.call(method: call.methodName ?? "", options: options) {
             case let .resolve(data, effects):
@@ -83,10 +71,10 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         }
     }
 
-    /// An event from the core, in its order, on the bridge's queue: CAPPlugin keeps its listeners
-    /// in plain mutable dictionaries that addListener/removeListener change there
-    /// (CapacitorBridge.handleJSCall performs every call on `dispatchQueue`), and a retained event
-    /// must not race the first listener that takes it (CAPPlugin.m sendRetainedArgumentsForEvent).
+    /// A core event, in the core's order, on the bridge's queue: CAPPlugin keeps its listeners in
+    /// mutable dictionaries that addListener/removeListener change there (handleJSCall performs
+    /// every call on `dispatchQueue`), and a retained event must not race the first listener
+    /// that takes it (CAPPlugin.m sendRetainedArgumentsForEvent).
     func emit(_ event: String, _ data: [String: Any], retain: Bool) {
         let queue = (bridge as? CapacitorBridge)?.dispatchQueue ?? .main
         queue.async { self.notifyListeners(event, data: data, retainUntilConsumed: retain) }
@@ -98,18 +86,12 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     /// `CAPBridgeProtocol.setServerBasePath(_:)` (CapacitorBridge.swift) only updates the config
     /// and the asset handler's folder: the old page keeps running and loads its lazy chunks from
     /// the new folder. `CAPBridgeViewController.setServerBasePath(path:)` does the same and then
-    /// loads `config.serverURL` in the WebView, so it is the one to call. `bridge.viewController`
-    /// is a UIKit object: main thread only.
+    /// loads `config.serverURL` in the WebView, so it is the one to call.
     func serve(bundleId: String, path: String?) {
         dispatchPrecondition(condition: .onQueue(.main))
-        let folder: String
-        if path != nil {
-            folder = LiveshipRuntime.servingPath(bundleId)
-        } else if let builtin = Bundle.main.url(forResource: "public", withExtension: nil) {
-            folder = builtin.path
-        } else {
-            CAPLog.print("Liveship: the app has no built-in public folder; not reloading")
-            return
+        guard let folder = path != nil ? LiveshipRuntime.servingPath(bundleId)
+                : Bundle.main.url(forResource: "public", withExtension: nil)?.path else {
+            return CAPLog.print("Liveship: the app has no built-in public folder; not reloading")
         }
         setPageBundle(bundleId)
         reportLoad(of: bundleId)
@@ -126,22 +108,20 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
     /// is KVO-compliant); the core then sends `appReloaded`, retained until the page listens.
     /// Not sooner: Capacitor drops every listener when a navigation starts
     /// (WebViewDelegationHandler's didStartProvisionalNavigation calls `bridge.reset()`).
-    /// `.initial` covers a swap made while a load is already under way (that load is replaced
-    /// and `isLoading` may never turn false between).
+    /// `.initial` covers a swap made while a load is under way (replaced by ours, `isLoading` may
+    /// never turn false between).
     private func reportLoad(of bundleId: String) {
         pageLoad?.invalidate()
         pageLoad = nil
         swaps += 1
         let swap = swaps
-        guard let webView = bridge?.webView else { return }
         var started = false
-        pageLoad = webView.observe(\.isLoading, options: [.initial, .new]) { [weak self] _, change in
+        pageLoad = bridge?.webView?.observe(\.isLoading, options: [.initial, .new]) { [weak self] _, change in
             guard let loading = change.newValue else { return }
             if loading { started = true; return }
             guard started else { return }
             started = false
-            // Not from inside the KVO callback: the observation is invalidated here. A newer swap
-            // has its own observation.
+            // Not inside the KVO callback, which invalidates the observation; a newer swap has its own.
             DispatchQueue.main.async {
                 guard let self, self.swaps == swap else { return }
                 self.pageLoad?.invalidate()
@@ -151,7 +131,7 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         }
     }
 
-    /// Adds a document-start script that tells pages which bundle served them
+    /// A document-start script that tells pages which bundle served them
     /// (`window.__LIVESHIP_BUNDLE_ID__`, read by plugin/src/readiness.ts). Scripts run in the order
     /// added, so the newest one wins; Capacitor's own scripts stay untouched. Main thread.
     private func setPageBundle(_ bundleId: String) {

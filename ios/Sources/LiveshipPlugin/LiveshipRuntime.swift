@@ -1,13 +1,11 @@
-// The process-wide half of the iOS shell: one `CapacitorPlugin` (the core's Capacitor contract,
-// src/capacitor) per process, shared by the plugin class and the background task; the listener
-// that hands the core's events and effects to the plugin instance that is loaded; where the core
-// keeps its files; and the effects that need no WebView (a UIApplication background task,
-// BGTaskScheduler).
+// The process-wide half of the iOS shell: one `CapacitorPlugin` (src/capacitor) per process,
+// shared by the plugin class and the background task; the listener that hands the core's events
+// and effects to the loaded plugin instance; the data folders; the effects that need no WebView.
 //
 // Storage: Capacitor serves live-update bundles from Library/NoCloud/ionic_built_snapshots/<id>.
-// The core keeps its state in Library/NoCloud/liveship and its bundles in <dataDir>/bundles, which
-// is a symbolic link to ionic_built_snapshots, so every bundle directory the core creates (by an
-// atomic rename from <dataDir>/staging on the same volume) is where Capacitor requires it.
+// The core keeps its state in Library/NoCloud/liveship and its bundles in <dataDir>/bundles, a
+// symbolic link to ionic_built_snapshots, so every bundle directory the core creates (an atomic
+// rename from <dataDir>/staging on the same volume) is where Capacitor requires it.
 import Foundation
 import BackgroundTasks
 import UIKit
@@ -21,8 +19,8 @@ final class LiveshipRuntime: @unchecked Sendable {
     private let lock = NSLock()
     private var core: CapacitorPlugin?
     private var started: Started?
-    /// Guards `plugin`, written on the main thread and read on the core's threads (an unguarded
-    /// event sink was issue 10's defect #9). Its own lock: the core may send while `lock` is held.
+    /// Guards `plugin`, written on main and read on the core's threads (an unguarded event sink
+    /// was defect #9); its own lock, as the core may send while `lock` is held.
     private let pluginLock = NSLock()
     private weak var plugin: LiveshipPlugin?
     /// The background task held while an update runs (`Effect.updateRunning`); main thread only.
@@ -32,51 +30,41 @@ final class LiveshipRuntime: @unchecked Sendable {
     /// a configuration the core refuses gives a core that serves the built-in bundle and whose
     /// calls reject with the reason.
     func open(config: [String: Any]) -> CapacitorPlugin {
-        lock.lock()
-        defer { lock.unlock() }
-        if let core { return core }
-        _ = setLogger(logger: OSLogger(), level: .info) // the core raises it for `development`
-        do { try Self.prepareFolders() } catch {
-            os_log("data folders: %{public}@", log: Self.log, type: .error, "\(error)")
+        lock.locked {
+            if let core { return core }
+            _ = setLogger(logger: OSLogger(), level: .info) // the core raises it for `development`
+            do { try Self.prepareFolders() } catch {
+                os_log("data folders: %{public}@", log: Self.log, type: .error, "\(error)")
+            }
+            let info = Bundle.main.infoDictionary ?? [:]
+            // The build number too: Capacitor's isNewBinary (CAPBridgeViewController) treats a
+            // change of CFBundleVersion or CFBundleShortVersionString as a new binary and serves
+            // the built-in assets; the core must see the same change (`nativeBuild`).
+            let host = HostInfo(appId: Bundle.main.bundleIdentifier ?? "app", platform: "ios",
+                                nativeVersion: info["CFBundleShortVersionString"] as? String ?? "0",
+                                nativeBuild: info["CFBundleVersion"] as? String, dataDir: Self.dataDir.path,
+                                builtinDir: Bundle.main.url(forResource: "public", withExtension: nil)?.path ?? "")
+            // Not JSON: text the core cannot parse, so it refuses with its reason.
+            let opened = CapacitorPlugin.open(configJson: Self.jsonText(config) ?? "", host: host, listener: Listener())
+            core = opened
+            return opened
         }
-        let info = Bundle.main.infoDictionary ?? [:]
-        // The build number too: Capacitor's isNewBinary (CAPBridgeViewController) treats a change
-        // of CFBundleVersion or CFBundleShortVersionString as a new binary and serves the
-        // built-in assets; the core must see the same change (`nativeBuild`).
-        let host = HostInfo(appId: Bundle.main.bundleIdentifier ?? "app", platform: "ios",
-                            nativeVersion: info["CFBundleShortVersionString"] as? String ?? "0",
-                            nativeBuild: info["CFBundleVersion"] as? String,
-                            dataDir: Self.dataDir.path,
-                            builtinDir: Bundle.main.url(forResource: "public", withExtension: nil)?.path ?? "")
-        // Text the core cannot parse if the object is not JSON: it then refuses with its reason.
-        let opened = CapacitorPlugin.open(configJson: Self.jsonText(config) ?? "", host: host, listener: Listener())
-        core = opened
-        return opened
     }
 
     /// `start()` once per process: a second call would take this run's own trial for one that
     /// never confirmed and revert it (boot/launch.rs), so a later bridge gets the first answer.
     func start(_ core: CapacitorPlugin) -> Started {
-        lock.lock()
-        defer { lock.unlock() }
-        if let started { return started }
-        let s = core.start()
-        started = s
-        return s
+        lock.locked {
+            let s = started ?? core.start()
+            started = s
+            return s
+        }
     }
 
     /// Events and `serve` effects go to `plugin` from now on.
-    func attach(_ plugin: LiveshipPlugin) {
-        pluginLock.lock()
-        self.plugin = plugin
-        pluginLock.unlock()
-    }
+    func attach(_ plugin: LiveshipPlugin) { pluginLock.locked { self.plugin = plugin } }
 
-    private var loaded: LiveshipPlugin? {
-        pluginLock.lock()
-        defer { pluginLock.unlock() }
-        return plugin
-    }
+    private var loaded: LiveshipPlugin? { pluginLock.locked { plugin } }
 
     /// On the main thread, in the order given. A `serve` with no plugin loaded (a background
     /// launch) is dropped: the next start serves that bundle.
@@ -94,9 +82,8 @@ final class LiveshipRuntime: @unchecked Sendable {
     }
 
     /// One background task while the core runs an update, so that a download under way when the
-    /// user leaves gets the extra time iOS grants ("Extending your app's background execution
-    /// time"). The expiration handler runs on the main thread and ends the task, as iOS requires
-    /// before it suspends the app; the core's partial download resumes on the next cycle.
+    /// user leaves gets the extra time iOS grants. The expiration handler (main thread) ends it, as
+    /// iOS requires before it suspends the app; the partial download resumes next cycle.
     private func setUpdateRunning(_ running: Bool) {
         let app = UIApplication.shared
         if running, updateTask == .invalid {
@@ -111,12 +98,9 @@ final class LiveshipRuntime: @unchecked Sendable {
 
     /// The core calls these on its own threads.
     private final class Listener: PluginListener {
+        /// With no plugin loaded (a background launch) the event is dropped.
         func notify(event: String, data: String, retain: Bool) {
-            guard let plugin = LiveshipRuntime.shared.loaded else {
-                os_log("%{public}@ with no plugin loaded: dropped", log: LiveshipRuntime.log, type: .debug, event)
-                return
-            }
-            plugin.emit(event, LiveshipRuntime.jsonObject(data), retain: retain)
+            LiveshipRuntime.shared.loaded?.emit(event, LiveshipRuntime.jsonObject(data), retain: retain)
         }
 
         func perform(effect: Effect) { LiveshipRuntime.shared.carryOut(effect) }
@@ -124,13 +108,7 @@ final class LiveshipRuntime: @unchecked Sendable {
 
     private final class OSLogger: Logger {
         func log(level: LogLevel, target: String, message: String) {
-            let type: OSLogType
-            switch level {
-            case .error: type = .error
-            case .warn: type = .default
-            case .info: type = .info
-            case .debug, .trace: type = .debug
-            }
+            let type: OSLogType = level == .error ? .error : level == .warn ? .default : level == .info ? .info : .debug
             os_log("[%{public}@] %{public}@", log: LiveshipRuntime.log, type: type, target, message)
         }
     }
@@ -153,18 +131,13 @@ final class LiveshipRuntime: @unchecked Sendable {
     static var dataDir: URL { noCloud.appendingPathComponent("liveship", isDirectory: true) }
 
     /// Capacitor's path for a bundle the core serves: <dataDir>/bundles/<id> seen through the link.
-    static func servingPath(_ bundleId: String) -> String {
-        snapshots.appendingPathComponent(bundleId, isDirectory: true).path
-    }
+    static func servingPath(_ bundleId: String) -> String { snapshots.appendingPathComponent(bundleId).path }
 
     /// The `plugins.Liveship` object of the app's capacitor.config.json (for a background launch).
     static func configFromBundle() -> [String: Any] {
         guard let url = Bundle.main.url(forResource: "capacitor.config", withExtension: "json"),
-              let data = try? Data(contentsOf: url),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let plugins = root["plugins"] as? [String: Any],
-              let liveship = plugins["Liveship"] as? [String: Any] else { return [:] }
-        return liveship
+              let text = try? String(contentsOf: url, encoding: .utf8) else { return [:] }
+        return (jsonObject(text)["plugins"] as? [String: Any])?["Liveship"] as? [String: Any] ?? [:]
     }
 
     /// Creates NoCloud/liveship with `bundles` linking to ionic_built_snapshots; all three
@@ -175,14 +148,6 @@ final class LiveshipRuntime: @unchecked Sendable {
         try fm.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let link = dataDir.appendingPathComponent("bundles")
         if (try? fm.destinationOfSymbolicLink(atPath: link.path)) == nil {
-            if fm.fileExists(atPath: link.path) {
-                // A real folder from an earlier layout: move its bundles over, then link.
-                for name in try fm.contentsOfDirectory(atPath: link.path) {
-                    let target = snapshots.appendingPathComponent(name)
-                    if !fm.fileExists(atPath: target.path) { try fm.moveItem(at: link.appendingPathComponent(name), to: target) }
-                }
-                try fm.removeItem(at: link)
-            }
             try fm.createSymbolicLink(at: link, withDestinationURL: snapshots)
         }
         for var url in [noCloud, snapshots, dataDir] {
@@ -210,26 +175,20 @@ final class LiveshipRuntime: @unchecked Sendable {
     /// launchHandler:) raises NSInternalInconsistencyException when an identifier is registered
     /// twice; a second call here (an app that also registers from a scene delegate) is ignored.
     @objc public static func register() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !attempted else { return }
-        attempted = true
-        registered = BGTaskScheduler.shared.register(forTaskWithIdentifier: taskIdentifier, using: nil) { Self.run($0) }
-        if !registered {
-            os_log("BGTaskScheduler refused %{public}@: is it in BGTaskSchedulerPermittedIdentifiers?",
-                   log: LiveshipRuntime.log, type: .error, taskIdentifier)
+        lock.locked {
+            guard !attempted else { return }
+            attempted = true
+            registered = BGTaskScheduler.shared.register(forTaskWithIdentifier: taskIdentifier, using: nil) { Self.run($0) }
+            if !registered {
+                os_log("BGTaskScheduler refused %{public}@: is it in BGTaskSchedulerPermittedIdentifiers?",
+                       log: LiveshipRuntime.log, type: .error, taskIdentifier)
+            }
         }
-    }
-
-    private static var isRegistered: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return registered
     }
 
     /// The next run no earlier than `minutes` from now (a new request replaces the pending one).
     static func schedule(afterMinutes minutes: UInt64) {
-        guard isRegistered else { return } // a launch without a handler would crash the app
+        guard lock.locked({ registered }) else { return } // a launch with no handler would crash
         let request = BGAppRefreshTaskRequest(identifier: taskIdentifier)
         request.earliestBeginDate = Date(timeIntervalSinceNow: TimeInterval(minutes) * 60)
         do { try BGTaskScheduler.shared.submit(request) } catch {
@@ -237,44 +196,45 @@ final class LiveshipRuntime: @unchecked Sendable {
         }
     }
 
-    static func cancel() {
-        BGTaskScheduler.shared.cancel(taskRequestWithIdentifier: taskIdentifier)
-    }
+    static func cancel() { BGTaskScheduler.shared.cancel(taskRequestWithIdentifier: taskIdentifier) }
 
-    /// The task completes once: at the run's end, or at expiration, where the core stops the
-    /// run at once as at its deadline (partial download kept) and the task completes unfinished.
-    /// A `.retry` completes as a success: the run did what this window allowed (offline, cut
-    /// by the deadline, another update in flight), its next request is already submitted (the
-    /// run's effects start with the schedule), and `setTaskCompleted(success:)` asks the
-    /// system for nothing more; `.failure` (a refused configuration, a bad release) reports false.
+    /// Completes the task once: at the run's end, or at expiration, where the core stops the run
+    /// as at its deadline (partial download kept). `.retry` completes as a success: the run did
+    /// what this window allowed (offline, deadline, another update in flight), the next request
+    /// is already submitted (the run's effects start with the schedule), and the flag asks the
+    /// system for nothing more; `.failure` (a refused configuration, a bad release) is false.
     private static func run(_ task: BGTask) {
         let lock = NSLock()
         var completed = false
-        let complete = { (success: Bool) in
-            lock.lock()
-            defer { lock.unlock() }
-            if !completed { completed = true; task.setTaskCompleted(success: success) }
-        }
-        // The core is opened off this thread, so the handler is set first.
         var core: CapacitorPlugin?
+        let complete = { (success: Bool) in
+            let first = lock.locked { () -> Bool in
+                defer { completed = true }
+                return !completed
+            }
+            if first { task.setTaskCompleted(success: success) }
+        }
+        // Set first: the core is opened off this thread.
         task.expirationHandler = {
-            lock.lock()
-            let running = core
-            lock.unlock()
-            running?.endBackgroundRun()
+            lock.locked { core }?.endBackgroundRun()
             complete(false)
         }
         DispatchQueue.global(qos: .utility).async {
             let opened = LiveshipRuntime.shared.open(config: LiveshipRuntime.configFromBundle())
-            lock.lock()
-            core = opened
-            let expired = completed
-            lock.unlock()
-            guard !expired else { return }
+            guard lock.locked({ () -> Bool in core = opened; return !completed }) else { return }
             let outcome = opened.runBackground(deadlineSeconds: Self.deadlineSeconds)
             os_log("background update: %{public}@", log: LiveshipRuntime.log, type: .info, outcome.message)
             outcome.effects.forEach(LiveshipRuntime.shared.carryOut)
             complete(outcome.result != .failure)
         }
+    }
+}
+
+extension NSLock {
+    /// `withLock` is iOS 16+; the plugin targets 15.
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
     }
 }
