@@ -1,68 +1,127 @@
-// The process-wide core (one `Updater` per process, shared by the plugin and the background
-// task), where it keeps its files, and the BGTaskScheduler task.
+// The process-wide half of the iOS shell: one `CapacitorPlugin` (src/capacitor) per process,
+// shared by the plugin class and the background task; the listener that hands the core's events
+// and effects to the loaded plugin instance; the data folders; the effects that need no WebView.
 //
 // Storage: Capacitor serves live-update bundles from Library/NoCloud/ionic_built_snapshots/<id>.
-// The core keeps its state in Library/NoCloud/liveship and its bundles in <dataDir>/bundles, which
-// is a symbolic link to ionic_built_snapshots, so every bundle directory the core creates (by an
-// atomic rename from <dataDir>/staging on the same volume) is where Capacitor requires it.
+// The core keeps its state in Library/NoCloud/liveship and its bundles in <dataDir>/bundles, a
+// symbolic link to ionic_built_snapshots, so every bundle directory the core creates (an atomic
+// rename from <dataDir>/staging on the same volume) is where Capacitor requires it.
 import Foundation
 import BackgroundTasks
+import UIKit
 import os.log
 
-final class LiveshipRuntime {
+final class LiveshipRuntime: @unchecked Sendable {
     static let shared = LiveshipRuntime()
     static let log = OSLog(subsystem: "io.liveship", category: "Liveship")
 
+    /// Guards `core` and `started`: one core, one start per process.
     private let lock = NSLock()
-    private(set) var updater: Updater?
-    private(set) var settings: Settings?
+    private var core: CapacitorPlugin?
+    private var started: Started?
+    /// Guards `plugin`, written on main and read on the core's threads (an unguarded event sink
+    /// was defect #9); its own lock, as the core may send while `lock` is held.
+    private let pluginLock = NSLock()
+    private weak var plugin: LiveshipPlugin?
+    /// The background task held while an update runs (`Effect.updateRunning`); main thread only.
+    private var updateTask = UIBackgroundTaskIdentifier.invalid
 
-    /// Where events go; the plugin sets it while loaded. Read on the core's threads, written on
-    /// the main thread: guarded by its own lock (not `lock`, which `open` holds while the core
-    /// starts and may already send events).
-    private let sinkLock = NSLock()
-    private var sink: ((Event) -> Void)?
-
-    func setSink(_ newSink: ((Event) -> Void)?) {
-        sinkLock.lock()
-        sink = newSink
-        sinkLock.unlock()
-    }
-
-    fileprivate func currentSink() -> ((Event) -> Void)? {
-        sinkLock.lock()
-        defer { sinkLock.unlock() }
-        return sink
-    }
-
-    struct Settings {
-        let autoUpdate: Bool
-        let updateUrl: String?
-        let builtinVersion: String
-        let nativeVersion: String
-        let periodCheckDelay: TimeInterval
-        let backgroundInterval: TimeInterval
-    }
-
-    private final class Listener: EventListener {
-        func onEvent(event: Event) {
-            // Called outside the lock: the sink only queues the event.
-            if let sink = LiveshipRuntime.shared.currentSink() { sink(event) }
-            else { os_log("event with no plugin loaded: %{public}@", log: LiveshipRuntime.log, type: .debug, "\(event)") }
+    /// The process's core, opened on first use from the `plugins.Liveship` object. Never fails:
+    /// a configuration the core refuses gives a core that serves the built-in bundle and whose
+    /// calls reject with the reason.
+    func open(config: [String: Any]) -> CapacitorPlugin {
+        lock.locked {
+            if let core { return core }
+            _ = setLogger(logger: OSLogger(), level: .info) // the core raises it for `development`
+            do { try Self.prepareFolders() } catch {
+                os_log("data folders: %{public}@", log: Self.log, type: .error, "\(error)")
+            }
+            let info = Bundle.main.infoDictionary ?? [:]
+            // The build number too: Capacitor's isNewBinary (CAPBridgeViewController) treats a
+            // change of CFBundleVersion or CFBundleShortVersionString as a new binary and serves
+            // the built-in assets; the core must see the same change (`nativeBuild`).
+            let host = HostInfo(appId: Bundle.main.bundleIdentifier ?? "app", platform: "ios",
+                                nativeVersion: info["CFBundleShortVersionString"] as? String ?? "0",
+                                nativeBuild: info["CFBundleVersion"] as? String, dataDir: Self.dataDir.path,
+                                builtinDir: Bundle.main.url(forResource: "public", withExtension: nil)?.path ?? "")
+            // Not JSON: text the core cannot parse, so it refuses with its reason.
+            let opened = CapacitorPlugin.open(configJson: Self.jsonText(config) ?? "", host: host, listener: Listener())
+            core = opened
+            return opened
         }
+    }
+
+    /// `start()` once per process: a second call would take this run's own trial for one that
+    /// never confirmed and revert it (boot/launch.rs), so a later bridge gets the first answer.
+    func start(_ core: CapacitorPlugin) -> Started {
+        lock.locked {
+            let s = started ?? core.start()
+            started = s
+            return s
+        }
+    }
+
+    /// Events and `serve` effects go to `plugin` from now on.
+    func attach(_ plugin: LiveshipPlugin) { pluginLock.locked { self.plugin = plugin } }
+
+    private var loaded: LiveshipPlugin? { pluginLock.locked { plugin } }
+
+    /// On the main thread, in the order given. A `serve` with no plugin loaded (a background
+    /// launch) is dropped: the next start serves that bundle.
+    func carryOut(_ effect: Effect) {
+        DispatchQueue.main.async {
+            switch effect {
+            case let .serve(bundleId, path): self.loaded?.serve(bundleId: bundleId, path: path)
+            // BGAppRefreshTaskRequest has no network or power constraint (BGProcessingTaskRequest
+            // has, but runs rarely and needs the `processing` mode): the flags are Android's.
+            case let .scheduleBackground(minutes, _, _): LiveshipBackground.schedule(afterMinutes: minutes)
+            case .cancelBackground: LiveshipBackground.cancel()
+            case let .updateRunning(running): self.setUpdateRunning(running)
+            }
+        }
+    }
+
+    /// One background task while the core runs an update, so that a download under way when the
+    /// user leaves gets the extra time iOS grants. The expiration handler (main thread) ends it, as
+    /// iOS requires before it suspends the app; the partial download resumes next cycle.
+    private func setUpdateRunning(_ running: Bool) {
+        let app = UIApplication.shared
+        if running, updateTask == .invalid {
+            updateTask = app.beginBackgroundTask(withName: "liveship-update") { [weak self] in
+                self?.setUpdateRunning(false)
+            }
+        } else if !running, updateTask != .invalid {
+            app.endBackgroundTask(updateTask)
+            updateTask = .invalid
+        }
+    }
+
+    /// The core calls these on its own threads.
+    private final class Listener: PluginListener {
+        /// With no plugin loaded (a background launch) the event is dropped.
+        func notify(event: String, data: String, retain: Bool) {
+            LiveshipRuntime.shared.loaded?.emit(event, LiveshipRuntime.jsonObject(data), retain: retain)
+        }
+
+        func perform(effect: Effect) { LiveshipRuntime.shared.carryOut(effect) }
     }
 
     private final class OSLogger: Logger {
         func log(level: LogLevel, target: String, message: String) {
-            let type: OSLogType
-            switch level {
-            case .error: type = .error
-            case .warn: type = .default
-            case .info: type = .info
-            case .debug, .trace: type = .debug
-            }
+            let type: OSLogType = level == .error ? .error : level == .warn ? .default : level == .info ? .info : .debug
             os_log("[%{public}@] %{public}@", log: LiveshipRuntime.log, type: type, target, message)
         }
+    }
+
+    /// JSON text of `object`; nil when it is not JSON (JSONSerialization would raise).
+    static func jsonText(_ object: Any) -> String? {
+        guard JSONSerialization.isValidJSONObject(object),
+              let data = try? JSONSerialization.data(withJSONObject: object) else { return nil }
+        return String(data: data, encoding: .utf8)
+    }
+
+    static func jsonObject(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
     }
 
     static var noCloud: URL {
@@ -71,65 +130,24 @@ final class LiveshipRuntime {
     static var snapshots: URL { noCloud.appendingPathComponent("ionic_built_snapshots", isDirectory: true) }
     static var dataDir: URL { noCloud.appendingPathComponent("liveship", isDirectory: true) }
 
+    /// Capacitor's path for a bundle the core serves: <dataDir>/bundles/<id> seen through the link.
+    static func servingPath(_ bundleId: String) -> String { snapshots.appendingPathComponent(bundleId).path }
+
     /// The `plugins.Liveship` object of the app's capacitor.config.json (for a background launch).
     static func configFromBundle() -> [String: Any] {
         guard let url = Bundle.main.url(forResource: "capacitor.config", withExtension: "json"),
-              let data = try? Data(contentsOf: url),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let plugins = root["plugins"] as? [String: Any],
-              let liveship = plugins["Liveship"] as? [String: Any] else { return [:] }
-        return liveship
+              let text = try? String(contentsOf: url, encoding: .utf8) else { return [:] }
+        return (jsonObject(text)["plugins"] as? [String: Any])?["Liveship"] as? [String: Any] ?? [:]
     }
 
-    /// Opens the core once per process; throws the core's error for a configuration it refuses.
-    func open(config pluginConfig: [String: Any]) throws -> (Updater, Settings) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let u = updater, let s = settings { return (u, s) }
-        let nativeVersion = Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String ?? "0"
-        var json = pluginConfig
-        if json["builtinVersion"] == nil { json["builtinVersion"] = nativeVersion }
-        // The build number too: Capacitor's isNewBinary() (CAPBridgeViewController) treats a
-        // change of CFBundleVersion or CFBundleShortVersionString as a new binary and serves the
-        // built-in assets; the core must see the same change (config option `nativeBuild`).
-        json["nativeBuild"] = Bundle.main.object(forInfoDictionaryKey: "CFBundleVersion") as? String ?? 
-        _ = setLogger(logger: OSLogger(), level: (json["development"] as? Bool ?? false) ? .debug : .info)
-        try Self.prepareFolders()
-        let builtin = Bundle.main.url(forResource: "public", withExtension: nil)?.path ?? ""
-        let host = HostInfo(appId: Bundle.main.bundleIdentifier ?? "app", platform: "ios", nativeVersion: nativeVersion,
-                            dataDir: Self.dataDir.path, builtinDir: builtin)
-        let text = String(data: try JSONSerialization.data(withJSONObject: json), encoding: .utf8) ?? "{}"
-        let u = try Updater.fromJson(json: text, host: host, listener: Listener())
-        // Every option as the core parsed it (docs/CONFIG.md); none is read from the JSON here.
-        let c = u.config()
-        let s = Settings(
-            autoUpdate: c.autoUpdate,
-            updateUrl: c.updateUrl.flatMap { $0.isEmpty ? nil : $0 },
-            builtinVersion: c.builtinVersion,
-            nativeVersion: c.nativeVersion,
-            periodCheckDelay: TimeInterval(c.periodCheckDelay),
-            backgroundInterval: TimeInterval(c.backgroundIntervalMinutes) * 60)
-        updater = u
-        settings = s
-        return (u, s)
-    }
-
-    /// Creates NoCloud/liveship with `bundles` linking to ionic_built_snapshots; both excluded
-    /// from iCloud backup (downloads can be fetched again).
+    /// Creates NoCloud/liveship with `bundles` linking to ionic_built_snapshots; all three
+    /// excluded from iCloud backup (downloads can be fetched again).
     private static func prepareFolders() throws {
         let fm = FileManager.default
         try fm.createDirectory(at: snapshots, withIntermediateDirectories: true)
         try fm.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let link = dataDir.appendingPathComponent("bundles")
         if (try? fm.destinationOfSymbolicLink(atPath: link.path)) == nil {
-            if fm.fileExists(atPath: link.path) {
-                // A real folder from an earlier layout: move its bundles over, then link.
-                for name in try fm.contentsOfDirectory(atPath: link.path) {
-                    let target = snapshots.appendingPathComponent(name)
-                    if !fm.fileExists(atPath: target.path) { try fm.moveItem(at: link.appendingPathComponent(name), to: target) }
-                }
-                try fm.removeItem(at: link)
-            }
             try fm.createSymbolicLink(at: link, withDestinationURL: snapshots)
         }
         for var url in [noCloud, snapshots, dataDir] {
@@ -138,17 +156,12 @@ final class LiveshipRuntime {
             try? url.setResourceValues(values)
         }
     }
-
-    /// Capacitor's path for a bundle the core returned (under the `bundles` link).
-    static func servingPath(_ bundleId: String) -> String {
-        snapshots.appendingPathComponent(bundleId, isDirectory: true).path
-    }
 }
 
 /// The background update task. Apple requires registration before the app finishes launching:
 /// call `LiveshipBackground.register()` from `application(_:didFinishLaunchingWithOptions:)`,
 /// and list `io.liveship.background-update` under `BGTaskSchedulerPermittedIdentifiers` in
-/// Info.plist (docs/PLUGIN.md).
+/// Info.plist (docs/PLUGIN.md). The core decides when it is scheduled (`Effect`).
 @objc public final class LiveshipBackground: NSObject {
     public static let taskIdentifier = "io.liveship.background-update"
     /// App refresh tasks get about 30 seconds (BGAppRefreshTask); the core's own deadline ends
@@ -160,80 +173,68 @@ final class LiveshipRuntime {
 
     /// Registers the launch handler once. BGTaskScheduler.register(forTaskWithIdentifier:using:
     /// launchHandler:) raises NSInternalInconsistencyException when an identifier is registered
-    /// twice, and it must be called before the app finishes launching; a second call here (an
-    /// app that also registers from a scene delegate, a plugin reload) is ignored.
+    /// twice; a second call here (an app that also registers from a scene delegate) is ignored.
     @objc public static func register() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !attempted else { return }
-        attempted = true
-        registered = BGTaskScheduler.shared.register(forTaskWithIdentifier: taskIdentifier, using: nil) { task in
-            guard let task = task as? BGAppRefreshTask else { task.setTaskCompleted(success: false); return }
-            handle(task)
-        }
-        if !registered {
-            os_log("BGTaskScheduler refused %{public}@: is it in BGTaskSchedulerPermittedIdentifiers?", log: LiveshipRuntime.log,
-                   type: .error, taskIdentifier)
+        lock.locked {
+            guard !attempted else { return }
+            attempted = true
+            registered = BGTaskScheduler.shared.register(forTaskWithIdentifier: taskIdentifier, using: nil) { Self.run($0) }
+            if !registered {
+                os_log("BGTaskScheduler refused %{public}@: is it in BGTaskSchedulerPermittedIdentifiers?",
+                       log: LiveshipRuntime.log, type: .error, taskIdentifier)
+            }
         }
     }
 
-    private static var isRegistered: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return registered
-    }
-
-    /// Asks for the next run no earlier than `interval` from now (a new request replaces the
-    /// pending one with the same identifier).
-    static func schedule(after interval: TimeInterval) {
-        guard isRegistered, interval > 0 else { return }
+    /// The next run no earlier than `minutes` from now (a new request replaces the pending one).
+    static func schedule(afterMinutes minutes: UInt64) {
+        guard lock.locked({ registered }) else { return } // a launch with no handler would crash
         let request = BGAppRefreshTaskRequest(identifier: taskIdentifier)
-        request.earliestBeginDate = Date(timeIntervalSinceNow: interval)
+        request.earliestBeginDate = Date(timeIntervalSinceNow: TimeInterval(minutes) * 60)
         do { try BGTaskScheduler.shared.submit(request) } catch {
             os_log("background update not scheduled: %{public}@", log: LiveshipRuntime.log, type: .error, "\(error)")
         }
     }
 
-    /// Automatic updates are off: no pending request stays (Android cancels its work too).
-    static func cancel() {
-        BGTaskScheduler.shared.cancel(taskRequestWithIdentifier: taskIdentifier)
-    }
+    static func cancel() { BGTaskScheduler.shared.cancel(taskRequestWithIdentifier: taskIdentifier) }
 
-    private static func handle(_ task: BGAppRefreshTask) {
+    /// Completes the task once: at the run's end, or at expiration, where the core stops the run
+    /// as at its deadline (partial download kept). `.retry` completes as a success: the run did
+    /// what this window allowed (offline, deadline, another update in flight), the next request
+    /// is already submitted (the run's effects start with the schedule), and the flag asks the
+    /// system for nothing more; `.failure` (a refused configuration, a bad release) is false.
+    private static func run(_ task: BGTask) {
         let lock = NSLock()
         var completed = false
+        var core: CapacitorPlugin?
         let complete = { (success: Bool) in
-            lock.lock()
-            defer { lock.unlock() }
-            if !completed { completed = true; task.setTaskCompleted(success: success) }
+            let first = lock.locked { () -> Bool in
+                defer { completed = true }
+                return !completed
+            }
+            if first { task.setTaskCompleted(success: success) }
         }
-        // Set before the work starts, as BGTask.expirationHandler requires.
+        // Set first: the core is opened off this thread.
         task.expirationHandler = {
-            // The core stops the running background run now, as at its deadline (network work
-            // dropped, the partial download kept for next time), and the task is completed at
-            // once, as the system requires before it suspends the app.
-            os_log("background update expired", log: LiveshipRuntime.log, type: .info)
-            LiveshipRuntime.shared.updater?.endBackgroundRun()
+            lock.locked { core }?.endBackgroundRun()
             complete(false)
         }
-        let work = Thread {
-            var ok = false
-            do {
-                let (updater, settings) = try LiveshipRuntime.shared.open(config: LiveshipRuntime.configFromBundle())
-                guard settings.autoUpdate, settings.updateUrl != nil else {
-                    cancel()
-                    complete(true)
-                    return
-                }
-                schedule(after: settings.backgroundInterval)
-                _ = try updater.runBackgroundUpdate(deadlineSeconds: deadlineSeconds)
-                ok = true
-            } catch {
-                os_log("background update: %{public}@", log: LiveshipRuntime.log, type: .info, "\(error)")
-            }
-            complete(ok)
+        DispatchQueue.global(qos: .utility).async {
+            let opened = LiveshipRuntime.shared.open(config: LiveshipRuntime.configFromBundle())
+            guard lock.locked({ () -> Bool in core = opened; return !completed }) else { return }
+            let outcome = opened.runBackground(deadlineSeconds: Self.deadlineSeconds)
+            os_log("background update: %{public}@", log: LiveshipRuntime.log, type: .info, outcome.message)
+            outcome.effects.forEach(LiveshipRuntime.shared.carryOut)
+            complete(outcome.result != .failure)
         }
-        work.name = "liveship-background"
-        work.start()
+    }
+}
+
+extension NSLock {
+    /// `withLock` is iOS 16+; the plugin targets 15.
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
     }
 }
