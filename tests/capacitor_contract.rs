@@ -1242,3 +1242,24 @@ fn a_shell_that_panics_in_its_listener_does_not_take_the_plugin_down() {
     };
     assert!(cur.contains("\"builtin\""), "{cur}");
 }
+
+#[test]
+fn a_second_start_in_the_same_process_serves_what_serves_now_and_keeps_the_trial() {
+    // Android builds a Bridge (and calls start) per Activity; a second launch in the same
+    // process would take this run's own unconfirmed trial for a crashed one and revert it.
+    let a = app();
+    assert_eq!(a.plugin.start().bundle_id, "builtin");
+    let id = a.downloaded(1);
+    a.ok("set", json!({"id": id}));
+    let again = a.plugin.start();
+    assert_eq!((again.bundle_id.as_str(), again.trial), (id.as_str(), true));
+    assert_eq!(
+        again.path,
+        Some(a.dir.path().join("data").join("bundles").join(&id))
+    );
+    assert_eq!(a.ok("getFailedUpdate", json!({})), Value::Null);
+    assert_eq!(
+        a.ok("notifyAppReady", json!({"bundleId": id}))["bundle"]["role"],
+        "current"
+    );
+}

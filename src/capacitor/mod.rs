@@ -89,7 +89,9 @@ pub fn plugin_methods() -> Vec<String> {
 pub enum Effect {
     /// Serve `path` (`None`: the built-in bundle, from the app's assets) and reload the WebView;
     /// pages from now on are `bundle_id`'s (`window.__LIVESHIP_BUNDLE_ID__`). Once the new page
-    /// has loaded the shell calls `pageLoaded(bundle_id)`.
+    /// has loaded the shell calls `pageLoaded(bundle_id)`. `path` is always
+    /// `<dataDir>/bundles/<bundle_id>` (the store's layout; iOS serves that folder through the
+    /// `ionic_built_snapshots` link, see docs/PLUGIN.md).
     Serve {
         bundle_id: String,
         path: Option<PathBuf>,
@@ -175,6 +177,8 @@ pub struct CapacitorPlugin {
     shared: Arc<Shared>,
     builtin_version: String,
     period: Mutex<Option<Timer>>,
+    /// `start` ran: later calls (a bridge built again in the same process) get what serves now.
+    started: std::sync::atomic::AtomicBool,
     /// Set by the period timer's task to reach the plugin without keeping it alive.
     me: Weak<CapacitorPlugin>,
 }
@@ -183,6 +187,9 @@ pub struct CapacitorPlugin {
 struct Shared {
     listener: Arc<dyn PluginListener>,
     state: Mutex<State>,
+    /// Update cycles this module started that have not ended. Held while the edge is performed,
+    /// so the shell sees `UpdateRunning` true and false in the order they happened.
+    running: Mutex<u32>,
     events: Mutex<mpsc::Sender<Message>>,
 }
 
@@ -196,8 +203,6 @@ struct State {
     failed: Option<Value>,
     /// The app went to the background since it started.
     was_in_background: bool,
-    /// Update cycles this module started that have not ended.
-    running: u32,
 }
 
 enum Message {
@@ -209,6 +214,10 @@ enum Message {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn running(&self) -> MutexGuard<'_, u32> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn send(&self, m: Message) {
@@ -361,7 +370,10 @@ impl CapacitorPlugin {
 
     /// Native start-up, before the first page: which bundle to serve (a trial that never
     /// confirmed is reverted here), the background schedule, the periodic checks, and the
-    /// first automatic update.
+    /// first automatic update. The launch happens once per process: a later call (Android
+    /// builds a Bridge per Activity, an iOS host may build a bridge again) gets what serves now,
+    /// since launching again would take this run's own unconfirmed trial for a crashed one and
+    /// revert it.
     pub fn start(&self) -> Started {
         let Ok(engine) = &self.engine else {
             return Started {
@@ -372,14 +384,21 @@ impl CapacitorPlugin {
                 effects: vec![],
             };
         };
-        let launch =
-            guard("launch", || Ok(engine.launch())).unwrap_or_else(|_| boot::LaunchResult {
-                id: BUILTIN.into(),
-                version: self.builtin_version.clone(),
-                path: None,
-                trial: false,
-                reverted: None,
-            });
+        let again = self.started.swap(true, std::sync::atomic::Ordering::SeqCst);
+        let launch = guard("launch", || {
+            if again {
+                core("current", || engine.current())
+            } else {
+                Ok(engine.launch())
+            }
+        })
+        .unwrap_or_else(|_| boot::LaunchResult {
+            id: BUILTIN.into(),
+            version: self.builtin_version.clone(),
+            path: None,
+            trial: false,
+            reverted: None,
+        });
         if let Some(r) = &launch.reverted {
             let failed = payload::failed(
                 payload::partial(&r.id, &r.version, "error", "failed"),
@@ -572,6 +591,7 @@ impl CapacitorPlugin {
         let shared = Arc::new(Shared {
             listener: listener.clone(),
             state: Mutex::new(State::default()),
+            running: Mutex::new(0),
             events: Mutex::new(tx),
         });
         if config.development && log::max_level() < log::LevelFilter::Debug {
@@ -604,6 +624,7 @@ impl CapacitorPlugin {
             shared,
             builtin_version,
             period: Mutex::new(None),
+            started: Default::default(),
             me: me.clone(),
         })
     }
@@ -620,10 +641,12 @@ impl CapacitorPlugin {
             shared: Arc::new(Shared {
                 listener,
                 state: Mutex::new(State::default()),
+                running: Mutex::new(0),
                 events: Mutex::new(tx),
             }),
             builtin_version,
             period: Mutex::new(None),
+            started: Default::default(),
             me: me.clone(),
         })
     }
@@ -930,7 +953,7 @@ impl CapacitorPlugin {
     /// Starts an automatic update cycle when `autoUpdate` is on and none of ours is running.
     fn auto_update(&self) {
         if let Ok(e) = &self.engine {
-            if auto_update_enabled(e.config()) && self.shared.state().running == 0 {
+            if auto_update_enabled(e.config()) {
                 self.start_update(e);
             }
         }
@@ -939,13 +962,13 @@ impl CapacitorPlugin {
     /// Check-download-install on a thread of its own; the result arrives as `updateCheckResult`.
     fn start_update(&self, e: &Arc<Engine>) {
         {
-            let mut s = self.shared.state();
-            if s.running > 0 {
+            let mut running = self.shared.running();
+            if *running > 0 {
                 return; // the running cycle reports for this one too
             }
-            s.running = 1;
+            *running = 1;
+            self.shared.perform(Effect::UpdateRunning { running: true });
         }
-        self.shared.perform(Effect::UpdateRunning { running: true });
         let engine = e.clone();
         let shared = self.shared.clone();
         let me = self.me.clone();
@@ -966,16 +989,14 @@ impl CapacitorPlugin {
 
     /// Counts our running update cycles; the first start and the last end are effects.
     fn running(&self, started: bool) {
-        let mut s = self.shared.state();
-        let before = s.running;
-        s.running = if started {
+        let mut running = self.shared.running();
+        let before = *running;
+        *running = if started {
             before + 1
         } else {
             before.saturating_sub(1)
         };
-        let edge = (before == 0) != (s.running == 0);
-        drop(s);
-        if edge {
+        if (before == 0) != (*running == 0) {
             self.shared
                 .perform(Effect::UpdateRunning { running: started });
         }

@@ -1,8 +1,8 @@
 // The Capacitor plugin class for iOS, a shell over the core's Capacitor contract (src/capacitor,
 // docs/PLUGIN.md): every method goes to `CapacitorPlugin.call`; this class does the threading,
 // the WebView swap and the lifecycle, and decides nothing.
-// Threads: Capacitor performs methods on its bridge queue; each call moves to `work`, a serial
-// queue of ours (the core's calls block). Lifecycle calls have their own queue, so a running
+// Threads: Capacitor performs methods on its bridge queue; each call moves to `work`, a
+// concurrent queue of ours (the core's calls block). Lifecycle calls have their own queue, so a running
 // download() cannot delay the time away that the core measures. The WebView: main thread only.
 // Module: the generated bindings (Generated/Liveship.swift) are compiled into this module (the
 // SwiftPM target `LiveshipPlugin`, the pod `LiveshipCapacitor`): no import needed.
@@ -29,7 +29,9 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         return method
     }
 
-    private let work = DispatchQueue(label: "io.liveship.plugin", qos: .utility)
+    /// Concurrent: a long `download()` must not hold back `notifyAppReady` past
+    /// `appReadyTimeout` (the core is thread-safe and serialises what must be serialised).
+    private let work = DispatchQueue(label: "io.liveship.plugin", qos: .utility, attributes: .concurrent)
     private let lifecycle = DispatchQueue(label: "io.liveship.lifecycle", qos: .utility)
     private var core: CapacitorPlugin?
     private var pageLoad: NSKeyValueObservation? // after a swap, until the page loads (main)
@@ -42,7 +44,9 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
         let core = runtime.open(config: getConfig().getConfigJSON() as [String: Any])
         self.core = core
         runtime.attach(self)
-        let started = runtime.start(core)
+        // A bridge created again in the same process gets what serves now (the core launches
+        // once per process: a second launch would revert this run's own unconfirmed trial).
+        let started = core.start()
         CAPLog.print("Liveship launch: \(started.bundleId) \(started.version)\(started.trial ? " (trial)" : "")")
         setPageBundle(started.bundleId)
         // Before the first page: CAPBridgeViewController.loadWebView() (viewDidLoad, after the

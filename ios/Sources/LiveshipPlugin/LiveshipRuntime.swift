@@ -15,10 +15,9 @@ final class LiveshipRuntime: @unchecked Sendable {
     static let shared = LiveshipRuntime()
     static let log = OSLog(subsystem: "io.liveship", category: "Liveship")
 
-    /// Guards `core` and `started`: one core, one start per process.
+    /// Guards `core`: one core per process.
     private let lock = NSLock()
     private var core: CapacitorPlugin?
-    private var started: Started?
     /// Guards `plugin`, written on main and read on the core's threads (an unguarded event sink
     /// was defect #9); its own lock, as the core may send while `lock` is held.
     private let pluginLock = NSLock()
@@ -48,16 +47,6 @@ final class LiveshipRuntime: @unchecked Sendable {
             let opened = CapacitorPlugin.open(configJson: Self.jsonText(config) ?? "", host: host, listener: Listener())
             core = opened
             return opened
-        }
-    }
-
-    /// `start()` once per process: a second call would take this run's own trial for one that
-    /// never confirmed and revert it (boot/launch.rs), so a later bridge gets the first answer.
-    func start(_ core: CapacitorPlugin) -> Started {
-        lock.locked {
-            let s = started ?? core.start()
-            started = s
-            return s
         }
     }
 
