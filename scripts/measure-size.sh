@@ -12,6 +12,6 @@ source scripts/aarch64-env.sh
 
 echo "== release library size"
 cargo build -p liveship --release --target "$TARGET"
-SO="target/$TARGET/release/libliveship.so"
-aarch64-linux-gnu-strip -o "target/$TARGET/release/libliveship.stripped.so" "$SO"
-ls -l "target/$TARGET/release/libliveship.stripped.so"
+OUT="${CARGO_TARGET_DIR:-target}/$TARGET/release"
+aarch64-linux-gnu-strip -o "$OUT/libliveship.stripped.so" "$OUT/libliveship.so"
+ls -l "$OUT/libliveship.stripped.so"
