@@ -23,9 +23,7 @@ class BackgroundUpdateWorker(context: Context, params: WorkerParameters) : Worke
 
     /** WorkManager stopped this work (constraints lost, quota): the core's run stops now, as at
      *  its deadline, keeping its partial download (ListenableWorker.onStopped). */
-    override fun onStopped() {
-        running?.endBackgroundRun()
-    }
+    override fun onStopped() { running?.endBackgroundRun() }
 
     override fun doWork(): Result {
         val core = LiveshipRuntime.open(applicationContext, LiveshipRuntime.configFromAssets(applicationContext))
@@ -33,7 +31,8 @@ class BackgroundUpdateWorker(context: Context, params: WorkerParameters) : Worke
         if (isStopped) return Result.retry()
         val run = core.runBackground(DEADLINE_SECONDS.toULong())
         Log.i(LiveshipRuntime.TAG, "background update (${run.result}): ${run.message}")
-        run.effects.forEach { schedule(applicationContext, it) }
+        // A Serve (a bundle revoked by the publisher's incident fields) is for the WebView, if one runs.
+        run.effects.forEach { if (it is Effect.Serve) LiveshipRuntime.shell?.perform(it) else schedule(applicationContext, it) }
         return when (run.result) {
             BackgroundResult.SUCCESS -> Result.success()
             BackgroundResult.RETRY -> Result.retry() // the partial download resumes next time
