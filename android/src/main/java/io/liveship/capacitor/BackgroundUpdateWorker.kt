@@ -1,6 +1,5 @@
-// WorkManager job that fetches and stages the next release while the app is not in front, within
-// a deadline shorter than WorkManager's 10-minute limit; it serves at the next launch (or on
-// return to the foreground in apply mode `background`).
+// WorkManager job that stages the next release while the app is not in front, within a deadline shorter
+// than WorkManager's 10-minute limit; it serves at the next launch (or return, in apply mode `background`).
 package io.liveship.capacitor
 
 import android.content.Context

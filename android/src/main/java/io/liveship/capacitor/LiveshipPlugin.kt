@@ -1,7 +1,6 @@
-// The Capacitor plugin class: threading, lifecycle and the WebView swap. The JavaScript contract
-// is the Rust core's (src/capacitor/mod.rs). Threads: calls run on `work`, a single background
-// thread of our own (the core's calls block); events and effects from outside a call arrive on
-// the core's threads through LiveshipRuntime; WebView changes run on the main thread.
+// The Capacitor plugin class: threading, lifecycle and the WebView swap; the JavaScript contract is
+// the Rust core's (src/capacitor/mod.rs). Calls run on `work`, one background thread of our own (the
+// core's calls block); events and effects from outside a call come on the core's threads.
 package io.liveship.capacitor
 
 import android.os.Handler
@@ -55,17 +54,22 @@ class LiveshipPlugin : Plugin() {
     }
 
     private val pageListener = object : WebViewListener() {
-        // BridgeWebViewClient.onPageFinished, main thread, once the page is fully loaded. When
-        // the page completes a swap the core sends `appReloaded` to it, and Back must not return
-        // to the old bundle's page (WebView.clearHistory clears the back/forward list; called
-        // here because the new page is now its only entry).
+        // BridgeWebViewClient.onPageFinished, main thread, once the page is fully loaded. When the page
+        // completes a swap the core sends it `appReloaded`, and Back must not return to the old bundle's
+        // page (WebView.clearHistory clears the back/forward list; the new page is now its only entry).
         override fun onPageLoaded(webView: WebView) { if (core.pageLoaded(serving)) webView.clearHistory() }
     }
 
     /** Runs during the Bridge's construction, before it loads the WebView: asks the core which
      *  bundle to serve and points Capacitor at it, so the first page already comes from it. */
     override fun load() {
-        core = LiveshipRuntime.open(context, config.configJSON.toString())
+        core = try {
+            LiveshipRuntime.open(context, config.configJSON.toString())
+        } catch (e: Throwable) { // the native library did not load (an ABI the APK lacks, say)
+            Log.e(LiveshipRuntime.TAG, "Liveship did not start; serving the built-in bundle: $e")
+            preparePage("builtin", null)
+            return
+        }
         LiveshipRuntime.shell = this
         val started = core.start()
         val path = started.path
@@ -127,6 +131,7 @@ class LiveshipPlugin : Plugin() {
 
     /** The call, answered by the core on [work]; the reply's effects then run on the main thread. */
     private fun forward(call: PluginCall) {
+        if (!::core.isInitialized) return call.reject("Liveship did not start: its native library did not load", "internal")
         val accepted = submit {
             try {
                 when (val reply = core.call(call.methodName, call.data.toString())) {
@@ -146,18 +151,16 @@ class LiveshipPlugin : Plugin() {
         if (!accepted) call.reject("Liveship was shut down with its Activity", "internal")
     }
 
-    /** Runs `task` on [work] unless the plugin was destroyed (the executor is shut down then:
-     *  ExecutorService.execute would throw RejectedExecutionException). Whether it was queued. */
+    /** Runs `task` on [work] unless the core did not load or the plugin was destroyed (the executor is shut
+     *  down then: ExecutorService.execute would throw RejectedExecutionException). Whether it was queued. */
     private fun submit(task: () -> Unit): Boolean {
-        if (destroyed) return false
+        if (destroyed || !::core.isInitialized) return false
         try { work.execute { task() } } catch (e: RejectedExecutionException) { return false }
         return true
     }
 
     /** Capacitor's `notifyListeners`; `data` is a JSON object's text. */
-    internal fun emit(event: String, data: String, retain: Boolean) {
-        if (!destroyed) notifyListeners(event, JSObject(data), retain)
-    }
+    internal fun emit(event: String, data: String, retain: Boolean) { if (!destroyed) notifyListeners(event, JSObject(data), retain) }
 
     /** Carries out `effect` on the main thread. Serve: the new page's id and files first, then the
      *  reload; the core sends `appReloaded` once [pageListener] reports the new page loaded, so
@@ -177,11 +180,11 @@ class LiveshipPlugin : Plugin() {
         }
     }
 
-    /** Before the WebView loads `bundleId`'s page from `path` (null: the APK's assets): records the
-     *  folder in Capacitor's own `serverBasePath` preference, which the Bridge reads before it
-     *  loads the first page, and replaces the document-start script that tells the page which
-     *  bundle served it (`window.__LIVESHIP_BUNDLE_ID__`, read by plugin/src/readiness.ts; without
-     *  WebView support for document-start scripts the JS layer asks `current()` once instead). */
+    /** Before the WebView loads `bundleId`'s page from `path` (null: the APK's assets): records the folder
+     *  in Capacitor's own `serverBasePath` preference, which the Bridge reads before it loads the first
+     *  page, and replaces the document-start script that tells the page which bundle served it
+     *  (`window.__LIVESHIP_BUNDLE_ID__`, read by plugin/src/readiness.ts; without WebView support for
+     *  document-start scripts the JS layer asks `current()` once instead). */
     private fun preparePage(bundleId: String, path: String?) {
         serving = bundleId
         val prefs = context.getSharedPreferences(CapWebView.WEBVIEW_PREFS_NAME, android.content.Context.MODE_PRIVATE)

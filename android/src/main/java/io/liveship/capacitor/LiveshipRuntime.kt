@@ -1,6 +1,5 @@
-// The process-wide core: one `CapacitorPlugin` per process, shared by the plugin (when the
-// WebView runs) and the WorkManager worker (which may run without any Activity). Opening it twice
-// on the same data folder would be safe (the core locks across processes) but wasteful.
+// The process-wide core, shared by the plugin and the WorkManager worker (which may run without any
+// Activity): two on one data folder would be safe (the core locks across processes) but wasteful.
 package io.liveship.capacitor
 
 import android.content.Context
