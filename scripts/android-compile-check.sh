@@ -3,8 +3,9 @@
 #   1. `npm pack @capacitor/android@<range>` (the range of @capacitor/core in package.json's
 #      devDependencies, resolved to one version) into a cache folder (never into the repository);
 #   2. javac compiles Capacitor's real Java sources that the plugin reaches (Plugin, PluginCall,
-#      JSObject, CapConfig, plugin/WebView, ... and what they pull in) into capacitor.jar, against
-#      android/compile-check/stubs (android/androidx classes from their documented signatures) and
+#      JSObject, CapConfig, plugin/WebView, util/InternalUtils, ... and what they pull in) into
+#      capacitor.jar, against android/compile-check/stubs (android/androidx classes from their
+#      documented signatures) and
 #      three signature stubs generated from the real Bridge.java, FileUtils.java, MessageHandler.java
 #      (android/compile-check/README.md lists every stub and why);
 #   3. the uniffi Kotlin is generated from the host-built library, as scripts/bindings-test.sh does;
@@ -115,7 +116,7 @@ if [[ ! -f "$CAP_JAR" ]]; then
         -cp "$STUBS_JAR:$ORG_JSON" \
         "$CAP/Plugin.java" "$CAP/PluginCall.java" "$CAP/PluginMethod.java" "$CAP/annotation/CapacitorPlugin.java" \
         "$CAP/JSObject.java" "$CAP/JSArray.java" "$CAP/CapConfig.java" "$CAP/PluginConfig.java" \
-        "$CAP/plugin/WebView.java" "$CAP/WebViewListener.java" \
+        "$CAP/plugin/WebView.java" "$CAP/WebViewListener.java" "$CAP/util/InternalUtils.java" \
         || die "Capacitor $VERSION's sources do not compile against the stubs (a stub is missing a member; see android/compile-check/README.md)"
     jar cf "$CAP_JAR.tmp" -C "$WORK/capacitor" . && mv "$CAP_JAR.tmp" "$CAP_JAR"
 fi

@@ -2,10 +2,12 @@
 # Tests of the Capacitor plugin that run on this machine:
 #  1. npm ci (or install), TypeScript strict build to ESM + the CommonJS and IIFE bundles;
 #  2. the JS unit tests (node's test runner: readiness bound to the page, argument checks, web);
-#  3. the host Kotlin tests: the plain-Kotlin classes under android/.../capacitor/core compiled
-#     with kotlinc against JNA, the uniffi bindings generated from the host-built library, and
-#     that library, driven against releases published by the real CLI and served on loopback.
-# The Android and iOS plugin classes need the Android SDK / Xcode and are not compiled here.
+#  3. the host Kotlin test: the plugin's contract as the Android shell drives it (CapacitorPlugin
+#     through the uniffi bindings generated from the host-built library, and that library),
+#     compiled with kotlinc against JNA, against releases published by the real CLI and served on
+#     loopback.
+# The Android and iOS plugin classes need the Android SDK / Xcode and are not built here
+# (scripts/android-compile-check.sh compiles the Android one against the real Capacitor API).
 #
 # Installs what it needs (npm `kotlin-compiler` into $LIVESHIP_TOOLS_DIR, apt `libjna-java`) or
 # fails naming what is missing. Never skips a part silently.
@@ -69,9 +71,10 @@ if wants kotlin; then
     # every time it is built alone afterwards (docs/BUILD.md).
     cargo build -p liveship -p liveship-cli
     cargo build -p uniffi-bindgen
-    LIB="$ROOT/target/debug/libliveship.so"
-    CLI="$ROOT/target/debug/liveship"
-    BINDGEN="$ROOT/target/debug/uniffi-bindgen"
+    TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+    LIB="$TARGET/debug/libliveship.so"
+    CLI="$TARGET/debug/liveship"
+    BINDGEN="$TARGET/debug/uniffi-bindgen"
     [[ -f "$LIB" ]] || die "$LIB was not built (crate-type cdylib)"
 
     step "generate Kotlin bindings (library mode, as android/build.gradle does)"
@@ -82,26 +85,17 @@ if wants kotlin; then
     source scripts/kotlin-env.sh
     ensure_kotlin_toolchain
 
-    step "the plain-Kotlin layer imports nothing from Android or Capacitor"
-    CORE=android/src/main/java/io/liveship/capacitor/core
-    if grep -nE '^import (android|androidx|com\.getcapacitor|org\.json)\.' "$CORE"/*.kt; then
-        die "$CORE must stay free of Android imports (it is compiled and tested on the host)"
-    fi
-
-    step "publish releases with the CLI"
-    mkdir -p "$WORK/www" "$WORK/web-good" "$WORK/web-broken" "$WORK/builtin"
+    step "publish a release with the CLI"
+    mkdir -p "$WORK/www" "$WORK/web-good" "$WORK/builtin"
     "$CLI" keygen --out "$WORK/keys" >/dev/null
     echo '<!doctype html><title>built-in</title><p>built-in bundle</p>' > "$WORK/builtin/index.html"
     printf '<!doctype html><title>1.0.0</title><p>release 1</p>\n' > "$WORK/web-good/index.html"
-    printf '<!doctype html><title>2.0.0</title><script>throw new Error("broken")</script>\n' > "$WORK/web-broken/index.html"
     pack() { # web seq version repo
         "$CLI" pack --app-id com.example.liveship --channel production --sequence "$2" \
             --version "$3" --signing-key "$WORK/keys/signing.key" --bundle-key "$WORK/keys/bundle.key" \
             --out "$4" "$1" >/dev/null
     }
     pack "$WORK/web-good" 1 1.0.0 "$WORK/www/repo-a"
-    cp -r "$WORK/www/repo-a" "$WORK/www/repo-b"
-    pack "$WORK/web-broken" 2 2.0.0 "$WORK/www/repo-b"
 
     step "serve on loopback"
     "$CLI" serve "$WORK/www" --addr 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
@@ -118,14 +112,13 @@ if wants kotlin; then
     export LIVESHIP_TEST_WORK="$WORK"
     export LIVESHIP_TEST_KEYS_JSON="$WORK/keys/liveship.config.json"
     export LIVESHIP_TEST_URL_A="$BASE/repo-a/"
-    export LIVESHIP_TEST_URL_B="$BASE/repo-b/"
     export LIVESHIP_TEST_BUILTIN="$WORK/builtin"
 
-    step "compile and run the host Kotlin tests"
-    "$KOTLINC" -nowarn "$KT" "$CORE"/*.kt android/src/hostTest/kotlin/*.kt -cp "$JNA" -include-runtime \
+    step "compile and run the host Kotlin test"
+    "$KOTLINC" -nowarn "$KT" android/src/hostTest/kotlin/*.kt -cp "$JNA" -include-runtime \
         -d "$WORK/plugin-core-test.jar" || die "kotlinc failed"
-    java -Djna.library.path="$ROOT/target/debug" -cp "$WORK/plugin-core-test.jar:$JNA" PluginCoreHostTestKt \
-        || die "host Kotlin tests failed"
+    java -Djna.library.path="$TARGET/debug" -cp "$WORK/plugin-core-test.jar:$JNA" PluginCoreHostTestKt \
+        || die "host Kotlin test failed"
 fi
 
 step "plugin tests passed (${PARTS})"

@@ -1,7 +1,5 @@
-// WorkManager job that fetches and stages the next release while the app is not in front:
-// `runBackgroundUpdate` checks, downloads (resuming a partial download) and installs as next
-// within a deadline shorter than WorkManager's 10-minute limit. The release serves at the next
-// launch (or on return to the foreground in apply mode `background`).
+// WorkManager job that stages the next release while the app is not in front, within a deadline shorter
+// than WorkManager's 10-minute limit; it serves at the next launch (or return, in apply mode `background`).
 package io.liveship.capacitor
 
 import android.content.Context
@@ -13,44 +11,31 @@ import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.Worker
 import androidx.work.WorkerParameters
-import io.liveship.LiveshipException
-import io.liveship.UpdateOutcome
-import io.liveship.capacitor.core.LiveshipController
-import io.liveship.capacitor.core.PluginSettings
+import io.liveship.BackgroundResult
+import io.liveship.CapacitorPlugin
+import io.liveship.Effect
 import java.util.concurrent.TimeUnit
 
 /** A plain `Worker`: WorkManager runs `doWork` on its background executor, never the main thread. */
 class BackgroundUpdateWorker(context: Context, params: WorkerParameters) : Worker(context, params) {
-    @Volatile private var running: LiveshipController? = null
+    @Volatile private var running: CapacitorPlugin? = null
 
     /** WorkManager stopped this work (constraints lost, quota): the core's run stops now, as at
      *  its deadline, keeping its partial download (ListenableWorker.onStopped). */
-    override fun onStopped() {
-        running?.endBackgroundRun()
-    }
+    override fun onStopped() { running?.endBackgroundRun() }
 
     override fun doWork(): Result {
-        val controller = try {
-            LiveshipRuntime.open(applicationContext, LiveshipRuntime.configFromAssets(applicationContext))
-        } catch (e: Throwable) {
-            Log.e(LiveshipRuntime.TAG, "background update: the core did not open: $e")
-            return Result.failure()
-        }
-        running = controller
+        val core = LiveshipRuntime.open(applicationContext, LiveshipRuntime.configFromAssets(applicationContext))
+        running = core
         if (isStopped) return Result.retry()
-        return try {
-            when (val o = controller.runBackgroundUpdate(DEADLINE_SECONDS)) {
-                is UpdateOutcome.Installed -> Log.i(LiveshipRuntime.TAG, "background update installed ${o.version} (${o.id})")
-                is UpdateOutcome.NoUpdate -> Log.i(LiveshipRuntime.TAG, "background update: ${o.code}: ${o.reason}")
-            }
-            Result.success()
-        } catch (e: LiveshipException.Network) {
-            Result.retry() // includes a deadline that ran out; the download resumes next time
-        } catch (e: LiveshipException.Busy) {
-            Result.retry()
-        } catch (e: LiveshipException) {
-            Log.w(LiveshipRuntime.TAG, "background update failed: ${e.message}")
-            Result.failure()
+        val run = core.runBackground(DEADLINE_SECONDS.toULong())
+        Log.i(LiveshipRuntime.TAG, "background update (${run.result}): ${run.message}")
+        // A Serve (a bundle revoked by the publisher's incident fields) is for the WebView, if one runs.
+        run.effects.forEach { if (it is Effect.Serve) LiveshipRuntime.shell?.perform(it) else schedule(applicationContext, it) }
+        return when (run.result) {
+            BackgroundResult.SUCCESS -> Result.success()
+            BackgroundResult.RETRY -> Result.retry() // the partial download resumes next time
+            BackgroundResult.FAILURE -> Result.failure()
         }
     }
 
@@ -58,23 +43,25 @@ class BackgroundUpdateWorker(context: Context, params: WorkerParameters) : Worke
         private const val NAME = "io.liveship.background-update"
         private const val DEADLINE_SECONDS = 8L * 60
 
-        /** Schedules (or cancels, when disabled) the periodic background update. */
-        fun schedule(context: Context, settings: PluginSettings) {
+        /** Carries out a background-schedule effect of the core; the other effects are not its. */
+        fun schedule(context: Context, effect: Effect) {
             val wm = WorkManager.getInstance(context)
-            if (!settings.autoUpdate || settings.updateUrl == null || settings.backgroundIntervalMinutes <= 0) {
-                wm.cancelUniqueWork(NAME)
-                return
+            when (effect) {
+                is Effect.CancelBackground -> wm.cancelUniqueWork(NAME)
+                is Effect.ScheduleBackground -> {
+                    val constraints = Constraints.Builder()
+                        .setRequiredNetworkType(if (effect.unmeteredOnly) NetworkType.UNMETERED else NetworkType.CONNECTED)
+                        .setRequiresCharging(effect.chargingOnly)
+                        .setRequiresStorageNotLow(true)
+                        .build()
+                    val request = PeriodicWorkRequestBuilder<BackgroundUpdateWorker>(
+                        effect.intervalMinutes.toLong().coerceAtLeast(15), TimeUnit.MINUTES,
+                    ).setConstraints(constraints).build()
+                    // UPDATE keeps the schedule's timing but applies changed constraints or interval.
+                    wm.enqueueUniquePeriodicWork(NAME, ExistingPeriodicWorkPolicy.UPDATE, request)
+                }
+                else -> Unit
             }
-            val constraints = Constraints.Builder()
-                .setRequiredNetworkType(if (settings.backgroundUnmeteredOnly) NetworkType.UNMETERED else NetworkType.CONNECTED)
-                .setRequiresCharging(settings.backgroundChargingOnly)
-                .setRequiresStorageNotLow(true)
-                .build()
-            val request = PeriodicWorkRequestBuilder<BackgroundUpdateWorker>(
-                settings.backgroundIntervalMinutes.coerceAtLeast(15), TimeUnit.MINUTES,
-            ).setConstraints(constraints).build()
-            // UPDATE keeps the schedule's timing but applies changed constraints or interval.
-            wm.enqueueUniquePeriodicWork(NAME, ExistingPeriodicWorkPolicy.UPDATE, request)
         }
     }
 }

@@ -13,11 +13,9 @@ internal object LiveshipNative {
 
     @Volatile private var done = false
 
-    /**
-     * Gives rustls-platform-verifier the JVM and the app's Context, which its Android backend
-     * needs before the first certificate check. Once per process; throws a RuntimeException
-     * when JNI fails (the caller then treats the core as not started).
-     */
+    /** Gives rustls-platform-verifier the JVM and the app's Context, which its Android backend
+     *  needs before the first certificate check. Once per process; throws a RuntimeException
+     *  when JNI fails (the caller logs it: the core then fails every HTTPS request). */
     @Synchronized
     fun initTls(context: Context) {
         if (done) return
