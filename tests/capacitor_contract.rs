@@ -1263,3 +1263,81 @@ fn a_second_start_in_the_same_process_serves_what_serves_now_and_keeps_the_trial
         "current"
     );
 }
+
+#[test]
+fn a_page_confirms_its_bundle_while_a_download_is_under_way() {
+    // The shells run calls concurrently, so that a long download() cannot hold notifyAppReady
+    // back past appReadyTimeout; this is the core's half: a confirmation does not wait for an
+    // update in flight. The bundle request is held by the server until the test lets it go.
+    let p = Publisher::new(false);
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let (asked_tx, asked_rx) = std::sync::mpsc::channel();
+    let asked_tx = Mutex::new(asked_tx);
+    let root = p.repo();
+    let held = gate.clone();
+    let net = Net::scripted(move |_, req| {
+        if !req.path.contains("/channels/") {
+            let _ = asked_tx.lock().unwrap().send(());
+            let (open, cv) = &*held;
+            let mut o = open.lock().unwrap();
+            while !*o {
+                o = cv.wait(o).unwrap();
+            }
+        }
+        support::serve_file(&root, "/repo", req)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&p, &net, &dir);
+    cfg.response_timeout = 120;
+    let shell = Arc::new(Shell::default());
+    let plugin = CapacitorPlugin::open_with(cfg, shell, fast_http(), Arc::new(ManualClock::new()));
+    // Bundle 1 on trial: its page has not confirmed yet.
+    p.pack(1, "one");
+    let opened = gate.clone();
+    let release = move || {
+        *opened.0.lock().unwrap() = true;
+        opened.1.notify_all();
+    };
+    let first = std::thread::scope(|s| {
+        let d = s.spawn(|| plugin.call("download".into(), "{}".into()));
+        asked_rx.recv().unwrap();
+        release();
+        d.join().unwrap()
+    });
+    let Reply::Resolve { data: Some(b), .. } = first else {
+        panic!("{first:?}")
+    };
+    let id = serde_json::from_str::<Value>(&b).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    plugin.call("set".into(), json!({"id": id}).to_string());
+    *gate.0.lock().unwrap() = false;
+    while asked_rx.try_recv().is_ok() {} // the first download's requests
+    p.pack(2, "two");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let d = s.spawn(|| plugin.call("download".into(), "{}".into()));
+        asked_rx.recv().unwrap(); // the download is waiting on the server now
+        s.spawn(|| {
+            let r = plugin.call("notifyAppReady".into(), json!({"bundleId": id}).to_string());
+            let _ = done_tx.send(r);
+        });
+        // A confirmation that waited for the update would wait for ever (the gate is closed).
+        let ready = done_rx.recv_timeout(Duration::from_secs(60));
+        let waited = ready.is_err();
+        if waited {
+            *gate.0.lock().unwrap() = true;
+            gate.1.notify_all();
+        }
+        assert!(!waited, "notifyAppReady waited for the download");
+        let Ok(Reply::Resolve { data: Some(r), .. }) = ready else {
+            panic!("{ready:?}")
+        };
+        assert!(r.contains("\"current\""), "{r}");
+        assert!(!d.is_finished(), "the download was not under way");
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        assert!(matches!(d.join().unwrap(), Reply::Resolve { .. }));
+    });
+}

@@ -1,6 +1,7 @@
 // The Capacitor plugin class: threading, lifecycle and the WebView swap; the JavaScript contract is
-// the Rust core's (src/capacitor/mod.rs). Calls run on `work`, one background thread of our own (the
-// core's calls block); events and effects from outside a call come on the core's threads.
+// the Rust core's (src/capacitor/mod.rs). Calls run on `work`, a pool of our own threads (the core's
+// calls block, and a long download() must not hold notifyAppReady back past appReadyTimeout), the
+// lifecycle in order on `lifecycleWork`; events and effects from outside a call come on the core's.
 package io.liveship.capacitor
 
 import android.os.Handler
@@ -25,12 +26,14 @@ import io.liveship.CapacitorPlugin as Core
 import io.liveship.Effect
 import io.liveship.Reply
 import org.json.JSONObject
+import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 import java.util.concurrent.RejectedExecutionException
 
 @CapacitorPlugin(name = "Liveship")
 class LiveshipPlugin : Plugin() {
-    private val work = Executors.newSingleThreadExecutor { r -> Thread(r, "liveship-plugin") }
+    private val work = Executors.newCachedThreadPool { r -> Thread(r, "liveship-plugin") }
+    private val lifecycleWork = Executors.newSingleThreadExecutor { r -> Thread(r, "liveship-lifecycle") }
     private val main = Handler(Looper.getMainLooper())
     private lateinit var core: Core
     private var bundleScript: ScriptHandler? = null
@@ -99,6 +102,7 @@ class LiveshipPlugin : Plugin() {
         // An Activity recreated in the same process may have loaded a new plugin already.
         if (LiveshipRuntime.shell === this) LiveshipRuntime.shell = null
         work.shutdown()
+        lifecycleWork.shutdown()
     }
 
     // One line each, named as in plugin/src/definitions.ts (a Rust test compares them with the core's).
@@ -132,7 +136,7 @@ class LiveshipPlugin : Plugin() {
     /** The call, answered by the core on [work]; the reply's effects then run on the main thread. */
     private fun forward(call: PluginCall) {
         if (!::core.isInitialized) return call.reject("Liveship did not start: its native library did not load", "internal")
-        val accepted = submit {
+        val accepted = submit(work) {
             try {
                 when (val reply = core.call(call.methodName, call.data.toString())) {
                     is Reply.Resolve -> {
@@ -151,11 +155,11 @@ class LiveshipPlugin : Plugin() {
         if (!accepted) call.reject("Liveship was shut down with its Activity", "internal")
     }
 
-    /** Runs `task` on [work] unless the core did not load or the plugin was destroyed (the executor is shut
-     *  down then: ExecutorService.execute would throw RejectedExecutionException). Whether it was queued. */
-    private fun submit(task: () -> Unit): Boolean {
+    /** Runs `task` on `executor` unless the core did not load or the plugin was destroyed (the executors are
+     *  shut down then: execute would throw RejectedExecutionException). Whether it was queued. */
+    private fun submit(executor: ExecutorService, task: () -> Unit): Boolean {
         if (destroyed || !::core.isInitialized) return false
-        try { work.execute { task() } } catch (e: RejectedExecutionException) { return false }
+        try { executor.execute { task() } } catch (e: RejectedExecutionException) { return false }
         return true
     }
 
@@ -198,6 +202,6 @@ class LiveshipPlugin : Plugin() {
 
     // The core measures the time away and ignores the first start; a bundle it applies on the
     // return comes back as a Serve effect.
-    private fun onBackground() { submit { core.appMovedToBackground() } }
-    private fun onForeground() { submit { core.appMovedToForeground().forEach(::perform) } }
+    private fun onBackground() { submit(lifecycleWork) { core.appMovedToBackground() } }
+    private fun onForeground() { submit(lifecycleWork) { core.appMovedToForeground().forEach(::perform) } }
 }

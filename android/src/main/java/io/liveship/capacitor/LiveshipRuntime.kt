@@ -31,12 +31,7 @@ internal object LiveshipRuntime {
     }
 
     private fun forward(what: String, action: (LiveshipPlugin) -> Unit) {
-        try {
-            val plugin = shell
-            if (plugin == null) Log.d(TAG, "$what with no plugin loaded: dropped") else action(plugin)
-        } catch (e: Throwable) {
-            Log.w(TAG, "$what dropped: $e")
-        }
+        try { shell?.let(action) ?: Log.d(TAG, "$what with no plugin loaded: dropped") } catch (e: Throwable) { Log.w(TAG, "$what dropped: $e") }
     }
 
     private object Logcat : Logger {
