@@ -1278,11 +1278,10 @@ fn a_page_confirms_its_bundle_while_a_download_is_under_way() {
     let net = Net::scripted(move |_, req| {
         if !req.path.contains("/channels/") {
             let _ = asked_tx.lock().unwrap().send(());
+            // Bounded, so that a broken core fails the test instead of hanging it.
             let (open, cv) = &*held;
-            let mut o = open.lock().unwrap();
-            while !*o {
-                o = cv.wait(o).unwrap();
-            }
+            let o = open.lock().unwrap();
+            drop(cv.wait_timeout_while(o, Duration::from_secs(90), |open| !*open).unwrap());
         }
         support::serve_file(&root, "/repo", req)
     });
