@@ -1334,7 +1334,7 @@ fn a_page_confirms_its_bundle_while_a_download_is_under_way() {
             panic!("{ready:?}")
         };
         assert!(r.contains("\"current\""), "{r}");
-        assert!(!d.is_finished(), "the download was not under way");
+        assert!(!d.is_finished(), "notifyAppReady answered only once the download had ended");
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
         assert!(matches!(d.join().unwrap(), Reply::Resolve { .. }));
