@@ -688,7 +688,13 @@ fn the_page_of_the_new_bundle_gets_app_reloaded_once_it_has_loaded() {
     let (data, retain) = a.shell.event("appReloaded");
     assert_eq!((data, retain), (json!({}), true));
     // Once only.
-    assert!(!a.plugin.page_loaded(id));
+    assert!(!a.plugin.page_loaded(id.clone()));
+    // A swap no WebView carried out (no plugin was loaded) is not completed by the first page
+    // of the next start: that page is a start, not a reload.
+    a.ok("set", json!({"id": "builtin"}));
+    a.plugin.start();
+    assert!(!a.plugin.page_loaded("builtin".into()));
+    assert!(!a.shell.names().contains(&"appReloaded".to_string()));
 }
 
 #[test]
@@ -1281,7 +1287,10 @@ fn a_page_confirms_its_bundle_while_a_download_is_under_way() {
             // Bounded, so that a broken core fails the test instead of hanging it.
             let (open, cv) = &*held;
             let o = open.lock().unwrap();
-            drop(cv.wait_timeout_while(o, Duration::from_secs(90), |open| !*open).unwrap());
+            drop(
+                cv.wait_timeout_while(o, Duration::from_secs(90), |open| !*open)
+                    .unwrap(),
+            );
         }
         support::serve_file(&root, "/repo", req)
     });
@@ -1334,7 +1343,10 @@ fn a_page_confirms_its_bundle_while_a_download_is_under_way() {
             panic!("{ready:?}")
         };
         assert!(r.contains("\"current\""), "{r}");
-        assert!(!d.is_finished(), "notifyAppReady answered only once the download had ended");
+        assert!(
+            !d.is_finished(),
+            "notifyAppReady answered only once the download had ended"
+        );
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
         assert!(matches!(d.join().unwrap(), Reply::Resolve { .. }));

@@ -399,6 +399,9 @@ impl CapacitorPlugin {
             trial: false,
             reverted: None,
         });
+        // A swap announced before this start (a Serve no WebView carried out, say from a
+        // background run) is not completed by the first page of this start.
+        self.shared.state().swap_to = None;
         if let Some(r) = &launch.reverted {
             let failed = payload::failed(
                 payload::partial(&r.id, &r.version, "error", "failed"),
