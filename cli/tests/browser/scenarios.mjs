@@ -1,0 +1,320 @@
+// End-to-end scenarios of a live update in headless Chromium (issue 11), run by
+// scripts/browser-test.sh. The page is an unmodified app (app.js) on Capacitor's real runtime and
+// this plugin's IIFE; behind it, `liveship dev` runs the real Rust core. Each scenario publishes
+// its releases with the real CLI into its own repository, starts its own `liveship dev` on a
+// fresh data folder, and is named for the guarantee it defends.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import {
+  OUT, bundleIn, call, keygen, launchBrowser, logOf, must, openApp, pack, scenarioDir, startDev, waitFor, webFolder,
+} from './harness.mjs';
+
+/** Long enough for a page to confirm in any scenario that is not about the timeout. */
+const CALM = { autoUpdate: false, appReadyTimeout: 30000 };
+/** The timeout scenario's appReadyTimeout: short, so the run stays quick. */
+const TIMEOUT_MS = 2000;
+
+let browser;
+let keys; // the app's main key (production) and bundle key, pinned with `--keys`
+let betaKeys; // a second key that may sign for `beta` only
+
+before(async () => {
+  browser = await launchBrowser();
+  keys = keygen('main', 'production');
+  betaKeys = keygen('beta-only', 'beta');
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/**
+ * One named scenario with its folder, the built-in web folder (the `good` app, version
+ * `builtin`), a page in a new browser context, and a `start()` that runs `liveship dev` and
+ * opens the app. A failure saves a screenshot of the page next to the host's log.
+ */
+function scenario(name, body) {
+  test(name, { timeout: 60000 }, async () => {
+    const dir = scenarioDir(name);
+    const builtin = webFolder(path.join(dir, 'web-builtin'), { version: 'builtin' });
+    const app = await openApp(browser);
+    let dev;
+    const start = async ({ config = CALM, withKeys = keys } = {}) => {
+      dev = await startDev({ dir, name, web: builtin, keys: withKeys, config });
+      await app.page.goto(dev.url);
+      return dev;
+    };
+    const release = (opts) => {
+      const web = webFolder(path.join(dir, `web-${opts.channel ?? 'production'}-${opts.sequence}`), opts);
+      return pack({ web, repo: path.join(dir, 'repo'), keys, ...opts });
+    };
+    try {
+      await body({ ...app, dir, start, release });
+      assert.deepEqual(app.errors.filter((e) => !/is broken/.test(e)), [], 'uncaught errors in the app pages');
+    } catch (e) {
+      const shot = path.join(OUT, `${path.basename(dir)}.failed.png`);
+      await app.page.screenshot({ path: shot }).catch(() => {});
+      e.message += `\n(liveship dev log: ${dev?.logFile ?? 'not started'}; page: ${shot})`;
+      throw e;
+    } finally {
+      await app.context.close();
+      await dev?.stop();
+    }
+  });
+}
+
+/** The page's id (window.__page), to wait for the page that replaces it. */
+function pageId(page) {
+  return page.evaluate(() => window.__page);
+}
+
+/** POST /__liveship/restart, then the first page of the new start, which must be `version`. */
+async function restartInto(dev, page, version, wait = {}) {
+  const before = await pageId(page);
+  await dev.restart();
+  await waitFor(page, { version, notPage: before, ...wait });
+}
+
+/** triggerUpdateCheck() from the page finds `r` on offer, and the page sees its downloadComplete. */
+async function downloadFromPage(page, r) {
+  const found = await must(page, 'triggerUpdateCheck');
+  assert.equal(found.updateAvailable, true, `an update is on offer: ${JSON.stringify(found)}`);
+  assert.equal(found.version, r.version);
+  await waitFor(page, { event: 'downloadComplete', where: { 'bundle.id': r.id } });
+}
+
+scenario('first start serves the built-in bundle and current() from the page says builtin', async ({ page, start }) => {
+  const dev = await start();
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  assert.equal(await page.evaluate(() => window.Capacitor.getPlatform()), 'android',
+    'the page runs on Capacitor\'s Android runtime, not the web implementation');
+  assert.equal(await page.evaluate(() => window.__LIVESHIP_BUNDLE_ID__), 'builtin');
+  const current = await must(page, 'current');
+  assert.equal(current.bundle.id, 'builtin');
+  assert.equal(current.native, '1.0.0');
+  const [ready] = await logOf(page, 'notifyAppReady');
+  assert.equal(ready.bundle.id, 'builtin', 'notifyAppReady answers for the bundle the page runs on');
+  const state = await dev.state();
+  assert.equal(state.serving.bundleId, 'builtin');
+  assert.equal(state.channel, 'production');
+});
+
+scenario('an update is found and downloaded: download progress reaches a listener and downloadComplete carries the bundle id', async ({ page, start, release }) => {
+  // 1.5 MB that does not compress: the download takes many reads, so progress is reported in steps.
+  const r = release({ sequence: 1, version: '1.0.1', padding: 1_500_000 });
+  const dev = await start();
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  await downloadFromPage(page, r);
+
+  const progress = await logOf(page, 'download');
+  const percents = progress.map((e) => e.percent);
+  assert.ok(new Set(percents).size >= 3, `several progress steps reached the listener: ${percents}`);
+  assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'progress never goes back');
+  assert.equal(percents.at(-1), 100);
+  for (const e of progress) {
+    assert.equal(e.bundle.version, '1.0.1');
+    assert.ok(e.downloadedBytes <= e.totalBytes && e.totalBytes > 1_500_000, JSON.stringify(e));
+  }
+  const [complete] = await logOf(page, 'downloadComplete');
+  assert.equal(complete.bundle.id, r.id, 'downloadComplete names the content id pack printed');
+  assert.equal(complete.bundle.version, '1.0.1');
+  assert.equal((await must(page, 'getNextBundle')).id, r.id);
+  assert.equal(bundleIn(await dev.state(), r.id)?.role, 'next');
+  assert.equal((await dev.state()).serving.bundleId, 'builtin', 'a download alone does not switch the bundle');
+});
+
+scenario('restart puts the new bundle on trial, and its page\'s notifyAppReady makes it current', async ({ page, start, release }) => {
+  const r = release({ sequence: 1, version: '1.0.1', mode: 'manual' });
+  const dev = await start();
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  await downloadFromPage(page, r);
+
+  await restartInto(dev, page, '1.0.1');
+  assert.equal(await page.evaluate(() => window.__LIVESHIP_BUNDLE_ID__), r.id);
+  let current = await must(page, 'current');
+  assert.equal(current.bundle.id, r.id);
+  assert.equal(current.bundle.role, 'trial', 'before notifyAppReady the new bundle is on trial');
+  assert.equal(bundleIn(await dev.state(), r.id)?.role, 'trial');
+
+  const ready = await page.evaluate(() => window.__ready());
+  assert.equal(ready.bundle.id, r.id);
+  current = await must(page, 'current');
+  assert.equal(current.bundle.role, 'current', 'confirmed by its own page');
+  const state = await dev.state();
+  assert.equal(bundleIn(state, r.id)?.role, 'current');
+  assert.ok(state.history.some((h) => h.event === 'confirmed' && h.bundle === r.id), JSON.stringify(state.history));
+
+  // Confirmed for good: the next start serves it again, not on trial.
+  await restartInto(dev, page, '1.0.1');
+  assert.equal((await must(page, 'current')).bundle.role, 'current');
+});
+
+scenario('a broken release is reverted after appReadyTimeout: the previous bundle\'s page gets updateFailed, and the release is not downloaded again', async ({ page, reports, start, release }) => {
+  const good = release({ sequence: 1, version: '1.0.1' });
+  const dev = await start({ config: { autoUpdate: false, appReadyTimeout: TIMEOUT_MS } });
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  await downloadFromPage(page, good);
+  await restartInto(dev, page, '1.0.1', { event: 'notifyAppReady' });
+  assert.equal(bundleIn(await dev.state(), good.id)?.role, 'current');
+
+  const broken = release({ sequence: 2, version: '1.0.2', mode: 'broken' });
+  await downloadFromPage(page, broken);
+  const goodPage = await pageId(page);
+  await dev.restart();
+  // The broken page starts and throws; appReadyTimeout later the host reverts and reloads.
+  await waitFor(page, { version: '1.0.1', notPage: goodPage, event: 'updateFailed', where: { 'bundle.id': broken.id }, timeout: TIMEOUT_MS + 15000 });
+
+  const brokenStart = reports.find((e) => e.version === '1.0.2' && e.event === 'start');
+  assert.ok(brokenStart, 'the broken release was served on trial');
+  const back = reports.find((e) => e.version === '1.0.1' && e.event === 'start' && e.receivedAt > brokenStart.receivedAt);
+  assert.ok(back.receivedAt - brokenStart.receivedAt >= TIMEOUT_MS / 2,
+    `reverted by the timer, not at once (${back.receivedAt - brokenStart.receivedAt} ms after the broken page started)`);
+  const [failed] = await logOf(page, 'updateFailed');
+  assert.equal(typeof failed.reason, 'string');
+  assert.ok(failed.reason.length > 0, 'updateFailed says why');
+  console.log(`  updateFailed reason: ${failed.reason}`);
+  assert.equal((await must(page, 'current')).bundle.id, good.id, 'the page is the previous bundle');
+  const state = await dev.state();
+  assert.equal(state.serving.bundleId, good.id);
+  assert.equal(bundleIn(state, broken.id)?.role, 'failed');
+
+  // Never taken again: no offer, no download, and a new start stays on the good bundle.
+  const again = await must(page, 'triggerUpdateCheck');
+  assert.equal(again.updateAvailable, false, `the failed release is not offered again: ${JSON.stringify(again)}`);
+  const latest = await must(page, 'getLatest');
+  assert.equal(latest.available, false, JSON.stringify(latest));
+  await restartInto(dev, page, '1.0.1', { event: 'notifyAppReady' });
+  assert.equal((await dev.state()).serving.bundleId, good.id);
+  assert.ok(!reports.some((e) => e.version === '1.0.2' && e.receivedAt > back.receivedAt), 'the broken release never ran again');
+  assert.deepEqual(await logOf(page, 'download'), []);
+});
+
+scenario('the outgoing page\'s late notifyAppReady, after set() switched the bundle, does not confirm the incoming one', async ({ page, start, release }) => {
+  const r = release({ sequence: 1, version: '1.0.1', mode: 'manual' });
+  const dev = await start();
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  await downloadFromPage(page, r);
+
+  // Hold the reload that set() causes, so the outgoing page is still running when it calls.
+  let navigating;
+  const held = new Promise((resolve) => { navigating = resolve; });
+  let release_;
+  const go = new Promise((resolve) => { release_ = resolve; });
+  await page.route((u) => u.pathname === '/', async (route) => { navigating(); await go; await route.continue(); });
+  await must(page, 'set', { id: r.id });
+  await held; // the host has switched to 1.0.1 and told the page to load it
+  const late = await call(page, 'notifyAppReady');
+  assert.equal(await page.evaluate(() => window.__APP__.version), 'builtin', 'the late call came from the outgoing page');
+  if (late.ok) assert.notEqual(late.value.bundle.id, r.id, `the outgoing page confirmed ${JSON.stringify(late.value)}`);
+  release_();
+  await page.unroute((u) => u.pathname === '/');
+
+  await waitFor(page, { version: '1.0.1' });
+  const state = await dev.state();
+  assert.equal(state.serving.bundleId, r.id);
+  assert.equal(bundleIn(state, r.id)?.role, 'trial', 'the incoming bundle is still on trial');
+  assert.ok(!state.history.some((h) => h.event === 'confirmed' && h.bundle === r.id), JSON.stringify(state.history));
+  // Its own page can confirm it.
+  assert.equal((await page.evaluate(() => window.__ready())).bundle.id, r.id);
+  assert.equal(bundleIn(await dev.state(), r.id)?.role, 'current');
+});
+
+scenario('appReloaded reaches the page that was loaded, not the one that left', async ({ page, reports, start, release }) => {
+  const r = release({ sequence: 1, version: '1.0.1' });
+  await start();
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  await downloadFromPage(page, r);
+  const leaving = await pageId(page);
+
+  await must(page, 'set', { id: r.id });
+  await waitFor(page, { version: '1.0.1', event: 'appReloaded' });
+  const arrived = await pageId(page);
+  const reloaded = reports.filter((e) => e.event === 'appReloaded');
+  assert.deepEqual(reloaded.map((e) => e.page), [arrived], `appReloaded went to the new page only, once: ${JSON.stringify(reloaded)}`);
+  assert.ok(!reloaded.some((e) => e.page === leaving));
+  assert.equal(reloaded[0].bundleId, r.id);
+});
+
+scenario('setMultiDelay with a background condition defers a nextLaunch apply', async ({ page, start, release }) => {
+  const r = release({ sequence: 1, version: '1.0.1' });
+  const dev = await start();
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  await downloadFromPage(page, r);
+  await must(page, 'setMultiDelay', { delayConditions: [{ kind: 'background' }] });
+
+  // A cold start does not meet `background`: the app starts on the built-in bundle again.
+  await restartInto(dev, page, 'builtin', { event: 'notifyAppReady' });
+  assert.equal((await dev.state()).serving.bundleId, 'builtin');
+  assert.equal((await must(page, 'getNextBundle'))?.id, r.id, 'the bundle still waits as next');
+
+  // Without the condition the same start applies it: the delay was what held it back.
+  await must(page, 'cancelDelay');
+  await restartInto(dev, page, '1.0.1', { event: 'notifyAppReady' });
+  assert.equal((await dev.state()).serving.bundleId, r.id);
+});
+
+/** The channel scenarios pin both keys: `main` (production) and `beta-only`. */
+function channelConfig() {
+  return { ...CALM, publicKeys: [...keys.publicKeys, ...betaKeys.publicKeys], bundleKeys: keys.bundleKeys };
+}
+
+scenario('setChannel moves the device to a channel signed by a key allowed for it', async ({ page, start, release }) => {
+  release({ sequence: 1, version: '1.0.1' });
+  const beta = release({ channel: 'beta', sequence: 1, version: '2.0.0-beta', keys: { signingKey: betaKeys.signingKey, bundleKey: keys.bundleKey } });
+  const dev = await start({ config: channelConfig(), withKeys: null });
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+
+  const set = await must(page, 'setChannel', { channel: 'beta' });
+  assert.equal(set.status, 'ok', JSON.stringify(set));
+  assert.equal((await must(page, 'getChannel')).channel, 'beta');
+  assert.equal((await dev.state()).channel, 'beta');
+  await downloadFromPage(page, beta);
+  const [complete] = await logOf(page, 'downloadComplete');
+  assert.equal(complete.bundle.channel, 'beta');
+  await restartInto(dev, page, '2.0.0-beta', { event: 'notifyAppReady' });
+  assert.equal((await dev.state()).serving.bundleId, beta.id);
+});
+
+scenario('setChannel to a channel signed by a key not allowed for it is refused', async ({ page, start, release }) => {
+  // `qa` signed by the key that may sign for `beta` only.
+  release({ channel: 'qa', sequence: 1, version: '3.0.0-qa', keys: { signingKey: betaKeys.signingKey, bundleKey: keys.bundleKey } });
+  const dev = await start({ config: channelConfig(), withKeys: null });
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+
+  await must(page, 'setChannel', { channel: 'qa' });
+  const check = await call(page, 'triggerUpdateCheck');
+  const download = await call(page, 'download');
+  console.log(`  qa: triggerUpdateCheck -> ${JSON.stringify(check)}; download -> ${JSON.stringify(download)}`);
+  assert.ok(!(check.ok && check.value.updateAvailable), `qa's release is not on offer: ${JSON.stringify(check)}`);
+  assert.equal(download.ok, false, 'download() of qa\'s release is refused');
+  assert.equal(download.error.code, 'verification', JSON.stringify(download.error));
+  assert.match(JSON.stringify(download.error), /channel/i, 'the refusal names the channel rule');
+  const state = await dev.state();
+  assert.deepEqual(state.bundles.filter((b) => b.id !== 'builtin' && b.role !== 'builtin'), [], 'nothing was installed');
+  await restartInto(dev, page, 'builtin', { event: 'notifyAppReady' });
+});
+
+scenario('screenshots of the app page and of the control page are saved', async ({ page, context, start, release }) => {
+  const r = release({ sequence: 1, version: '1.0.1', padding: 200_000 });
+  const dev = await start();
+  await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
+  await downloadFromPage(page, r);
+  await restartInto(dev, page, '1.0.1', { event: 'notifyAppReady' });
+
+  const appShot = path.join(OUT, 'app.png');
+  await page.screenshot({ path: appShot, fullPage: true });
+  const panel = await context.newPage();
+  await panel.goto(dev.url + '__liveship/');
+  // The control page shows what the core knows: wait until it names the serving bundle.
+  await panel.waitForFunction((id) => document.body && document.body.innerText.includes(id.slice(0, 12)), r.id, { timeout: 15000 });
+  const panelShot = path.join(OUT, 'control-page.png');
+  await panel.screenshot({ path: panelShot, fullPage: true });
+  for (const f of [appShot, panelShot]) {
+    const head = fs.readFileSync(f).subarray(0, 8);
+    assert.deepEqual([...head], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${f} is a PNG`);
+    console.log(`  screenshot: ${f}`);
+  }
+});
