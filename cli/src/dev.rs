@@ -302,12 +302,23 @@ impl Host {
     /// The page's script and the bridge, injected right after `<head>` (where Capacitor's
     /// Android `JSInjector` puts its own), so they run before the page's scripts.
     fn inject(&self, html: &str, bundle_id: &str, page: u64) -> String {
-        let headers = json!([{
-            "name": "Liveship",
-            "methods": METHODS.iter().map(|m| json!({"name": m, "rtype": "promise"}))
-                .chain(std::iter::once(json!({"name": "removeAllListeners", "rtype": "promise"})))
-                .collect::<Vec<_>>(),
-        }]);
+        // As Android's PluginHandle lists them: the plugin's methods, then the listener methods
+        // every Plugin has (addListener and removeListener return nothing: RETURN_NONE).
+        let listener_methods = [
+            ("addListener", "none"),
+            ("removeListener", "none"),
+            ("removeAllListeners", "promise"),
+        ];
+        let methods: Vec<Value> = METHODS
+            .iter()
+            .map(|m| json!({"name": m, "rtype": "promise"}))
+            .chain(
+                listener_methods
+                    .iter()
+                    .map(|(m, r)| json!({"name": m, "rtype": r})),
+            )
+            .collect();
+        let headers = json!([{ "name": "Liveship", "methods": methods }]);
         let script = format!(
             "<script>{shim}</script>\n<script>{bridge}</script>\n<script>window.Capacitor.PluginHeaders = {headers};</script>\n",
             shim = SHIM
@@ -503,7 +514,8 @@ async fn events(State(h): State<Arc<Host>>, Query(q): Query<PageQuery>) -> Respo
         let m = rx.recv().await?;
         let event = match m {
             ToPage::Result(text) => SseEvent::default().event("result").data(text),
-            ToPage::Reload => SseEvent::default().event("reload").data(""),
+            // Not empty: EventSource dispatches no event whose data is empty (HTML, "dispatch the event").
+            ToPage::Reload => SseEvent::default().event("reload").data("reload"),
         };
         Some((Ok::<_, std::convert::Infallible>(event), rx))
     });
