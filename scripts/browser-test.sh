@@ -112,7 +112,8 @@ CLI="$TARGET/debug/liveship"
 [[ -x "$CLI" ]] || die "$CLI was not built"
 
 step "scenarios (headless Chromium $("$CHROMIUM" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -n 1))"
-mkdir -p "$OUT"
+# Only this run's artifacts: a screenshot of an earlier failure would mislead.
+rm -rf "$OUT" && mkdir -p "$OUT"
 PATTERN=()
 [[ -n "${LIVESHIP_BROWSER_ONLY:-}" ]] && PATTERN=(--test-name-pattern "$LIVESHIP_BROWSER_ONLY")
 LIVESHIP_CLI="$CLI" \
@@ -123,7 +124,7 @@ LIVESHIP_CAPACITOR_JS="$CAPACITOR_JS" \
 LIVESHIP_PLUGIN_JS="$PLUGIN_JS" \
 LIVESHIP_BROWSER_WORK="$WORK" \
 LIVESHIP_BROWSER_OUT="$OUT" \
-    node --test-reporter=spec "${PATTERN[@]}" cli/tests/browser/scenarios.mjs \
-    || die "browser scenarios failed (each scenario's liveship dev log is in $OUT/)"
+    timeout --kill-after=10 300 node --test-reporter=spec "${PATTERN[@]}" cli/tests/browser/scenarios.mjs \
+    || die "browser scenarios failed or ran over 300 s (each scenario's liveship dev log is in $OUT/)"
 
 step "browser tests passed; artifacts in $OUT"

@@ -95,14 +95,14 @@ export function webFolder(dir, { version, mode = 'good', padding = 0 }) {
 
 /**
  * `liveship pack` of `web` into `repo`; returns the release with the content id `pack` printed
- * (the bundle id devices will report).
+ * and the bundle id devices will report (its first 16 hex digits, docs/DEVICE.md).
  */
 export function pack({ web, repo, channel = 'production', sequence, version, keys }) {
   const out = cli(['pack', web, '--app-id', APP_ID, '--channel', channel, '--sequence', String(sequence),
     '--version', version, '--signing-key', keys.signingKey, '--bundle-key', keys.bundleKey, '--out', repo]);
-  const id = /content id\s+([0-9a-f]{16,64})/.exec(out)?.[1];
-  if (!id) throw new Error(`liveship pack printed no content id:\n${out}`);
-  return { id, version, channel, sequence };
+  const contentId = /content id\s+([0-9a-f]{64})/.exec(out)?.[1];
+  if (!contentId) throw new Error(`liveship pack printed no content id:\n${out}`);
+  return { id: contentId.slice(0, 16), contentId, version, channel, sequence };
 }
 
 /** One scenario's folders: its own repository, data folder and web folders. */
@@ -170,11 +170,26 @@ export async function startDev({ dir, name, web, keys, config }) {
 export async function openApp(browser) {
   const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
   const reports = [];
-  await context.exposeBinding('__report', (_source, entry) => { reports.push({ ...entry, receivedAt: Date.now() }); });
+  const waiters = new Set();
+  await context.exposeBinding('__report', (_source, entry) => {
+    const r = { ...entry, receivedAt: Date.now() };
+    reports.push(r);
+    for (const w of waiters) if (w.match(r)) { waiters.delete(w); w.resolve(r); }
+  });
+  /** The first report (past or future) that `match` accepts. */
+  const nextReport = (match, what, timeout = 15000) => {
+    const seen = reports.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w = { match, resolve: (r) => { clearTimeout(timer); resolve(r); } };
+      const timer = setTimeout(() => { waiters.delete(w); reject(new Error(`no page reported ${what} within ${timeout} ms`)); }, timeout);
+      waiters.add(w);
+    });
+  };
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  return { context, page, reports, errors };
+  return { context, page, reports, nextReport, errors };
 }
 
 const WAIT = { timeout: 15000, polling: 50 };

@@ -192,24 +192,27 @@ scenario('a broken release is reverted after appReadyTimeout: the previous bundl
   assert.deepEqual(await logOf(page, 'download'), []);
 });
 
-scenario('the outgoing page\'s late notifyAppReady, after set() switched the bundle, does not confirm the incoming one', async ({ page, start, release }) => {
+scenario('the outgoing page\'s late notifyAppReady, after set() switched the bundle, does not confirm the incoming one', async ({ page, reports, nextReport, start, release }) => {
   const r = release({ sequence: 1, version: '1.0.1', mode: 'manual' });
   const dev = await start();
   await waitFor(page, { version: 'builtin', event: 'notifyAppReady' });
   await downloadFromPage(page, r);
 
   // Hold the reload that set() causes, so the outgoing page is still running when it calls.
-  let navigating;
-  const held = new Promise((resolve) => { navigating = resolve; });
-  let release_;
-  const go = new Promise((resolve) => { release_ = resolve; });
-  await page.route((u) => u.pathname === '/', async (route) => { navigating(); await go; await route.continue(); });
-  await must(page, 'set', { id: r.id });
-  await held; // the host has switched to 1.0.1 and told the page to load it
-  const late = await call(page, 'notifyAppReady');
-  assert.equal(await page.evaluate(() => window.__APP__.version), 'builtin', 'the late call came from the outgoing page');
-  if (late.ok) assert.notEqual(late.value.bundle.id, r.id, `the outgoing page confirmed ${JSON.stringify(late.value)}`);
-  release_();
+  // The page itself calls, as an app would: set(), then notifyAppReady() once set() resolved;
+  // by then the host has switched to 1.0.1 and told the page to load it.
+  let go;
+  const held = new Promise((resolve) => { go = resolve; });
+  let navigating = false;
+  await page.route((u) => u.pathname === '/', async (route) => { navigating = true; await held; await route.continue(); });
+  const leaving = await pageId(page);
+  const mark = reports.length;
+  await page.evaluate((id) => { window.__L.set({ id }).then(() => window.__ready()).catch(() => {}); }, r.id);
+  const late = await nextReport((e) => reports.indexOf(e) >= mark && e.page === leaving && e.event.startsWith('notifyAppReady'),
+    'the late notifyAppReady');
+  assert.ok(navigating, 'the late call was made while the new page was on its way');
+  if (late.event === 'notifyAppReady') assert.notEqual(late.data.bundle.id, r.id, `the outgoing page confirmed ${JSON.stringify(late.data)}`);
+  go();
   await page.unroute((u) => u.pathname === '/');
 
   await waitFor(page, { version: '1.0.1' });
