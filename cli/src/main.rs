@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod dev;
 mod device;
 mod keygen;
 mod keys;
@@ -48,6 +49,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Drive the device core from a shell: install, launch, ready, status, check, update, ...
     Device(device::DeviceArgs),
+    /// Run the app in a desktop browser on Capacitor's bridge, with the real core behind it
+    Dev(Box<dev::DevArgs>),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a).map_err(Into::into),
         Command::Device(a) => device::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Dev(a) => dev::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,11 +30,20 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(repo: &Path, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "serve".as_ref(),
+            repo.as_os_str(),
+            "--addr".as_ref(),
+            "127.0.0.1:0".as_ref(),
+        ];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+        Server::spawn(&args)
+    }
+
+    /// The binary with `args`, once it printed its `listening on URL` line (`serve`, `dev`).
+    pub fn spawn(args: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_liveship"))
-            .arg("serve")
-            .arg(repo)
-            .args(["--addr", "127.0.0.1:0"])
-            .args(extra)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -81,7 +90,7 @@ impl Server {
     }
 
     pub fn port(&self) -> u16 {
-        self.base.rsplit(':').next().unwrap().parse().unwrap()
+        self.base.trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap()
     }
 
     pub fn stderr(&self) -> String {
