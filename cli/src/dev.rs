@@ -107,7 +107,12 @@ struct Host {
     /// Retained events nobody listened to yet: (event, data).
     retained: Mutex<Vec<(String, String)>>,
     log: broadcast::Sender<String>,
+    /// The last lines of the log, replayed to a control page that connects late.
+    recent: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many log lines a control page gets when it connects.
+const REPLAY: usize = 200;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -133,6 +138,12 @@ impl Host {
     fn say(&self, kind: &str, text: String) {
         eprintln!("liveship dev: {kind}: {text}");
         let line = json!({"at": now_iso(), "kind": kind, "text": text}).to_string();
+        let mut recent = lock(&self.recent);
+        if recent.len() == REPLAY {
+            recent.pop_front();
+        }
+        recent.push_back(line.clone());
+        // Sent under the lock: a page that subscribes meanwhile gets each line once.
         let _ = self.log.send(line);
     }
 
@@ -450,6 +461,7 @@ async fn serve(args: DevArgs) -> Result<()> {
         waiting: Mutex::new(HashMap::new()),
         retained: Mutex::new(Vec::new()),
         log,
+        recent: Mutex::new(Default::default()),
     });
     let started = state.clone();
     tokio::task::spawn_blocking(move || started.start()).await?;
@@ -460,6 +472,8 @@ async fn serve(args: DevArgs) -> Result<()> {
         .route("/__liveship/events", get(events))
         .route("/__liveship/page-loaded", post(page_loaded))
         .route("/__liveship/restart", post(restart))
+        .route("/__liveship/background", post(background))
+        .route("/__liveship/foreground", post(foreground))
         .route("/__liveship/state", get(state_json))
         .route("/__liveship/log", get(log_stream))
         .nest_service("/__liveship/repo", crate::serve::router(state.repo.clone()))
@@ -557,6 +571,25 @@ async fn restart(State(h): State<Arc<Host>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// The app went to the background (as `ProcessLifecycleOwner` `onStop` reports it).
+async fn background(State(h): State<Arc<Host>>) -> StatusCode {
+    h.say("page", "the app went to the background".into());
+    let _ = tokio::task::spawn_blocking(move || h.plugin().app_moved_to_background()).await;
+    StatusCode::NO_CONTENT
+}
+
+/// The app came back (`onStart`): the core decides delay conditions and apply mode `background`.
+async fn foreground(State(h): State<Arc<Host>>) -> StatusCode {
+    h.say("page", "the app came back to the foreground".into());
+    let _ = tokio::task::spawn_blocking(move || {
+        for e in h.plugin().app_moved_to_foreground() {
+            h.effect(e);
+        }
+    })
+    .await;
+    StatusCode::NO_CONTENT
+}
+
 async fn state_json(State(h): State<Arc<Host>>) -> Response {
     let answer = tokio::task::spawn_blocking(move || {
         let p = h.plugin();
@@ -578,8 +611,17 @@ async fn state_json(State(h): State<Arc<Host>>) -> Response {
 }
 
 async fn log_stream(State(h): State<Arc<Host>>) -> Response {
-    let rx = h.log.subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    let (earlier, rx) = {
+        let recent = lock(&h.recent);
+        (
+            recent.iter().cloned().collect::<Vec<_>>(),
+            h.log.subscribe(),
+        )
+    };
+    let replay = futures_util::stream::iter(earlier.into_iter().map(|line| {
+        Ok::<_, std::convert::Infallible>(SseEvent::default().event("log").data(line))
+    }));
+    let live = futures_util::stream::unfold(rx, |mut rx| async move {
         loop {
             match rx.recv().await {
                 Ok(line) => {
@@ -591,7 +633,7 @@ async fn log_stream(State(h): State<Arc<Host>>) -> Response {
             }
         }
     });
-    Sse::new(stream)
+    Sse::new(futures_util::StreamExt::chain(replay, live))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
@@ -599,8 +641,14 @@ async fn log_stream(State(h): State<Arc<Host>>) -> Response {
 /// A file of the served bundle; HTML pages get the bridge injected.
 async fn bundle_file(State(h): State<Arc<Host>>, uri: axum::http::Uri) -> Response {
     let (bundle_id, root) = lock(&h.serving).clone();
+    // Capacitor's html5mode: a route of a single-page app (no file extension) that is no file
+    // is the bundle's index.html, so a reload on a deep route works as in the WebView.
+    let route = !uri.path().rsplit('/').next().unwrap_or("").contains('.');
     let Some(path) = inside(&root, uri.path()) else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+        return match (route, tokio::fs::read(root.join("index.html")).await) {
+            (true, Ok(b)) => page(&h, &bundle_id, uri.path(), &b),
+            _ => (StatusCode::NOT_FOUND, "not found").into_response(),
+        };
     };
     let path = if path.is_dir() {
         path.join("index.html")
@@ -627,6 +675,14 @@ async fn bundle_file(State(h): State<Arc<Host>>, uri: axum::http::Uri) -> Respon
         bytes,
     )
         .into_response()
+}
+
+/// An HTML page of the served bundle, with the bridge injected: a new page for the host.
+fn page(h: &Host, bundle_id: &str, url: &str, bytes: &[u8]) -> Response {
+    let page = h.new_page();
+    h.say("page", format!("page {page} of bundle {bundle_id}: {url}"));
+    let html = h.inject(&String::from_utf8_lossy(bytes), bundle_id, page);
+    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
 /// `request` (a URL path) as a path under `root`, or `None` when it would leave it (`..`,
@@ -688,6 +744,7 @@ mod tests {
             waiting: Mutex::new(HashMap::new()),
             retained: Mutex::new(Vec::new()),
             log,
+            recent: Mutex::new(Default::default()),
         };
         let html = h.inject(
             "<html><head><script src=app.js></script></head></html>",

@@ -74,12 +74,31 @@ fn nothing_outside_web_and_repo_is_served() {
         "//etc/passwd",
     ] {
         let (status, body) = raw_get(server.port(), target);
-        assert_ne!(status, 200, "{target} was served");
+        // A route without a file extension may be the app's index (html5 mode), nothing else.
+        assert!(
+            status != 200 || body.contains("window.androidBridge"),
+            "{target} was served: {body}"
+        );
         assert!(!body.contains(&secret), "{target} leaked the signing key");
+        assert!(!body.contains("root:x:0:0"), "{target} leaked /etc/passwd");
     }
     // A link in the web folder that points out of it is not followed.
     std::os::unix::fs::symlink(f.key("signing.key"), f.web.join("key.txt")).unwrap();
     let (status, body) = raw_get(server.port(), "/key.txt");
     assert_ne!(status, 200);
     assert!(!body.contains(&secret));
+}
+
+#[test]
+fn a_route_of_a_single_page_app_is_its_index_as_in_capacitors_html5_mode() {
+    let f = Fixture::new();
+    let server = dev(&f);
+    let (status, page) = raw_get(server.port(), "/settings/profile");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("window.androidBridge"),
+        "the route's page has no bridge"
+    );
+    let (status, _) = raw_get(server.port(), "/missing.js");
+    assert_eq!(status, 404, "a missing file is not the index");
 }

@@ -36,7 +36,7 @@ impl Server {
             "--addr".as_ref(),
             "127.0.0.1:0".as_ref(),
         ];
-        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         Server::spawn(&args)
     }
 
@@ -90,7 +90,13 @@ impl Server {
     }
 
     pub fn port(&self) -> u16 {
-        self.base.trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap()
+        self.base
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     pub fn stderr(&self) -> String {
