@@ -140,6 +140,10 @@ export async function startDev({ dir, name, web, keys, config }) {
   child.removeAllListeners('exit');
   child.stdout.resume();
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  const post = async (what) => {
+    const r = await fetch(url + '__liveship/' + what, { method: 'POST' });
+    if (!r.ok) throw new Error(`POST /__liveship/${what}: ${r.status}`);
+  };
   return {
     url,
     logFile,
@@ -150,10 +154,10 @@ export async function startDev({ dir, name, web, keys, config }) {
       return r.json();
     },
     /** POST /__liveship/restart: the app is killed and started again. */
-    async restart() {
-      const r = await fetch(url + '__liveship/restart', { method: 'POST' });
-      if (!r.ok) throw new Error(`POST /__liveship/restart: ${r.status}`);
-    },
+    async restart() { await post('restart'); },
+    /** POST /__liveship/background, then /foreground: the app left and came back. */
+    async background() { await post('background'); },
+    async foreground() { await post('foreground'); },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
