@@ -16,7 +16,15 @@
 
   function show() {
     var el = document.getElementById('log');
-    if (el) el.textContent = window.__log.map(function (e) { return e.event + ' ' + JSON.stringify(e.data || {}); }).join('\n');
+    if (el) el.textContent = window.__log.map(function (e) { return e.event + ' ' + summary(e.data); }).join('\n');
+  }
+  /** One readable line of an event's data: its bundle, progress, reason. */
+  function summary(d) {
+    if (!d) return '';
+    var parts = [];
+    if (d.bundle) parts.push('bundle ' + (d.bundle.id || '(offered)') + ' ' + d.bundle.version + ' ' + d.bundle.role);
+    ['mode', 'percent', 'outcome', 'status', 'reason'].forEach(function (k) { if (d[k] !== undefined) parts.push(k + ' ' + d[k]); });
+    return parts.join(', ');
   }
   function record(event, data) {
     var entry = { event: event, data: data, at: Date.now() };
