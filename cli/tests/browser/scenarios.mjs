@@ -171,6 +171,7 @@ scenario('a broken release is reverted after appReadyTimeout: the previous bundl
   const brokenStart = reports.find((e) => e.version === '1.0.2' && e.event === 'start');
   assert.ok(brokenStart, 'the broken release was served on trial');
   const back = reports.find((e) => e.version === '1.0.1' && e.event === 'start' && e.receivedAt > brokenStart.receivedAt);
+  assert.ok(back, 'the previous bundle started again after the broken one');
   assert.ok(back.receivedAt - brokenStart.receivedAt >= TIMEOUT_MS / 2,
     `reverted by the timer, not at once (${back.receivedAt - brokenStart.receivedAt} ms after the broken page started)`);
   const [failed] = await logOf(page, 'updateFailed');
@@ -201,7 +202,8 @@ scenario('the outgoing page\'s late notifyAppReady, after set() switched the bun
 
   // Hold the reload that set() causes, so the outgoing page is still running when it calls.
   // The page itself calls, as an app would: set(), then notifyAppReady() once set() resolved;
-  // by then the host has switched to 1.0.1 and told the page to load it.
+  // by then the host has switched to 1.0.1 and told the page to load it. (Playwright cannot
+  // evaluate in a page whose navigation is held, so the result comes back through __report.)
   let go;
   const held = new Promise((resolve) => { go = resolve; });
   let navigating = false;
