@@ -113,7 +113,7 @@ CLI="$TARGET/debug/liveship"
 
 step "scenarios (headless Chromium $("$CHROMIUM" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -n 1))"
 # Only this run's artifacts: a screenshot of an earlier failure would mislead.
-rm -rf "$OUT" && mkdir -p "$OUT"
+mkdir -p "$OUT" && rm -f "$OUT"/*.png "$OUT"/*.dev.log
 PATTERN=()
 [[ -n "${LIVESHIP_BROWSER_ONLY:-}" ]] && PATTERN=(--test-name-pattern "$LIVESHIP_BROWSER_ONLY")
 LIVESHIP_CLI="$CLI" \
