@@ -36,6 +36,8 @@ echo "== Capacitor plugin: TypeScript build and tests, host Kotlin tests against
 scripts/plugin-test.sh
 echo "== Android Kotlin compiled against the real Capacitor API (android/compile-check/README.md)"
 scripts/android-compile-check.sh
+echo "== the app in headless Chromium on Capacitor's bridge, through liveship dev"
+scripts/browser-test.sh
 echo "== aarch64 tests under qemu-user"
 scripts/test-aarch64.sh
 
@@ -45,5 +47,5 @@ cargo run -q -p liveship-cli -- demo
 # One closing line that counts every Rust test (cargo prints one result line per test binary).
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
-echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, Android compile, aarch64, demo)"
+echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, Android compile, browser, aarch64, demo)"
 echo "rust tests: ${passed} passed, ${failed} failed"
