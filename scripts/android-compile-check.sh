@@ -59,15 +59,8 @@ fi
 [[ -f "$ORG_JSON" ]] || die "org.json missing at $ORG_JSON"
 
 step "resolve @capacitor/android"
-RANGE=$(node -p 'require("./package.json").devDependencies["@capacitor/core"] || ""')
-[[ -n "$RANGE" ]] || die "package.json has no devDependencies[@capacitor/core] to take the Capacitor version from"
-VERSION=$(npm view "@capacitor/android@$RANGE" version --json 2>/dev/null \
-    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);v=[].concat(v);
-        const k=x=>x.split(/[.-]/).slice(0,3).map(Number);  // npm lists by publication date: take the highest
-        v.sort((a,b)=>{const p=k(a),q=k(b);return p[0]-q[0]||p[1]-q[1]||p[2]-q[2]});console.log(v[v.length-1])})') \
-    || die "npm view @capacitor/android@$RANGE failed (no network? the registry is needed once per version)"
-[[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "could not resolve @capacitor/android@$RANGE (got '$VERSION')"
-echo "@capacitor/android@$RANGE -> $VERSION"
+source "$ROOT/scripts/capacitor-android.sh"
+capacitor_android_version
 
 # Keyed by the stub folder and this script (it names the classes compiled and the generated members).
 STUB_KEY=$( (find "$CHECK" -type f | LC_ALL=C sort | xargs sha256sum; sha256sum "$0") | sha256sum | cut -c1-16)
@@ -84,12 +77,7 @@ fi
 
 if [[ ! -f "$CAP_JAR" ]]; then
     step "compile Capacitor $VERSION's Java sources"
-    SRC="$CACHE/capacitor-android-$VERSION"
-    if [[ ! -d "$SRC/package" ]]; then
-        mkdir -p "$SRC"
-        (cd "$SRC" && npm pack --silent "@capacitor/android@$VERSION" >/dev/null) || die "npm pack @capacitor/android@$VERSION failed"
-        tar xzf "$SRC/capacitor-android-$VERSION.tgz" -C "$SRC" || die "could not unpack capacitor-android-$VERSION.tgz"
-    fi
+    capacitor_android_unpack
     JAVA="$SRC/package/capacitor/src/main/java"
     CAP="$JAVA/com/getcapacitor"
     [[ -f "$CAP/Plugin.java" ]] || die "$CAP/Plugin.java missing: the package layout changed"

@@ -71,24 +71,13 @@ fi
 echo "playwright-core $(node -p "require('$PLAYWRIGHT/package.json').version")"
 
 step "Capacitor's native-bridge.js (@capacitor/android)"
-RANGE=$(node -p 'require("./package.json").devDependencies["@capacitor/core"] || ""')
-[[ -n "$RANGE" ]] || die "package.json has no devDependencies[@capacitor/core] to take the Capacitor version from"
-# Resolved as scripts/android-compile-check.sh does, so both use the same cached package.
-VERSION=$(npm view "@capacitor/android@$RANGE" version --json 2>/dev/null \
-    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);v=[].concat(v);
-        const k=x=>x.split(/[.-]/).slice(0,3).map(Number);  // npm lists by publication date: take the highest
-        v.sort((a,b)=>{const p=k(a),q=k(b);return p[0]-q[0]||p[1]-q[1]||p[2]-q[2]});console.log(v[v.length-1])})') \
-    || die "npm view @capacitor/android@$RANGE failed (no network? the registry is needed once per version)"
-[[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "could not resolve @capacitor/android@$RANGE (got '$VERSION')"
-SRC="$CACHE/capacitor-android-$VERSION"
-if [[ ! -d "$SRC/package" ]]; then
-    mkdir -p "$SRC"
-    (cd "$SRC" && npm pack --silent "@capacitor/android@$VERSION" >/dev/null) || die "npm pack @capacitor/android@$VERSION failed"
-    tar xzf "$SRC/capacitor-android-$VERSION.tgz" -C "$SRC" || die "could not unpack capacitor-android-$VERSION.tgz"
-fi
+# The same cached package as scripts/android-compile-check.sh.
+source "$ROOT/scripts/capacitor-android.sh"
+capacitor_android_version
+capacitor_android_unpack
 NATIVE_BRIDGE="$SRC/package/capacitor/src/main/assets/native-bridge.js"
 [[ -s "$NATIVE_BRIDGE" ]] || die "$NATIVE_BRIDGE missing: the @capacitor/android package layout changed"
-echo "@capacitor/android@$RANGE -> $VERSION: $NATIVE_BRIDGE"
+echo "native-bridge.js: $NATIVE_BRIDGE"
 
 step "the plugin's IIFE and @capacitor/core's"
 CAPACITOR_JS="$ROOT/node_modules/@capacitor/core/dist/capacitor.js"
