@@ -23,6 +23,7 @@
 //! payloads read the installed bundles, which needs the store).
 
 pub mod args;
+mod methods;
 pub mod payload;
 
 use std::collections::HashMap;
@@ -32,16 +33,16 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::boot::{self, ResetTarget, BUILTIN};
+use crate::boot::{self, BUILTIN};
 use crate::clock::{Clock, SystemClock, Timer};
 use crate::config::Config;
-use crate::engine::{CheckResult, Engine};
+use crate::engine::Engine;
 use crate::error::LiveshipError;
 use crate::events::{Event, EventSink, UpdateOutcome};
 use crate::fetch::HttpConfig;
-use crate::ffi::{core, guard, HostInfo};
+use crate::ffi::{core, guard, panic_message, HostInfo};
 use args::{ArgError, Args};
 
 /// This plugin's version (`getPluginVersion`); equal to package.json's (a test checks).
@@ -212,6 +213,15 @@ enum Message {
 }
 
 impl Shared {
+    fn new(listener: Arc<dyn PluginListener>, events: mpsc::Sender<Message>) -> Arc<Shared> {
+        Arc::new(Shared {
+            listener,
+            state: Mutex::new(State::default()),
+            running: Mutex::new(0),
+            events: Mutex::new(events),
+        })
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -446,11 +456,7 @@ impl CapacitorPlugin {
                 self.dispatch(engine, &method, &args)
             };
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|p| {
-                let what = p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+                let what = panic_message(p.as_ref());
                 log::error!("{method} panicked: {what}");
                 Err(Failure::Plugin(
                     "internal",
@@ -591,12 +597,7 @@ impl CapacitorPlugin {
     ) -> Arc<Self> {
         let builtin_version = config.builtin_version.clone();
         let (tx, rx) = mpsc::channel();
-        let shared = Arc::new(Shared {
-            listener: listener.clone(),
-            state: Mutex::new(State::default()),
-            running: Mutex::new(0),
-            events: Mutex::new(tx),
-        });
+        let shared = Shared::new(listener, tx);
         if config.development && log::max_level() < log::LevelFilter::Debug {
             log::set_max_level(log::LevelFilter::Debug);
         }
@@ -641,12 +642,7 @@ impl CapacitorPlugin {
         let (tx, _rx) = mpsc::channel();
         Arc::new_cyclic(|me| CapacitorPlugin {
             engine: Err(why),
-            shared: Arc::new(Shared {
-                listener,
-                state: Mutex::new(State::default()),
-                running: Mutex::new(0),
-                events: Mutex::new(tx),
-            }),
+            shared: Shared::new(listener, tx),
             builtin_version,
             period: Mutex::new(None),
             started: Default::default(),
@@ -657,282 +653,6 @@ impl CapacitorPlugin {
     /// The engine underneath, for hosts that also use the typed API.
     pub fn engine(&self) -> Option<&Arc<Engine>> {
         self.engine.as_ref().ok()
-    }
-
-    fn dispatch(&self, e: &Arc<Engine>, method: &str, a: &Args) -> Outcome {
-        let c = e.config();
-        let run = |op: &str, f: &dyn Fn() -> Result<(), crate::engine::CoreError>| core(op, f);
-        let bundle = |id: &str, version: &str| -> Result<Value, LiveshipError> {
-            Ok(payload::by_id(
-                id,
-                &core("list", || e.list())?,
-                &c.builtin_version,
-                version,
-            ))
-        };
-        let done = || Ok(None);
-        let v = match method {
-            "notifyAppReady" => {
-                let id = a.bundle_id("bundleId")?;
-                core("notifyAppReady", || e.notify_app_ready(&id))?;
-                json!({ "bundle": bundle(&id, "")? })
-            }
-            "download" => return self.download(e, a),
-            "next" => {
-                let id =
-                    a.installed_bundle_id("id", "the built-in bundle cannot be next; use reset()")?;
-                run("setNext", &|| e.set_next(&id))?;
-                bundle(&id, "")?
-            }
-            "set" => {
-                let id = a.bundle_id("id")?;
-                if id == BUILTIN {
-                    core("reset", || e.reset(ResetTarget::Builtin))?;
-                    return done();
-                }
-                run("setNext", &|| e.set_next(&id))?;
-                if core("applyNext", || e.apply_now())?.is_some() {
-                    return done();
-                }
-                if !core("delayConditions", || e.delay())?.is_empty() {
-                    return Err(Failure::Plugin(
-                        "invalidArgument",
-                        format!(
-                            "bundle {id} is next and applies once its delay conditions are met; \
-                             call cancelDelay() first to switch now"
-                        ),
-                    ));
-                }
-                return Err(Failure::Plugin(
-                    "internal",
-                    format!("bundle {id} was set as next but did not apply"),
-                ));
-            }
-            "reload" => {
-                // A pending next bundle applies (its Serve comes from the core); else what
-                // serves is loaded again.
-                if core("applyNext", || e.apply_now())?.is_none() {
-                    let l = core("current", || e.current())?;
-                    self.shared.effect(Effect::Serve {
-                        bundle_id: l.id,
-                        path: l.path,
-                    });
-                }
-                return done();
-            }
-            "reset" => {
-                let to = if a.optional_boolean("toLastSuccessful", false)? {
-                    ResetTarget::LastGood
-                } else {
-                    ResetTarget::Builtin
-                };
-                core("reset", || e.reset(to))?;
-                return done();
-            }
-            "current" => {
-                let l = core("current", || e.current())?;
-                let installed = core("list", || e.list())?;
-                json!({
-                    "bundle": payload::launch(&l, &installed, &c.builtin_version),
-                    "native": c.native_version,
-                })
-            }
-            "list" => {
-                let installed = core("list", || e.list())?;
-                json!({ "bundles": installed.iter().map(payload::bundle).collect::<Vec<_>>() })
-            }
-            "delete" => {
-                let id = a.installed_bundle_id("id", "the built-in bundle cannot be deleted")?;
-                run("delete", &|| e.delete(&id))?;
-                return done();
-            }
-            "getLatest" => {
-                if let Some(wanted) = a.optional_channel("channel")? {
-                    let mine = core("getChannel", || e.channel())?;
-                    if wanted != mine {
-                        return Err(Failure::Arg(ArgError {
-                            field: "channel".into(),
-                            reason: format!(
-                                "this device follows \"{mine}\"; call setChannel() to change it"
-                            ),
-                        }));
-                    }
-                }
-                let check = core("check", || e.check())?;
-                payload::latest(&check, &core("current", || e.current())?.version)
-            }
-            "setChannel" => {
-                let channel = a.channel("channel")?;
-                let trigger = a.optional_boolean("triggerAutoUpdate", false)?;
-                run("setChannel", &|| e.set_channel(Some(&channel)))?;
-                if trigger {
-                    self.auto_update();
-                }
-                json!({ "status": "ok" })
-            }
-            "unsetChannel" => {
-                let trigger = a.optional_boolean("triggerAutoUpdate", false)?;
-                run("unsetChannel", &|| e.set_channel(None))?;
-                if trigger {
-                    self.auto_update();
-                }
-                return done();
-            }
-            "getChannel" => json!({
-                "channel": core("getChannel", || e.channel())?, "status": "ok", "allowSet": true,
-            }),
-            "getDeviceId" => json!({ "deviceId": e.device_id() }),
-            "getPluginVersion" => json!({ "version": PLUGIN_VERSION }),
-            "getBuiltinVersion" => json!({ "version": c.builtin_version }),
-            "isAutoUpdateEnabled" => json!({ "enabled": auto_update_enabled(c) }),
-            "getNextBundle" => match core("status", || e.status())?.next {
-                Some(b) => payload::bundle(&b),
-                None => return done(),
-            },
-            "getFailedUpdate" => match self.shared.state().failed.take() {
-                Some(f) => f,
-                None => return done(),
-            },
-            "setMultiDelay" => {
-                let conditions = a.delay_conditions()?;
-                run("setMultiDelay", &|| e.set_delay(&conditions))?;
-                return done();
-            }
-            "cancelDelay" => {
-                run("cancelDelay", &|| e.set_delay(&[]))?;
-                return done();
-            }
-            "triggerUpdateCheck" => match core("check", || e.check())? {
-                CheckResult::UpdateAvailable { version, .. } => {
-                    self.start_update(e);
-                    json!({ "updateAvailable": true, "version": version })
-                }
-                CheckResult::NoUpdate { code, reason } => {
-                    json!({ "updateAvailable": false, "code": code, "reason": reason })
-                }
-            },
-            "getHistory" => {
-                let h = core("history", || e.history())?;
-                json!({ "history": h.iter().map(payload::history).collect::<Vec<_>>() })
-            }
-            "exportData" => json!({ "json": self.export(e)?.to_string() }),
-            "deleteData" => {
-                self.delete_data(e)?;
-                return done();
-            }
-            "setConsent" => {
-                let telemetry = a.boolean("telemetry")?;
-                run("setConsent", &|| e.set_consent(Some(telemetry)))?;
-                json!({ "telemetry": telemetry })
-            }
-            other => {
-                return Err(Failure::Plugin(
-                    "unimplemented",
-                    format!("Liveship has no method {other:?}"),
-                ))
-            }
-        };
-        Ok(Some(v))
-    }
-
-    /// Check, download, verify and install the offered release as next. `url`, when given,
-    /// must be the configured `updateUrl`; `version` what the server offers.
-    fn download(&self, e: &Arc<Engine>, a: &Args) -> Outcome {
-        const NOT_USED: &str = "is not used: keys and hashes travel in the signed manifest";
-        a.refused("sessionKey", NOT_USED)?;
-        a.refused("checksum", NOT_USED)?;
-        let url = a.optional_text("url")?;
-        let version = a.optional_text("version")?;
-        let refuse = |field: &str, reason: String| {
-            Failure::Arg(ArgError {
-                field: field.into(),
-                reason,
-            })
-        };
-        let no_update = |code: &str, reason: &str| {
-            Failure::Plugin(
-                "invalidArgument",
-                format!("no update to download ({code}): {reason}"),
-            )
-        };
-        if let Some(url) = url {
-            let configured = e.config().update_url.as_deref().filter(|u| !u.is_empty());
-            let Some(configured) = configured else {
-                return Err(refuse("url", "no updateUrl is configured".into()));
-            };
-            if url.trim_end_matches('/') != configured.trim_end_matches('/') {
-                return Err(refuse(
-                    "url",
-                    "Liveship installs signed releases from the configured updateUrl only".into(),
-                ));
-            }
-        }
-        if let Some(wanted) = version {
-            match core("check", || e.check())? {
-                CheckResult::UpdateAvailable { version, .. } if version != wanted => {
-                    return Err(refuse(
-                        "version",
-                        format!("the server offers {version}, not {wanted}"),
-                    ))
-                }
-                CheckResult::NoUpdate { code, reason } => return Err(no_update(&code, &reason)),
-                CheckResult::UpdateAvailable { .. } => {}
-            }
-        }
-        self.running(true);
-        let outcome = core("download", || e.update());
-        self.running(false);
-        match outcome? {
-            UpdateOutcome::Installed { id, version, .. } => {
-                let installed = core("list", || e.list())?;
-                Ok(Some(payload::by_id(
-                    &id,
-                    &installed,
-                    &e.config().builtin_version,
-                    &version,
-                )))
-            }
-            UpdateOutcome::NoUpdate { code, reason } => Err(no_update(&code, &reason)),
-        }
-    }
-
-    /// Everything kept about this install, as one JSON document. No keys, no URLs.
-    fn export(&self, e: &Arc<Engine>) -> Result<Value, LiveshipError> {
-        let status = core("status", || e.status())?;
-        let installed = core("list", || e.list())?;
-        let builtin = &e.config().builtin_version;
-        Ok(json!({
-            "deviceId": status.device_id,
-            "channel": status.channel,
-            "nativeVersion": status.native_version,
-            "consent": { "telemetry": core("consent", || e.consent())?.unwrap_or(false) },
-            "serving": payload::launch(&status.serving, &installed, builtin),
-            "bundles": installed.iter().map(payload::bundle).collect::<Vec<_>>(),
-            "history": core("history", || e.history())?.iter().map(payload::history).collect::<Vec<_>>(),
-            "delayConditions": core("delay", || e.delay())?.iter().map(payload::delay_condition).collect::<Vec<_>>(),
-        }))
-    }
-
-    /// Back to the built-in bundle, every downloaded bundle deleted, the delay conditions
-    /// cancelled, the consent forgotten, the remembered revert dropped. The transition history
-    /// stays: it holds no personal data (docs/PLUGIN.md).
-    fn delete_data(&self, e: &Arc<Engine>) -> Result<(), Failure> {
-        core("reset", || e.reset(ResetTarget::Builtin))?;
-        for b in core("list", || e.list())? {
-            core("delete", || e.delete(&b.id)).map_err(|err| {
-                Failure::Plugin(
-                    "storage",
-                    format!(
-                        "bundle {} could not be deleted after the reset: {err}",
-                        b.id
-                    ),
-                )
-            })?;
-        }
-        core("cancelDelay", || e.set_delay(&[]))?;
-        core("setConsent", || e.set_consent(None))?;
-        self.shared.state().failed = None;
-        Ok(())
     }
 
     /// The background work as the configuration wants it.

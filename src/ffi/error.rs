@@ -263,7 +263,7 @@ pub(crate) fn core<T>(
     guard(op, || f().map_err(LiveshipError::from_core))
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

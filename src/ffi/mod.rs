@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::LiveshipError;
-pub(crate) use error::{core, guard};
+pub(crate) use error::{core, guard, panic_message};
 use listener::ListenerSink;
 pub use listener::{set_logger, EventListener, LogLevel, Logger};
 
