@@ -144,7 +144,8 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, CoreError> {
         config.validate()?;
-        let (mut store, report) = Store::open_with_clock(data_dir, clock.clone())?;
+        let adopt = |dir: &Path, envelope: &[u8]| adoptable(&config, dir, envelope);
+        let (mut store, report) = Store::open_recovering(data_dir, clock.clone(), &adopt)?;
         if let Some(reason) = report.reset {
             events.on_event(Event::StateReset { reason });
         }
@@ -482,4 +483,20 @@ pub enum NetError {
     BadUrl { url: String },
     #[error(transparent)]
     Fetch(#[from] FetchError),
+}
+
+/// Whether an installed bundle may serve again after a lost database: its stored envelope
+/// verifies against the pinned keys and is this app's, and every file matches the signed list.
+/// Returns the verified payload the new bundle row records.
+fn adoptable(config: &Config, dir: &Path, envelope: &[u8]) -> Result<Vec<u8>, String> {
+    let verified =
+        release::verify_envelope(envelope, &config.public_keys).map_err(|e| e.to_string())?;
+    if verified.manifest.app_id != config.app_id {
+        return Err(format!(
+            "it belongs to app {}, not {}",
+            verified.manifest.app_id, config.app_id
+        ));
+    }
+    crate::unpack::check_dir(dir, &verified.manifest.files).map_err(|e| e.to_string())?;
+    Ok(verified.payload)
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
 use crate::fs::{io, remove_any, sync_dir};
@@ -28,6 +28,7 @@ pub mod builtin;
 pub mod downloads;
 pub mod history;
 pub mod meta;
+mod recovery;
 
 pub use builtin::BuiltinFile;
 pub use history::{add_history, history, HistoryEntry};
@@ -194,7 +195,13 @@ pub struct OpenReport {
     pub reset: Option<String>,
     /// Leftovers of interrupted work removed at open.
     pub cleaned: Vec<String>,
+    /// Bundles re-adopted by a rebuild (their ids).
+    pub adopted: Vec<String>,
 }
+
+/// Verifies an installed bundle for re-adoption after a lost database: given its folder and its
+/// stored envelope, the verified manifest payload, or why it cannot be adopted.
+pub type Adopt<'a> = dyn Fn(&Path, &[u8]) -> Result<Vec<u8>, String> + 'a;
 
 impl Store {
     /// Opens (creating if needed) the store under `root`, on the system clock. Never fails on a
@@ -203,10 +210,24 @@ impl Store {
         Self::open_with_clock(root, Arc::new(SystemClock))
     }
 
-    /// [`Store::open`] with the clock that stamps what the store records (the engine's).
+    /// [`Store::open`] with the clock that stamps what the store records (the engine's). A
+    /// rebuilt database re-adopts no bundle: see [`Store::open_recovering`].
     pub fn open_with_clock(
         root: &Path,
         clock: Arc<dyn Clock>,
+    ) -> Result<(Store, OpenReport), StoreError> {
+        Self::open_recovering(root, clock, &|_, _| Err("no verifier at this open".into()))
+    }
+
+    /// [`Store::open_with_clock`] that, if the database has to be rebuilt, re-adopts every
+    /// installed bundle that `adopt` accepts: it is given the bundle's folder and its stored
+    /// envelope and returns the verified manifest payload (signature, app, every file against the
+    /// signed list), or why not. Adopted bundles come back `ready`, in the roles the recovery
+    /// record names; the others are removed as leftovers.
+    pub fn open_recovering(
+        root: &Path,
+        clock: Arc<dyn Clock>,
+        adopt: &Adopt<'_>,
     ) -> Result<(Store, OpenReport), StoreError> {
         for dir in [
             root.to_path_buf(),
@@ -252,7 +273,7 @@ impl Store {
             clock,
         };
         if let Some(reason) = &report.reset {
-            store.rebuild_from_envelopes(reason)?;
+            report.adopted = store.rebuild(reason, adopt)?;
         }
         // Leftovers are only safe to delete when no install runs in another process.
         if let Some(_guard) = store.try_install_lock()? {
@@ -352,6 +373,11 @@ impl Store {
             now: self.clock.now(),
         };
         let out = f(&tx)?;
+        // Before the commit, so that once a change is committed its record is on disk too (see
+        // `recovery` for why a failure here does not stop the change).
+        if let Err(e) = recovery::save_if_changed(&tx, &self.root) {
+            log::error!("writing the recovery record: {e}");
+        }
         tx.tx.commit().map_err(|e| E::from(e.into()))?;
         Ok(out)
     }
@@ -414,11 +440,18 @@ impl Store {
         Ok(cleaned)
     }
 
-    /// After a database reset: re-register the high-water marks of the bundles still on disk,
-    /// from their stored envelopes, so a lost database cannot be used to roll a device back.
-    /// The bundles themselves are dropped (they are unconfirmed as far as the new state knows).
-    fn rebuild_from_envelopes(&mut self, reason: &str) -> Result<(), StoreError> {
-        let mut marks: Vec<(String, u64)> = Vec::new();
+    /// After a database reset: restore what must outlive the database from the recovery record
+    /// and the stored envelopes (high-water marks, blocklist, install id, native version), then
+    /// re-adopt the installed bundles `adopt` verifies and give them back the roles the record
+    /// names. A lost database can thus neither roll the device back, nor bring back a revoked
+    /// or failed release, nor forget what it was running. Returns the adopted ids.
+    fn rebuild(&mut self, reason: &str, adopt: &Adopt<'_>) -> Result<Vec<String>, StoreError> {
+        let record = recovery::load(&self.root).unwrap_or_default();
+        let mut marks: Vec<(String, u64)> = record
+            .high_water
+            .iter()
+            .map(|(c, s)| (c.clone(), *s))
+            .collect();
         let floors = self.root.join("floors");
         let mut paths = Vec::new();
         for dir in [self.bundles_dir(), floors] {
@@ -427,26 +460,120 @@ impl Store {
                 paths.push(entry.map_err(io("listing", &dir))?.path());
             }
         }
+        let blocked: std::collections::HashSet<&str> = record
+            .blocklist
+            .iter()
+            .map(|b| b.content_id.as_str())
+            .collect();
+        let mut adopted: Vec<(BundleRow, String)> = Vec::new();
         for path in paths {
-            if !file_name(&path).ends_with(".envelope.json") {
+            let name = file_name(&path);
+            let Some(id) = name.strip_suffix(".envelope.json") else {
+                continue;
+            };
+            // The envelope was verified before it was stored; its sequence alone may raise a
+            // floor (an attacker with disk access gains nothing from that).
+            let Ok(bytes) = read_bounded(&path, release::MAX_ENVELOPE_BYTES as u64) else {
+                continue;
+            };
+            let Some(m) = decode_unverified(&bytes) else {
+                continue;
+            };
+            marks.push((m.channel.clone(), m.sequence));
+            if path.parent() != Some(self.bundles_dir().as_path()) {
                 continue;
             }
-            // The envelope was verified before it was stored; here only its sequence is read,
-            // and only to raise a floor, which an attacker with disk access gains nothing from.
-            let Ok(bytes) = fs::read(&path) else { continue };
-            if let Some(m) = decode_unverified(&bytes) {
-                marks.push((m.channel, m.sequence));
+            // Serving it again is another matter: only what verifies now comes back.
+            let dir = self.bundle_dir(id);
+            let content_id = m.content_id();
+            let verdict = if !content_id.starts_with(id) || id.len() != 16 {
+                Err("its folder name is not its content id".to_string())
+            } else if blocked.contains(content_id.as_str()) {
+                Err("its content is blocklisted".to_string())
+            } else if !dir.is_dir() {
+                Err("its folder is missing".to_string())
+            } else {
+                adopt(&dir, &bytes)
+            };
+            match verdict.and_then(|payload| {
+                let m: Manifest = serde_json::from_slice(&payload)
+                    .map_err(|e| format!("verified payload does not parse: {e}"))?;
+                Ok((m, payload))
+            }) {
+                Ok((m, payload)) if m.content_id() == content_id => adopted.push((
+                    BundleRow {
+                        id: id.to_string(),
+                        content_id,
+                        channel: m.channel.clone(),
+                        sequence: m.sequence,
+                        version: m.version.clone(),
+                        status: BundleStatus::Ready,
+                        failed_reason: None,
+                        installed_at: 0,
+                        manifest: payload,
+                    },
+                    format!("re-adopted after a state reset: {}", m.label()),
+                )),
+                Ok(_) => log::warn!("bundle {id} not re-adopted: its envelope changed"),
+                Err(why) => log::warn!("bundle {id} not re-adopted: {why}"),
             }
         }
         let reason = reason.to_string();
-        self.write(|tx| -> Result<(), StoreError> {
+        let ids = self.write(|tx| -> Result<_, StoreError> {
             for (channel, seq) in &marks {
                 raise_high_water(tx, channel, *seq)?;
             }
+            for b in &record.blocklist {
+                tx.execute(
+                    "INSERT OR IGNORE INTO blocklist (content_id, reason, at) VALUES (?1, ?2, ?3)",
+                    params![b.content_id, b.reason, b.at as i64],
+                )?;
+            }
+            if let Some(id) = &record.install_id {
+                set_device_id(tx, id)?;
+            }
+            if let Some(build) = &record.native_build {
+                meta::set_native_build(tx, build)?;
+            }
             add_history(tx, "state_reset", None, &reason)?;
-            Ok(())
-        })
+            let mut ids = Vec::new();
+            for (row, detail) in &adopted {
+                insert_bundle(
+                    tx,
+                    &BundleRow {
+                        installed_at: tx.now(),
+                        ..row.clone()
+                    },
+                )?;
+                add_history(tx, "adopted", Some(&row.id), detail)?;
+                ids.push(row.id.clone());
+            }
+            let keep = |role: &Option<String>| role.clone().filter(|id| ids.contains(id));
+            set_roles(
+                tx,
+                &Roles {
+                    current: keep(&record.current),
+                    fallback: keep(&record.fallback),
+                    trial: None,
+                    next: keep(&record.next),
+                    native_version: record.native_version.clone(),
+                },
+            )?;
+            Ok(ids)
+        })?;
+        Ok(ids)
     }
+}
+
+/// Reads at most `limit` bytes of `path`; a longer file is refused.
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other("over the envelope limit"));
+    }
+    Ok(bytes)
 }
 
 /// Held while an install runs; released on drop.
@@ -645,7 +772,8 @@ pub fn blocked(conn: &Connection, content_id: &str) -> Result<Option<String>, St
 }
 
 /// One blocklisted content id: why, and since when.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Blocked {
     pub content_id: String,
     pub reason: String,
