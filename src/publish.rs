@@ -25,6 +25,7 @@ use crate::release::{
     self, BundleKey, BundleObject, Delta, Encryption, Envelope, FileEntry, Incident, Manifest,
     NativeRange, FORMAT_VERSION,
 };
+use crate::unpack;
 
 /// Deflate level of every zip entry. Fixed so that the same input gives the same bytes.
 pub const ZIP_COMPRESSION_LEVEL: i64 = 6;
@@ -65,6 +66,9 @@ pub enum PublishError {
     Crypto(#[from] crypto::CryptoError),
     #[error("writing the bundle zip: {0}")]
     Zip(#[from] zip::result::ZipError),
+    /// The web folder breaks a budget or name rule devices apply: the device's own error.
+    #[error(transparent)]
+    Budget(#[from] unpack::UnpackError),
     #[error("i/o error while {op} {path}: {source}{}", crate::fs::hint(source))]
     Io {
         op: &'static str,
@@ -231,10 +235,20 @@ pub fn pack(opts: &PackOptions<'_>, progress: &dyn Progress) -> Result<Packed, P
     }
 
     let sources = walk_webdir(opts.webdir)?;
-    let total_bytes: u64 = sources
+    let sizes: Vec<u64> = sources
         .iter()
         .map(|s| s.abs.metadata().map(|m| m.len()).unwrap_or(0))
-        .sum();
+        .collect();
+    // The devices' budgets and name rules, before anything is written: a release they would
+    // refuse is never published.
+    unpack::check_file_list(
+        sources
+            .iter()
+            .zip(&sizes)
+            .map(|(s, size)| (s.rel.as_str(), *size)),
+        &unpack::Budgets::default(),
+    )?;
+    let total_bytes: u64 = sizes.iter().sum();
 
     let bundles_dir = repo.join("bundles");
     let delta_rel = format!("files/{channel}/{}/", opts.sequence);
