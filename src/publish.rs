@@ -5,7 +5,9 @@
 //!
 //! Guarantees: the bundle zip is deterministic (entries sorted by path bytes, files only, fixed
 //! timestamp, permissions and compression level), so the same folder packs to the same bytes
-//! when not encrypted; symlinks and special files are refused, never followed; a sequence is
+//! when not encrypted; symlinks and special files are refused, never followed; a folder that
+//! breaks the devices' extraction budgets or name rules ([`crate::unpack::check_file_list`]) is
+//! refused with the device's error before anything is written; a sequence is
 //! published only if it is greater than the channel's current one and was never used before;
 //! every file lands whole (temp file in the same folder, fsync, rename, fsync of the folder),
 //! objects first, then `releases/<ch>.<seq>.json`, and `channels/<ch>.json` last, so a reader
