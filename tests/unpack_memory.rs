@@ -61,6 +61,7 @@ fn extract_in_child(zip: &Path) -> (String, u64) {
         .find_map(|l| l.split_once("VMHWM ").map(|(_, v)| v))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no VmHWM in child output:\n{stdout}"));
+    println!("child peak memory {hwm} KiB: {outcome}");
     (outcome, hwm)
 }
 
@@ -138,5 +139,59 @@ fn a_directory_smaller_than_its_count_needs_is_refused() {
         case,
         case.extract(&[]),
         UnpackError::MalformedDirectory { .. }
+    );
+}
+
+#[test]
+fn an_end_record_signature_inside_the_directory_is_refused() {
+    // A reader that rejected the real end record would retry one hidden in a comment.
+    let case = Case::new();
+    case.python_zip(
+        r#"
+zi = zipfile.ZipInfo("a.txt")
+zi.comment = b"PK\x05\x06" + bytes(18)
+z.writestr(zi, b"alpha")
+"#,
+        "",
+        &[],
+    );
+    assert_rejected!(
+        case,
+        case.extract(&[support::zips::entry("a.txt", b"alpha")]),
+        UnpackError::MalformedDirectory { reason } if reason.contains("signature inside")
+    );
+}
+
+#[test]
+fn a_zip64_directory_written_by_python_within_the_budget_extracts() {
+    // Over 65535 entries, Python writes a zip64 end record and locator: the end records are
+    // read the same way on a real zip as on the hostile ones above.
+    let case = Case::new();
+    case.python_zip(
+        r#"
+for i in range(65600):
+    put("d%05d/" % i, b"", attr=(0o40755 << 16) | 0x10)
+put("index.html", b"hi")
+"#,
+        r#"assert bytes(data).rfind(b"PK\x06\x07") > 0, "python wrote a zip64 locator""#,
+        &[],
+    );
+    let budgets = Budgets {
+        max_entries: 70_000,
+        ..Budgets::default()
+    };
+    let files = [support::zips::entry("index.html", b"hi")];
+    let extracted = case.extract_with(&files, &budgets).expect("extracts");
+    assert_eq!(extracted.files, 1);
+    // The default budget refuses the same zip from its zip64 end record.
+    let fresh = Case::new();
+    std::fs::copy(&case.zip, &fresh.zip).unwrap();
+    assert_rejected!(
+        fresh,
+        fresh.extract(&files),
+        UnpackError::TooManyEntries {
+            count: 65_601,
+            limit: 20_000
+        }
     );
 }

@@ -4,9 +4,10 @@
 //! parsed. The zip reader keeps every record in memory (about 600 bytes each, a million empty
 //! entries took 611 MiB), so this is what bounds memory on a hostile directory.
 //!
-//! Also here: the [`Fence`] the zip reader parses the directory through. It reads zeros before
-//! the directory this module checked, so if the reader rejects that directory and retries an
-//! earlier end record (it does), it cannot find one in the file data, nor a directory there.
+//! The zip reader, when it rejects the directory an end record names, retries every earlier
+//! end record it finds in the file. So the checked directory is the only one it may parse: no
+//! end-record signature may appear between the directory's start and its end record, and the
+//! reader parses through a [`Fence`] that reads zeros before the directory's start.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -53,6 +54,8 @@ pub(super) struct Directory {
     pub(super) entries: u64,
     /// Bytes before the zip's own offset 0 (data prepended to the archive).
     pub(super) archive_offset: u64,
+    /// Absolute offset of the (classic) end-of-central-directory record.
+    pub(super) end_record: u64,
 }
 
 fn malformed(reason: &'static str) -> UnpackError {
@@ -147,12 +150,49 @@ pub(super) fn locate(
     let archive_offset = start.checked_sub(offset).ok_or(malformed(
         "central directory offset is past where the directory is",
     ))?;
-    Ok(Directory {
+    let directory = Directory {
         start,
         size,
         entries,
         archive_offset,
-    })
+        end_record: eocd_pos,
+    };
+    no_other_end_record(file, zip_path, &directory)?;
+    Ok(directory)
+}
+
+/// Refuses an end-of-central-directory signature anywhere between the directory's start and
+/// its end record. When the zip reader rejects the directory an end record names, it retries
+/// the next end record before it; the [`Fence`] hides everything before the directory, and this
+/// leaves nothing after it, so the reader parses this directory or none. Streams the range
+/// (at most the directory size bound plus 64 KiB) through one 64 KiB buffer.
+fn no_other_end_record(
+    file: &mut File,
+    zip_path: &Path,
+    directory: &Directory,
+) -> Result<(), UnpackError> {
+    let op = "reading central directory of";
+    let signature = EOCD_SIGNATURE.to_le_bytes();
+    let mut at = directory.start;
+    file.seek(SeekFrom::Start(at)).map_err(io(op, zip_path))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    // The last 3 bytes of the previous chunk, so a signature split across chunks is found.
+    let mut carry = 0usize;
+    while at < directory.end_record {
+        let want = ((directory.end_record - at) as usize).min(buf.len() - carry);
+        file.read_exact(&mut buf[carry..carry + want])
+            .map_err(io(op, zip_path))?;
+        let filled = carry + want;
+        if buf[..filled].windows(4).any(|w| w == signature) {
+            return Err(malformed(
+                "an end-of-central-directory signature inside the central directory",
+            ));
+        }
+        at += want as u64;
+        carry = filled.min(3);
+        buf.copy_within(filled - carry..filled, 0);
+    }
+    Ok(())
 }
 
 /// Reads the zip64 end record named by the locator at `locator_pos`: right before the locator
