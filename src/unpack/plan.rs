@@ -193,7 +193,8 @@ pub(super) fn scan_directory(
     let mut r = BufReader::new(file);
     r.seek(SeekFrom::Start(directory.start))
         .map_err(io(op, zip_path))?;
-    let mut names = Vec::with_capacity(directory.entries as usize);
+    // Grown as records are actually read: the count is only a claim until then.
+    let mut names = Vec::with_capacity(directory.entries.min(4096) as usize);
     let mut header = [0u8; CDFH_LEN as usize];
     let mut consumed: u64 = 0;
     for _ in 0..directory.entries {
