@@ -86,8 +86,8 @@ pub enum Check {
     UnpackUnsupportedCompression,
     /// `unpack.totalSizeExceeded`
     UnpackTotalSizeExceeded,
-    /// `unpack.ratioExceeded`
-    UnpackRatioExceeded,
+    /// `unpack.overlap`
+    UnpackOverlap,
     /// `unpack.duplicate`
     UnpackDuplicate,
     /// `unpack.caseCollision`
@@ -161,7 +161,7 @@ impl Check {
         Check::UnpackEncrypted,
         Check::UnpackUnsupportedCompression,
         Check::UnpackTotalSizeExceeded,
-        Check::UnpackRatioExceeded,
+        Check::UnpackOverlap,
         Check::UnpackDuplicate,
         Check::UnpackCaseCollision,
         Check::UnpackFileDirConflict,
@@ -221,7 +221,7 @@ impl Check {
             Check::UnpackEncrypted => "unpack.encrypted",
             Check::UnpackUnsupportedCompression => "unpack.unsupportedCompression",
             Check::UnpackTotalSizeExceeded => "unpack.totalSizeExceeded",
-            Check::UnpackRatioExceeded => "unpack.ratioExceeded",
+            Check::UnpackOverlap => "unpack.overlap",
             Check::UnpackDuplicate => "unpack.duplicate",
             Check::UnpackCaseCollision => "unpack.caseCollision",
             Check::UnpackFileDirConflict => "unpack.fileDirConflict",

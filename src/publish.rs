@@ -5,7 +5,9 @@
 //!
 //! Guarantees: the bundle zip is deterministic (entries sorted by path bytes, files only, fixed
 //! timestamp, permissions and compression level), so the same folder packs to the same bytes
-//! when not encrypted; symlinks and special files are refused, never followed; a sequence is
+//! when not encrypted; symlinks and special files are refused, never followed; a folder that
+//! breaks the devices' extraction budgets or name rules ([`crate::unpack::check_file_list`]) is
+//! refused with the device's error before anything is written; a sequence is
 //! published only if it is greater than the channel's current one and was never used before;
 //! every file lands whole (temp file in the same folder, fsync, rename, fsync of the folder),
 //! objects first, then `releases/<ch>.<seq>.json`, and `channels/<ch>.json` last, so a reader
@@ -25,6 +27,7 @@ use crate::release::{
     self, BundleKey, BundleObject, Delta, Encryption, Envelope, FileEntry, Incident, Manifest,
     NativeRange, FORMAT_VERSION,
 };
+use crate::unpack;
 
 /// Deflate level of every zip entry. Fixed so that the same input gives the same bytes.
 pub const ZIP_COMPRESSION_LEVEL: i64 = 6;
@@ -65,6 +68,9 @@ pub enum PublishError {
     Crypto(#[from] crypto::CryptoError),
     #[error("writing the bundle zip: {0}")]
     Zip(#[from] zip::result::ZipError),
+    /// The web folder breaks a budget or name rule devices apply: the device's own error.
+    #[error(transparent)]
+    Budget(#[from] unpack::UnpackError),
     #[error("i/o error while {op} {path}: {source}{}", crate::fs::hint(source))]
     Io {
         op: &'static str,
@@ -231,10 +237,20 @@ pub fn pack(opts: &PackOptions<'_>, progress: &dyn Progress) -> Result<Packed, P
     }
 
     let sources = walk_webdir(opts.webdir)?;
-    let total_bytes: u64 = sources
+    let sizes: Vec<u64> = sources
         .iter()
         .map(|s| s.abs.metadata().map(|m| m.len()).unwrap_or(0))
-        .sum();
+        .collect();
+    // The devices' budgets and name rules, before anything is written: a release they would
+    // refuse is never published.
+    unpack::check_file_list(
+        sources
+            .iter()
+            .zip(&sizes)
+            .map(|(s, size)| (s.rel.as_str(), *size)),
+        &unpack::Budgets::default(),
+    )?;
+    let total_bytes: u64 = sizes.iter().sum();
 
     let bundles_dir = repo.join("bundles");
     let delta_rel = format!("files/{channel}/{}/", opts.sequence);

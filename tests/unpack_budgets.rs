@@ -1,5 +1,5 @@
-//! Budgets and the signed list: entry count, total size, compression ratio, bombs that lie about
-//! their size, files missing from or absent in the signed list, and the destination and disk
+//! Budgets and the signed list: entry count, total size, overlapping entries (one stored copy
+//! extracted many times), bombs that lie about their size, files missing from or absent in the signed list, and the destination and disk
 //! (existing or symlinked destination, missing parent, running out of space).
 
 #[macro_use]
@@ -69,15 +69,62 @@ put("b.bin", open(sys.argv[3], "rb").read())
     );
 }
 
+/// A zip of `copies` central directory records (`f000`, `f001`, ...) that all point at the one
+/// local entry of 5 MB of zeros (5 KB deflated), and the signed list that matches it.
+fn shared_entry_zip(case: &Case, copies: usize) -> Vec<FileEntry> {
+    case.python_zip(
+        r#"put("f000", bytes(5_000_000))"#,
+        &format!(
+            r#"
+cd = bytes(data).rfind(b"PK\x01\x02")
+eocd = bytes(data).rfind(b"PK\x05\x06")
+record = bytes(data[cd:eocd])
+records = b"".join(record.replace(b"f000", b"f%03d" % i) for i in range({copies}))
+end = bytearray(data[eocd:])
+struct.pack_into("<HHI", end, 8, {copies}, {copies}, len(records))
+data = bytearray(data[:cd] + records + end)
+save()
+"#
+        ),
+        &[],
+    );
+    let zeros = vec![0u8; 5_000_000];
+    (0..copies)
+        .map(|i| entry(&format!("f{i:03}"), &zeros))
+        .collect()
+}
+
 #[test]
-fn entries_with_a_compression_ratio_over_the_budget_are_rejected() {
+fn directory_records_sharing_one_local_entry_are_refused_before_writing() {
     let case = Case::new();
-    case.python_zip(r#"put("zeros.bin", bytes(10_000_000))"#, "", &[]);
-    let zeros = vec![0u8; 10_000_000];
+    // 100 records of one 5 KB entry: 500 MB on disk, under the 512 MiB total budget.
+    let files = shared_entry_zip(&case, 100);
+    assert!(fs::metadata(&case.zip).unwrap().len() < 40_000);
     assert_rejected!(
         case,
-        case.extract(&[entry("zeros.bin", &zeros)]),
-        UnpackError::RatioExceeded { name, ratio, limit: 200 } if name == "zeros.bin" && *ratio > 200
+        case.extract(&files),
+        UnpackError::Overlap { a, b } if a.starts_with('f') && b.starts_with('f') && a != b
+    );
+}
+
+#[test]
+fn entry_data_overlapping_the_central_directory_is_refused() {
+    let case = Case::new();
+    case.python_zip(
+        r#"put("a.txt", b"alpha", method=zipfile.ZIP_STORED)"#,
+        // The record claims 20 more compressed bytes than the entry has: they are the
+        // directory's own.
+        r#"
+cd = bytes(data).rfind(b"PK\x01\x02")
+struct.pack_into("<I", data, cd + 20, 25)
+save()
+"#,
+        &[],
+    );
+    assert_rejected!(
+        case,
+        case.extract(&[entry("a.txt", b"alpha")]),
+        UnpackError::OverlapsDirectory { name } if name == "a.txt"
     );
 }
 

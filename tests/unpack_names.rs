@@ -311,3 +311,79 @@ fn a_name_used_as_both_file_and_directory_is_rejected() {
         UnpackError::FileDirConflict { name } if name == "a"
     );
 }
+
+#[test]
+fn names_equal_after_unicode_normalization_are_rejected() {
+    // `café.html` precomposed (NFC, U+00E9) and decomposed (NFD, e + U+0301): two names in a
+    // zip, one file on APFS.
+    let (nfc, nfd) = ("caf\u{e9}.html", "cafe\u{301}.html");
+    let case = Case::new();
+    case.python_zip(
+        &format!("put(\"{nfc}\", b\"1\")\nput(\"{nfd}\", b\"2\")"),
+        "",
+        &[],
+    );
+    let files = [entry(nfc, b"1"), entry(nfd, b"2")];
+    assert_rejected!(
+        case,
+        case.extract(&files),
+        UnpackError::CaseCollision { a, b } if a == nfc && b == nfd
+    );
+
+    // The same through a directory, and combined with case: `CAFÉ/` (NFC) and `café/` (NFD).
+    let (upper_nfc, lower_nfd) = ("CAF\u{c9}", "cafe\u{301}");
+    let case = Case::new();
+    case.python_zip(
+        &format!("put(\"{upper_nfc}/a.js\", b\"1\")\nput(\"{lower_nfd}/b.js\", b\"2\")"),
+        "",
+        &[],
+    );
+    let files = [
+        entry(&format!("{upper_nfc}/a.js"), b"1"),
+        entry(&format!("{lower_nfd}/b.js"), b"2"),
+    ];
+    assert_rejected!(
+        case,
+        case.extract(&files),
+        UnpackError::CaseCollision { a, b } if a == upper_nfc && b == lower_nfd
+    );
+}
+
+#[test]
+fn the_collision_key_folds_normalization_and_case() {
+    use liveship::unpack::name_key;
+    assert_eq!(name_key("Caf\u{e9}.HTML"), name_key("cafe\u{301}.html"));
+    assert_eq!(
+        name_key("\u{212b}"),
+        name_key("\u{e5}"),
+        "the Angstrom sign is an a-ring"
+    );
+    assert_ne!(name_key("cafe.html"), name_key("caf\u{e9}.html"));
+}
+
+#[test]
+fn a_file_list_is_checked_with_the_same_name_rules_and_budgets() {
+    use liveship::unpack::check_file_list;
+    let budgets = Budgets::default();
+    check_file_list([("index.html", 10), ("js/app.js", 20)], &budgets).expect("a fine list");
+    assert!(matches!(
+        check_file_list([("caf\u{e9}.html", 1), ("cafe\u{301}.html", 1)], &budgets),
+        Err(UnpackError::CaseCollision { .. })
+    ));
+    assert!(matches!(
+        check_file_list([("a\\b.html", 1)], &budgets),
+        Err(UnpackError::UnsafePath { .. })
+    ));
+    let many: Vec<String> = (0..20_001).map(|i| format!("f{i}")).collect();
+    assert!(matches!(
+        check_file_list(many.iter().map(|p| (p.as_str(), 1)), &budgets),
+        Err(UnpackError::TooManyEntries {
+            count: 20_001,
+            limit: 20_000
+        })
+    ));
+    assert!(matches!(
+        check_file_list([("a", 300 << 20), ("b", 300 << 20)], &budgets),
+        Err(UnpackError::TotalSizeExceeded { limit }) if limit == 512 << 20
+    ));
+}

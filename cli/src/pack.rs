@@ -1,6 +1,9 @@
 //! `liveship pack`: turns a built web folder into a signed (and normally encrypted) release in a
-//! static repository folder that any web host can serve. The work is `liveship::publish::pack`;
-//! this module reads flags and secrets, shows progress and prints the summary.
+//! static repository folder that any web host can serve. The work is `liveship::publish::pack`,
+//! which first checks the folder's files against the devices' own extraction budgets and name
+//! rules (`liveship::unpack::check_file_list` with `Budgets::default()`) and refuses, with the
+//! device's message and before writing anything, a release devices would refuse; this module
+//! reads flags and secrets, shows progress and prints the summary.
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;

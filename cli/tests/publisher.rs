@@ -416,6 +416,93 @@ mod pack_inputs {
     }
 }
 
+/// `pack` applies the devices' budgets and name rules (`liveship::unpack::check_file_list`)
+/// before it writes anything: what it publishes, every device installs.
+mod device_budgets {
+    use super::*;
+    use liveship::unpack::{Budgets, UnpackError};
+
+    /// Packs `f.web` and asserts it fails with exactly the device's message and that the
+    /// repository folder was not even created.
+    fn assert_refused_like_a_device(f: &Fixture, device: &UnpackError) {
+        let out = f.pack("production", 1, false);
+        assert_fails_with(&out, &[&device.to_string()]);
+        assert!(!f.repo.exists(), "nothing written into the repository");
+    }
+
+    fn web_files(f: &Fixture) -> usize {
+        walkdir::WalkDir::new(&f.web)
+            .into_iter()
+            .filter(|e| e.as_ref().unwrap().file_type().is_file())
+            .count()
+    }
+
+    #[test]
+    fn pack_refuses_more_files_than_devices_extract() {
+        let f = Fixture::new();
+        let dir = f.web.join("many");
+        fs::create_dir(&dir).unwrap();
+        let limit = Budgets::default().max_entries;
+        let existing = web_files(&f);
+        for i in 0..=(limit - existing) {
+            fs::write(dir.join(format!("{i}.txt")), b"").unwrap();
+        }
+        assert_eq!(web_files(&f), limit + 1);
+        assert_refused_like_a_device(
+            &f,
+            &UnpackError::TooManyEntries {
+                count: limit + 1,
+                limit,
+            },
+        );
+    }
+
+    #[test]
+    fn pack_refuses_a_folder_over_the_total_size_budget() {
+        let f = Fixture::new();
+        let limit = Budgets::default().max_total_bytes;
+        // Sparse: refused from its size before a byte is read.
+        let big = fs::File::create(f.web.join("big.bin")).unwrap();
+        big.set_len(limit + 1).unwrap();
+        assert_refused_like_a_device(&f, &UnpackError::TotalSizeExceeded { limit });
+    }
+
+    #[test]
+    fn pack_refuses_names_that_are_one_file_on_ios() {
+        let f = Fixture::new();
+        let (nfc, nfd) = ("caf\u{e9}.html", "cafe\u{301}.html");
+        fs::write(f.web.join(nfc), b"1").unwrap();
+        fs::write(f.web.join(nfd), b"2").unwrap();
+        // Sorted by bytes, the NFD spelling ("e" + U+0301) comes first.
+        assert_refused_like_a_device(
+            &f,
+            &UnpackError::CaseCollision {
+                a: nfd.into(),
+                b: nfc.into(),
+            },
+        );
+    }
+
+    #[test]
+    fn pack_refuses_a_path_longer_than_devices_allow() {
+        let f = Fixture::new();
+        let limit = Budgets::default().max_path_len;
+        let name = "n".repeat(200);
+        let deep = f.web.join(&name).join(&name);
+        fs::create_dir_all(&deep).unwrap();
+        fs::write(deep.join(&name), b"x").unwrap();
+        let path = format!("{name}/{name}/{name}");
+        assert_refused_like_a_device(
+            &f,
+            &UnpackError::PathTooLong {
+                name: path.clone(),
+                len: path.len(),
+                limit,
+            },
+        );
+    }
+}
+
 #[test]
 fn help_lists_the_commands() {
     let out = assert_ok(&run(&["--help"]));

@@ -84,7 +84,7 @@ impl UnpackError {
         Kind::Verification(match self {
             E::Io { .. } => return Kind::Storage,
             E::DestinationExists { .. } => Check::UnpackDestinationExists,
-            E::TooManyEntries { .. } => Check::UnpackTooManyEntries,
+            E::TooManyEntries { .. } | E::DirectoryTooLarge { .. } => Check::UnpackTooManyEntries,
             E::UnsafePath { .. } => Check::UnpackUnsafePath,
             E::PathTooLong { .. } => Check::UnpackPathTooLong,
             E::TooDeep { .. } => Check::UnpackTooDeep,
@@ -94,7 +94,7 @@ impl UnpackError {
             E::Encrypted { .. } => Check::UnpackEncrypted,
             E::UnsupportedCompression { .. } => Check::UnpackUnsupportedCompression,
             E::TotalSizeExceeded { .. } => Check::UnpackTotalSizeExceeded,
-            E::RatioExceeded { .. } => Check::UnpackRatioExceeded,
+            E::Overlap { .. } | E::OverlapsDirectory { .. } => Check::UnpackOverlap,
             E::Duplicate { .. } => Check::UnpackDuplicate,
             E::CaseCollision { .. } => Check::UnpackCaseCollision,
             E::FileDirConflict { .. } => Check::UnpackFileDirConflict,
@@ -105,7 +105,7 @@ impl UnpackError {
             E::SizeExceeded { .. } => Check::UnpackSizeExceeded,
             E::HashMismatch { .. } => Check::UnpackHashMismatch,
             E::EntryCorrupt { .. } => Check::UnpackEntryCorrupt,
-            E::Zip(_) => Check::UnpackZip,
+            E::Zip(_) | E::MalformedDirectory { .. } => Check::UnpackZip,
         })
     }
 }

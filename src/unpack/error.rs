@@ -12,6 +12,13 @@ pub enum UnpackError {
     DestinationExists { path: PathBuf },
     #[error("zip has {count} entries, more than the limit of {limit}")]
     TooManyEntries { count: usize, limit: usize },
+    #[error(
+        "zip central directory is {size} bytes, more than the limit of {limit} \
+         (the entry budget times the largest record it allows)"
+    )]
+    DirectoryTooLarge { size: u64, limit: u64 },
+    #[error("zip central directory is malformed: {reason}")]
+    MalformedDirectory { reason: &'static str },
     #[error("zip entry {name:?} has an unsafe path: {reason}")]
     UnsafePath { name: String, reason: &'static str },
     #[error("zip entry {name:?} has a path of {len} bytes, longer than the limit of {limit}")]
@@ -38,15 +45,15 @@ pub enum UnpackError {
     UnsupportedCompression { name: String, method: String },
     #[error("zip entries total more than the limit of {limit} uncompressed bytes")]
     TotalSizeExceeded { limit: u64 },
-    #[error("zip entry {name:?} has a compression ratio of {ratio}, above the limit of {limit}")]
-    RatioExceeded {
-        name: String,
-        ratio: u64,
-        limit: u64,
-    },
+    #[error("zip entries {a:?} and {b:?} overlap: their bytes share a range of the zip")]
+    Overlap { a: String, b: String },
+    #[error("zip entry {name:?} overlaps the central directory")]
+    OverlapsDirectory { name: String },
     #[error("zip entry {name:?} appears more than once")]
     Duplicate { name: String },
-    #[error("zip entries {a:?} and {b:?} differ only in case")]
+    /// The two names are one file on a case-insensitive or normalization-insensitive file
+    /// system (APFS on iOS): equal after Unicode NFC and lowercasing ([`super::name_key`]).
+    #[error("zip entries {a:?} and {b:?} differ only in case or Unicode normalization")]
     CaseCollision { a: String, b: String },
     #[error("zip entry {name:?} is both a file and a directory")]
     FileDirConflict { name: String },

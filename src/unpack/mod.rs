@@ -2,27 +2,41 @@
 //! signed file list.
 //!
 //! The zip is untrusted even when the manifest that names it is authentic, so everything about
-//! it is checked before a byte is written: entry count, names (no absolute paths, `..`, `.`,
-//! empty components, backslashes, control characters, drive letters), path length and depth,
-//! entry types (regular files and consistent directory entries only: no symlinks, no special
-//! files), encryption, compression (stored or deflate), duplicate and case-colliding names
-//! (compared with [`str::to_lowercase`]; Unicode normalization is not folded), declared sizes
-//! against the total budget and the per-entry ratio, and the set of file entries against the
-//! signed list. While streaming each file to disk, its actual bytes are counted (a zip that lies
-//! about sizes is stopped as soon as it exceeds the signed size) and hashed.
+//! it is checked before a byte is written. First the end of the central directory alone: an
+//! entry count over the budget or a directory larger than [`max_directory_size`] is refused
+//! before the zip reader parses a record (it keeps every record in memory). Then the records:
+//! entry count, names (no absolute paths, `..`, `.`, empty components, backslashes, control
+//! characters, drive letters), path length and depth, entry types (regular files and
+//! consistent directory entries only: no symlinks, no special files), encryption, compression
+//! (stored or deflate), duplicate names and names that would be one file on a case-insensitive,
+//! normalization-insensitive file system (APFS, the default on iOS; compared by
+//! [`name_key`]: NFC, then lowercase), the layout (every entry's local header and data in its
+//! own byte range, none overlapping another or the central directory: one stored copy
+//! cannot be extracted as many files), declared sizes against the total budget, and the set of
+//! file entries against the signed list. While streaming each file to disk, its actual bytes
+//! are counted (a zip that lies about sizes is stopped as soon as it exceeds the signed size)
+//! and hashed. There is no compression-ratio rule: each file is bounded by its signed size and
+//! the sum by the total budget, which bound the work whatever the ratio.
+//!
+//! [`check_file_list`] applies the same budgets and name rules to a plain list of paths and
+//! sizes, so the publisher refuses what devices would refuse, with the same error.
 //!
 //! Guarantees of [`extract_verified`]: on `Ok`, `dest` holds exactly the signed files, each with
 //! its signed size and SHA-256, and the tree is durable (every file and directory fsynced,
 //! children before parents, and `dest`'s parent). On `Err`, whatever was written under `dest`
 //! has been removed (best effort: a crash mid-way can leave a partial `dest`, which the caller
-//! treats as staging garbage). Memory stays bounded: each file is streamed through one buffer.
+//! treats as staging garbage). Memory stays bounded: the central directory is bounded before
+//! it is parsed, and each file is streamed through one buffer.
+mod directory;
 mod error;
 mod extract;
 mod names;
 mod plan;
 mod verify;
 
+pub use directory::{max_directory_size, DIRECTORY_EXTRA_PER_ENTRY};
 pub use error::UnpackError;
+pub use names::{check_file_list, name_key};
 pub use verify::{check_dir, check_listing};
 
 use std::collections::HashMap;
@@ -35,7 +49,8 @@ use zip::ZipArchive;
 use crate::fs::io;
 use crate::release::FileEntry;
 
-/// Limits that bound the work and disk an untrusted zip can cause.
+/// Limits that bound the work, memory and disk an untrusted zip can cause. The default is the
+/// one definition devices, `verify` and `pack` use (docs/FORMAT.md section 4.4).
 #[derive(Debug, Clone)]
 pub struct Budgets {
     /// Total uncompressed bytes across all entries.
@@ -45,9 +60,6 @@ pub struct Budgets {
     pub max_path_len: usize,
     /// Most path components in one entry.
     pub max_depth: usize,
-    /// Largest uncompressed/compressed ratio of one entry (declared sizes). Entries of at most
-    /// [`RATIO_EXEMPT_BYTES`] are exempt.
-    pub max_ratio: u64,
 }
 
 impl Default for Budgets {
@@ -57,7 +69,6 @@ impl Default for Budgets {
             max_entries: 20_000,
             max_path_len: 512,
             max_depth: 32,
-            max_ratio: 200,
         }
     }
 }
@@ -68,11 +79,6 @@ pub struct Extracted {
     pub files: usize,
     pub bytes: u64,
 }
-
-/// Entries whose declared uncompressed size is at most this are exempt from the ratio check:
-/// small text files of repeated characters legitimately compress beyond any sane ratio, and the
-/// damage such an entry can do is bounded by this size (and by the total budget).
-pub const RATIO_EXEMPT_BYTES: u64 = 64 * 1024;
 
 /// Size of the one buffer each file is streamed through.
 const COPY_BUFFER: usize = 64 * 1024;
@@ -95,9 +101,18 @@ pub fn extract_verified(
             path: dest.to_path_buf(),
         });
     }
-    let file = File::open(zip_path).map_err(io("opening zip", zip_path))?;
-    let mut archive = ZipArchive::new(BufReader::new(file))?;
-    let plan = plan::plan(&mut archive, zip_path, files, budgets)?;
+    let mut file = File::open(zip_path).map_err(io("opening zip", zip_path))?;
+    let directory = directory::locate(&mut file, zip_path, budgets)?;
+    // The names, count and layout of the raw records, before the zip reader parses them.
+    let raw = plan::scan_directory(&file, zip_path, &directory, budgets)?;
+    let (fenced, fence) = directory::Fence::new(BufReader::new(file), directory.start)
+        .map_err(io("reading zip", zip_path))?;
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(directory.archive_offset),
+    };
+    let mut archive = ZipArchive::with_config(config, fenced)?;
+    fence.lift();
+    let plan = plan::plan(&mut archive, zip_path, &raw, &directory, files, budgets)?;
 
     fs::create_dir(dest).map_err(|source| {
         if source.kind() == io::ErrorKind::AlreadyExists {

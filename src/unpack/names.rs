@@ -1,10 +1,57 @@
 //! Entry name rules (no absolute paths, `..`, `.`, empty components, backslashes, control
-//! characters, drive letters; length and depth budgets) and the table of every implied path
-//! that finds duplicates, case collisions and file/directory conflicts before writing.
+//! characters, drive letters; length and depth budgets), the table of every implied path that
+//! finds duplicates, case or normalization collisions and file/directory conflicts before
+//! writing, and [`check_file_list`], the same rules and budgets on a plain list of files (what
+//! the publisher checks before it writes a release).
 
 use std::collections::HashMap;
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::{Budgets, UnpackError};
+
+/// The key two paths collide under: Unicode NFC, lowercased, NFC again (lowercasing can leave
+/// a string unnormalized). Two paths with one key are one file on APFS (iOS: case-insensitive
+/// and normalization-insensitive) or on a case-insensitive Android/Windows/macOS volume, so a
+/// bundle may not hold both (`café.html` in NFC and NFD, `Index.html` and `index.html`).
+pub fn name_key(path: &str) -> String {
+    path.nfc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfc()
+        .collect()
+}
+
+/// Checks a list of files `(path, size)` against the budgets and name rules that extraction
+/// applies to a zip holding exactly these files (no directory entries): entry count, each path's
+/// rules, length and depth, duplicates and collisions under [`name_key`], file/directory
+/// conflicts, and the total size. Returns the error a device would give for that zip, so the
+/// publisher can refuse a release before writing anything.
+pub fn check_file_list<'a>(
+    files: impl IntoIterator<Item = (&'a str, u64)>,
+    budgets: &Budgets,
+) -> Result<(), UnpackError> {
+    let files: Vec<(&str, u64)> = files.into_iter().collect();
+    if files.len() > budgets.max_entries {
+        return Err(UnpackError::TooManyEntries {
+            count: files.len(),
+            limit: budgets.max_entries,
+        });
+    }
+    let mut names = NameTable::default();
+    let mut total: u64 = 0;
+    for (path, size) in files {
+        check_path(path, path, budgets)?;
+        names.add(path, Kind::File)?;
+        total = total
+            .checked_add(size)
+            .filter(|t| *t <= budgets.max_total_bytes)
+            .ok_or(UnpackError::TotalSizeExceeded {
+                limit: budgets.max_total_bytes,
+            })?;
+    }
+    Ok(())
+}
 
 /// Checks an entry name (`path` is `name` without a directory's trailing `/`).
 pub(super) fn check_path(name: &str, path: &str, budgets: &Budgets) -> Result<(), UnpackError> {
@@ -61,11 +108,11 @@ pub(super) enum Kind {
 }
 
 /// Every path the zip implies (files, directory entries, and the ancestors of both), keyed by
-/// lowercase, so that case collisions and file/directory conflicts are found before writing.
-/// Paths are compared with `to_lowercase()` only; Unicode normalization is not folded.
+/// [`name_key`], so that case and normalization collisions and file/directory conflicts are
+/// found before writing.
 #[derive(Default)]
 pub(super) struct NameTable {
-    by_lower: HashMap<String, (String, Kind)>,
+    by_key: HashMap<String, (String, Kind)>,
 }
 
 impl NameTable {
@@ -81,10 +128,10 @@ impl NameTable {
     }
 
     fn insert(&mut self, path: &str, kind: Kind) -> Result<(), UnpackError> {
-        let lower = path.to_lowercase();
-        match self.by_lower.get(&lower) {
+        let key = name_key(path);
+        match self.by_key.get(&key) {
             None => {
-                self.by_lower.insert(lower, (path.to_string(), kind));
+                self.by_key.insert(key, (path.to_string(), kind));
                 Ok(())
             }
             Some((existing, _)) if existing != path => Err(UnpackError::CaseCollision {

@@ -153,3 +153,133 @@ put("dir/c.txt", b"charlie")
         entry("dir/c.txt", b"charlie"),
     ]
 }
+
+/// Writes zips whose central directory is hostile, byte by byte (no tool makes these): one
+/// empty stored local entry at offset 0, then directory records that all point at it.
+pub mod hostile {
+    use std::fs::File;
+    use std::io::{BufWriter, Write};
+    use std::path::Path;
+
+    fn u16le(w: &mut impl Write, v: u16) {
+        w.write_all(&v.to_le_bytes()).unwrap();
+    }
+    fn u32le(w: &mut impl Write, v: u32) {
+        w.write_all(&v.to_le_bytes()).unwrap();
+    }
+    fn u64le(w: &mut impl Write, v: u64) {
+        w.write_all(&v.to_le_bytes()).unwrap();
+    }
+
+    /// The local header of an empty stored file named `e` (31 bytes).
+    fn local_entry(w: &mut impl Write) -> u64 {
+        u32le(w, 0x0403_4b50);
+        for v in [20u16, 0, 0, 0, 0] {
+            u16le(w, v); // version, flags, method, time, date
+        }
+        for v in [0u32, 0, 0] {
+            u32le(w, v); // crc, sizes
+        }
+        u16le(w, 1);
+        u16le(w, 0);
+        w.write_all(b"e").unwrap();
+        31
+    }
+
+    /// One directory record for an empty file `name` at local offset 0; returns its length.
+    fn record(w: &mut impl Write, name: &[u8], method: u16) -> u64 {
+        u32le(w, 0x0201_4b50);
+        for v in [0x031e_u16, 20, 0, method, 0, 0] {
+            u16le(w, v); // made by (unix), needed, flags, method, time, date
+        }
+        for v in [0u32, 0, 0] {
+            u32le(w, v); // crc, sizes
+        }
+        for v in [name.len() as u16, 0, 0, 0, 0] {
+            u16le(w, v); // name, extra, comment lengths, disk, internal attributes
+        }
+        u32le(w, 0o100644 << 16);
+        u32le(w, 0); // local header offset
+        w.write_all(name).unwrap();
+        46 + name.len() as u64
+    }
+
+    /// A zip64 end record, its locator and a classic end record with saturated fields.
+    fn zip64_end(w: &mut impl Write, at: u64, entries: u64, cd_size: u64, cd_offset: u64) {
+        u32le(w, 0x0606_4b50);
+        u64le(w, 44);
+        u16le(w, 0x031e);
+        u16le(w, 45);
+        u32le(w, 0);
+        u32le(w, 0);
+        u64le(w, entries);
+        u64le(w, entries);
+        u64le(w, cd_size);
+        u64le(w, cd_offset);
+        u32le(w, 0x0706_4b50);
+        u32le(w, 0);
+        u64le(w, at);
+        u32le(w, 1);
+        classic_end(w, 0xffff, 0xffff_ffff, 0xffff_ffff);
+    }
+
+    fn classic_end(w: &mut impl Write, entries: u16, cd_size: u32, cd_offset: u32) {
+        u32le(w, 0x0605_4b50);
+        u16le(w, 0);
+        u16le(w, 0);
+        u16le(w, entries);
+        u16le(w, entries);
+        u32le(w, cd_size);
+        u32le(w, cd_offset);
+        u16le(w, 0);
+    }
+
+    /// Writes `records` real directory records (names `0000000`, `0000001`, ...) and returns
+    /// their total length.
+    fn records(w: &mut impl Write, records: u64) -> u64 {
+        (0..records)
+            .map(|i| record(w, format!("{i:07}").as_bytes(), 0))
+            .sum()
+    }
+
+    /// A zip64 whose directory really holds `entries` records and whose end records say so.
+    pub fn zip64_directory(path: &Path, entries: u64) {
+        let mut w = BufWriter::new(File::create(path).unwrap());
+        let cd_offset = local_entry(&mut w);
+        let cd_size = records(&mut w, entries);
+        zip64_end(&mut w, cd_offset + cd_size, entries, cd_size, cd_offset);
+        w.flush().unwrap();
+    }
+
+    /// A zip64 whose end records claim `entries` records and `cd_size` bytes at offset 31, of
+    /// which none exist (a 120-byte file).
+    pub fn zip64_claim(path: &Path, entries: u64, cd_size: u64) {
+        let mut w = BufWriter::new(File::create(path).unwrap());
+        let cd_offset = local_entry(&mut w);
+        zip64_end(&mut w, cd_offset, entries, cd_size, cd_offset);
+        w.flush().unwrap();
+    }
+
+    /// A classic zip whose end record claims `entries` and `cd_size` bytes that do not exist.
+    pub fn classic_claim(path: &Path, entries: u16, cd_size: u32) {
+        let mut w = BufWriter::new(File::create(path).unwrap());
+        let cd_offset = local_entry(&mut w);
+        classic_end(&mut w, entries, cd_size, cd_offset as u32);
+        w.flush().unwrap();
+    }
+
+    /// [`zip64_directory`] of `entries` records, followed by a second, small directory (one
+    /// record that the zip reader rejects: AES method without its extra field) and its end
+    /// record, which is the last in the file. A reader that retries earlier end records after
+    /// rejecting the last one finds the big directory.
+    pub fn decoy_after_directory(path: &Path, entries: u64) {
+        let mut w = BufWriter::new(File::create(path).unwrap());
+        let cd_offset = local_entry(&mut w);
+        let cd_size = records(&mut w, entries);
+        zip64_end(&mut w, cd_offset + cd_size, entries, cd_size, cd_offset);
+        let decoy_offset = cd_offset + cd_size + 56 + 20 + 22;
+        let decoy_size = record(&mut w, b"x", 99);
+        classic_end(&mut w, 1, decoy_size as u32, decoy_offset as u32);
+        w.flush().unwrap();
+    }
+}
