@@ -587,6 +587,33 @@ fn a_bundle_dripped_above_the_minimum_rate_stops_at_the_update_deadline() {
 }
 
 #[test]
+fn a_manifest_dripped_above_the_minimum_rate_stops_at_the_update_deadline() {
+    let s = scene_full(
+        fast_http(),
+        Arc::new(SystemClock),
+        limits(1, 1),
+        "/channels/",
+        |n, _, body| {
+            (n == 0).then(|| dripping("200 OK", body, 10, Duration::from_millis(100), 300))
+        },
+    );
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::UpdateDeadlineExceeded {
+                seconds: 1,
+                phase: UpdatePhase::Manifest
+            }
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(s.d.updater.current().unwrap().id, s.previous);
+}
+
+#[test]
 fn the_update_deadline_bounds_retries_and_their_waits() {
     // Every answer asks for a 3 s wait: three attempts would take over 6 s.
     let s = scene_full(

@@ -430,5 +430,13 @@ mod tests {
             outcome(&err, &[], "1"),
             json!({"outcome": "error", "error": "verification", "reason": "r", "code": "install.objectHash"})
         );
+        let slow = Err(LiveshipError::Network {
+            reason: "r".into(),
+            check: Some("fetch.tooSlow".into()),
+        });
+        assert_eq!(
+            outcome(&slow, &[], "1"),
+            json!({"outcome": "error", "error": "network", "reason": "r", "code": "fetch.tooSlow"})
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Downloading and building a release into staging: a delta when it is worth it (it saves a
-//! good share of the bytes), else the full bundle, resumable; single flight; deadlines for
-//! background runs.
+//! good share of the bytes), else the full bundle, resumable; single flight; one deadline for
+//! the whole update (`updateTimeout`: manifest, bundle or every delta object, retries and waits
+//! included), and a background run's own.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
