@@ -593,9 +593,19 @@ fn a_manifest_dripped_above_the_minimum_rate_stops_at_the_update_deadline() {
         Arc::new(SystemClock),
         limits(1, 1),
         "/channels/",
-        |n, _, body| {
-            (n == 0).then(|| dripping("200 OK", body, 10, Duration::from_millis(100), 300))
-        },
+        |n, _, body| (n < 2).then(|| dripping("200 OK", body, 10, Duration::from_millis(100), 300)),
+    );
+    // A check alone is bounded the same way.
+    let err = s.d.updater.check().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::UpdateDeadlineExceeded {
+                phase: UpdatePhase::Manifest,
+                ..
+            }
+        ),
+        "{err}"
     );
     let started = Instant::now();
     let err = s.d.updater.update().unwrap_err();

@@ -61,6 +61,14 @@ impl Engine {
         })
     }
 
+    /// The limits of an update (or a check) starting now.
+    pub(super) fn update_limits(&self, background: Option<Deadline>) -> Limits {
+        Limits {
+            update: Deadline::update(Duration::from_secs(self.inner.config.update_timeout)),
+            background,
+        }
+    }
+
     pub(super) fn update_until(
         &self,
         background: Option<Deadline>,
@@ -85,10 +93,7 @@ impl Engine {
         };
         // The update's own deadline starts once it holds the flight: the one it waited for was
         // bounded by its own.
-        let limits = Limits {
-            update: Deadline::update(Duration::from_secs(self.inner.config.update_timeout)),
-            background,
-        };
+        let limits = self.update_limits(background);
         let deadline = &limits;
         let candidate = match self
             .run(self.find_candidate(), deadline, UpdatePhase::Manifest)??
