@@ -94,9 +94,8 @@ impl Engine {
         // The update's own deadline starts once it holds the flight: the one it waited for was
         // bounded by its own.
         let limits = self.update_limits(background);
-        let deadline = &limits;
         let candidate = match self
-            .run(self.find_candidate(), deadline, UpdatePhase::Manifest)??
+            .run(self.find_candidate(), &limits, UpdatePhase::Manifest)??
             .into_candidate()
         {
             Ok(c) => c,
@@ -107,7 +106,7 @@ impl Engine {
             sequence: m.sequence,
             version: m.version.clone(),
         });
-        let result = self.fetch_and_install(&candidate, deadline);
+        let result = self.fetch_and_install(&candidate, &limits);
         let report = match result {
             Ok(r) => r,
             Err(e) => {
@@ -168,15 +167,11 @@ impl Engine {
 
     /// Downloads the candidate (a delta when it is worth it, else the full bundle) and installs
     /// it as `next`.
-    fn fetch_and_install(
-        &self,
-        c: &Candidate,
-        deadline: &Limits,
-    ) -> Result<UpdateReport, CoreError> {
+    fn fetch_and_install(&self, c: &Candidate, limits: &Limits) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
         let mut fallback = None;
         if m.delta.is_some() {
-            match self.try_delta(c, deadline) {
+            match self.try_delta(c, limits) {
                 Ok(report) => return Ok(report),
                 // Out of time is not a reason to start the full bundle.
                 Err(
@@ -212,7 +207,7 @@ impl Engine {
         let object = self
             .run(
                 fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
-                deadline,
+                limits,
                 UpdatePhase::Bundle,
             )?
             .map_err(NetError::from)?;
@@ -229,7 +224,7 @@ impl Engine {
         })
     }
 
-    fn try_delta(&self, c: &Candidate, deadline: &Limits) -> Result<UpdateReport, CoreError> {
+    fn try_delta(&self, c: &Candidate, limits: &Limits) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
         let cfg = &self.inner.config;
         let plan = delta::plan(&mut self.store(), &cfg.builtin_dir, &cfg.native_version, m)?;
@@ -258,7 +253,7 @@ impl Engine {
                 &tree,
                 &report,
             ),
-            deadline,
+            limits,
             UpdatePhase::DeltaObjects,
         )??;
         let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
