@@ -1,5 +1,6 @@
 //! The names of the verification checks a release can fail: the `check` of
-//! `LiveshipError::Verification`. Each internal error variant that is a verification failure maps
+//! `LiveshipError::Verification`; and of the limits that end a retrieval (`fetch.tooSlow`,
+//! `update.deadlineExceeded`): the `check` of `LiveshipError::Network`. Each internal error variant that is a verification failure maps
 //! to one [`Check`] in an exhaustive `match` (`ffi/error.rs`), so a new variant does not compile
 //! until it is named here. The strings are public API (apps match on them): never rename one.
 
@@ -112,6 +113,10 @@ pub enum Check {
     UnpackZip,
     /// `fetch.hashMismatch`
     FetchHashMismatch,
+    /// `fetch.tooSlow` (a `Network` error: below the minimum transfer rate)
+    FetchTooSlow,
+    /// `update.deadlineExceeded` (a `Network` error: `updateTimeout` passed)
+    UpdateDeadlineExceeded,
     /// `delta.mismatch`
     DeltaMismatch,
     /// `delta.badUrl`
@@ -174,6 +179,8 @@ impl Check {
         Check::UnpackEntryCorrupt,
         Check::UnpackZip,
         Check::FetchHashMismatch,
+        Check::FetchTooSlow,
+        Check::UpdateDeadlineExceeded,
         Check::DeltaMismatch,
         Check::DeltaBadUrl,
     ];
@@ -234,6 +241,8 @@ impl Check {
             Check::UnpackEntryCorrupt => "unpack.entryCorrupt",
             Check::UnpackZip => "unpack.zip",
             Check::FetchHashMismatch => "fetch.hashMismatch",
+            Check::FetchTooSlow => "fetch.tooSlow",
+            Check::UpdateDeadlineExceeded => "update.deadlineExceeded",
             Check::DeltaMismatch => "delta.mismatch",
             Check::DeltaBadUrl => "delta.badUrl",
         }

@@ -107,6 +107,23 @@ pub struct Config {
     #[serde(default = "default_response_timeout")]
     #[uniffi(default = 20)]
     pub response_timeout: u64,
+    /// Seconds one whole update may take: the manifest, the bundle or every delta object,
+    /// retries and waits included (a slow or stalled server cannot hold the single update in
+    /// flight, and with it a revocation behind it, for longer). 1 to 86400.
+    #[serde(default = "default_update_timeout")]
+    #[uniffi(default = 900)]
+    pub update_timeout: u64,
+    /// Slowest transfer accepted, in bytes per second, averaged over `transferRateWindow`: a
+    /// manifest, bundle or delta object that brings fewer bytes in a window fails as too slow.
+    /// 1 to 104857600 (100 MiB/s).
+    #[serde(default = "default_min_transfer_rate")]
+    #[uniffi(default = 1024)]
+    pub min_transfer_rate: u64,
+    /// Seconds of the sliding window `minTransferRate` is measured over; a stall shorter than
+    /// it does not fail. 1 to 600, and at most `updateTimeout`.
+    #[serde(default = "default_transfer_rate_window")]
+    #[uniffi(default = 30)]
+    pub transfer_rate_window: u64,
     #[serde(default)]
     pub apply_mode: ApplyMode,
     /// Minimum time in the background before a `background` apply happens.
@@ -140,6 +157,13 @@ pub struct Config {
     pub background_charging_only: bool,
 }
 
+/// The longest `updateTimeout` accepted, in seconds: a day.
+pub const MAX_UPDATE_TIMEOUT: u64 = 24 * 60 * 60;
+/// The highest `minTransferRate` accepted, in bytes per second: 100 MiB/s.
+pub const MAX_MIN_TRANSFER_RATE: u64 = 100 * 1024 * 1024;
+/// The longest `transferRateWindow` accepted, in seconds.
+pub const MAX_TRANSFER_RATE_WINDOW: u64 = 600;
+
 /// The longest `backgroundIntervalMinutes` accepted: a year.
 pub const MAX_BACKGROUND_INTERVAL_MINUTES: u64 = 365 * 24 * 60;
 
@@ -154,6 +178,15 @@ fn default_app_ready_timeout() -> u64 {
 }
 fn default_response_timeout() -> u64 {
     20
+}
+fn default_update_timeout() -> u64 {
+    900
+}
+fn default_min_transfer_rate() -> u64 {
+    1024
+}
+fn default_transfer_rate_window() -> u64 {
+    30
 }
 fn default_background_interval_minutes() -> u64 {
     360
@@ -193,8 +226,45 @@ impl Config {
     }
 
     /// Checks what serde cannot: non-empty ids, key ids that match their keys, a background
-    /// interval of at most a year.
+    /// interval of at most a year, an update deadline and a minimum transfer rate in range.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let range = |field, value: u64, max: u64, unit: &str| {
+            if (1..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid {
+                    field,
+                    reason: format!("{value} is outside 1 to {max} {unit}"),
+                })
+            }
+        };
+        range(
+            "updateTimeout",
+            self.update_timeout,
+            MAX_UPDATE_TIMEOUT,
+            "seconds",
+        )?;
+        range(
+            "minTransferRate",
+            self.min_transfer_rate,
+            MAX_MIN_TRANSFER_RATE,
+            "bytes per second",
+        )?;
+        range(
+            "transferRateWindow",
+            self.transfer_rate_window,
+            MAX_TRANSFER_RATE_WINDOW,
+            "seconds",
+        )?;
+        if self.transfer_rate_window > self.update_timeout {
+            return Err(ConfigError::Invalid {
+                field: "transferRateWindow",
+                reason: format!(
+                    "{} s is longer than updateTimeout ({} s): the rate would never be checked",
+                    self.transfer_rate_window, self.update_timeout
+                ),
+            });
+        }
         if self.app_id.is_empty() {
             return Err(ConfigError::Invalid {
                 field: "appId",
@@ -248,6 +318,17 @@ impl Config {
             }
         }
         self
+    }
+
+    /// The minimum transfer rate as the fetch layer applies it: `minTransferRate` bytes per
+    /// second times the window, within every `transferRateWindow`.
+    pub fn min_rate(&self) -> crate::fetch::MinRate {
+        crate::fetch::MinRate {
+            bytes: self
+                .min_transfer_rate
+                .saturating_mul(self.transfer_rate_window),
+            window: std::time::Duration::from_secs(self.transfer_rate_window),
+        }
     }
 
     pub fn bundle_key(&self, key_id: &str) -> Option<&BundleKey> {
@@ -441,6 +522,60 @@ mod tests {
             err.starts_with("config field backgroundIntervalMinutes is invalid: 525601 is more"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn update_deadline_and_minimum_rate_default_to_15_minutes_and_1_kib_per_second_over_30_s() {
+        let cfg = parse(json!({})).unwrap();
+        assert_eq!(cfg.update_timeout, 900);
+        assert_eq!(
+            cfg.min_rate(),
+            crate::fetch::MinRate {
+                bytes: 30 * 1024,
+                window: std::time::Duration::from_secs(30)
+            }
+        );
+        let cfg =
+            parse(json!({"updateTimeout": 5, "minTransferRate": 10, "transferRateWindow": 2}))
+                .unwrap();
+        assert_eq!((cfg.update_timeout, cfg.min_rate().bytes), (5, 20));
+    }
+
+    #[test]
+    fn a_zero_or_absurd_update_deadline_or_minimum_rate_is_a_config_error() {
+        for (extra, want) in [
+            (
+                json!({"updateTimeout": 0}),
+                "updateTimeout is invalid: 0 is outside 1 to 86400 seconds",
+            ),
+            (
+                json!({"updateTimeout": 86401}),
+                "updateTimeout is invalid: 86401 is outside",
+            ),
+            (
+                json!({"minTransferRate": 0}),
+                "minTransferRate is invalid: 0 is outside 1 to 104857600 bytes per second",
+            ),
+            (
+                json!({"minTransferRate": 104857601}),
+                "minTransferRate is invalid: 104857601 is outside",
+            ),
+            (
+                json!({"transferRateWindow": 0}),
+                "transferRateWindow is invalid: 0 is outside 1 to 600 seconds",
+            ),
+            (
+                json!({"transferRateWindow": 601}),
+                "transferRateWindow is invalid: 601 is outside",
+            ),
+            (
+                json!({"updateTimeout": 10, "transferRateWindow": 11}),
+                "transferRateWindow is invalid: 11 s is longer than updateTimeout (10 s)",
+            ),
+        ] {
+            let err = parse(extra.clone()).unwrap_err();
+            assert!(err.contains(want), "{extra}: {err}");
+        }
     }
 
     #[test]

@@ -6,9 +6,13 @@
 /// Every failure, in few actionable kinds. `reason` is for people and logs, never parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum LiveshipError {
-    /// The server could not be reached or answered wrongly; retry later.
+    /// The server could not be reached or answered wrongly; retry later. `check` names the
+    /// limit that ended it when one did (`fetch.tooSlow`, `update.deadlineExceeded`), else `None`.
     #[error("network: {reason}")]
-    Network { reason: String },
+    Network {
+        reason: String,
+        check: Option<String>,
+    },
     /// A release failed a security or integrity check; `check` names it (`release.signatureInvalid`,
     /// `install.objectHash`, `unpack.hashMismatch`, `crypto.segmentAuth`, `policy.rollback`, ...).
     #[error("verification failed ({check}): {reason}")]

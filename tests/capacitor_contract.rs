@@ -592,7 +592,13 @@ fn the_error_kinds_are_the_codes_definitions_ts_documents() {
     use liveship::error::LiveshipError as L;
     let r = || "why".to_string();
     let cases = [
-        (L::Network { reason: r() }, "network"),
+        (
+            L::Network {
+                reason: r(),
+                check: None,
+            },
+            "network",
+        ),
         (
             L::Verification {
                 check: "release.signatureInvalid".into(),

@@ -1,11 +1,14 @@
 //! What the HTTP layer accepts: manifest polling (`ETag`, caps), the update endpoint, the URL
 //! policy (https, loopback http only when allowed, redaction), redirects, and TLS (the
-//! configured test CA, unknown CAs, bad extra CA input).
+//! configured test CA, unknown CAs, bad extra CA input), and the minimum transfer rate
+//! (servers that drip bytes just fast enough to keep the idle timer alive).
 
 mod support;
 
 use liveship::fetch::{check_url, redact, FetchError, Fetcher, HttpConfig, ManifestFetch};
-use support::fetching::{cfg, download, fetcher, full, staging, url, SIZE};
+use std::time::{Duration, Instant};
+
+use support::fetching::{cfg, cfg_min_rate, download, dripping, fetcher, full, staging, url, SIZE};
 use support::{data, head, respond, test_ca, Server, Step};
 
 // ---------------------------------------------------------------- manifests and endpoint
@@ -263,4 +266,92 @@ fn extra_ca_without_a_certificate_is_a_setup_error() {
         ..cfg()
     });
     assert!(matches!(r, Err(FetchError::Setup(_))));
+}
+
+// ---------------------------------------------------------------- slow retrieval
+
+/// 10 bytes every 100 ms: the 300 ms idle timeout of [`cfg`] never trips.
+const DRIP: (usize, Duration) = (10, Duration::from_millis(100));
+const WINDOW: Duration = Duration::from_secs(1);
+
+fn too_slow(e: &FetchError) -> (u64, u64, Duration) {
+    match e {
+        FetchError::TooSlow {
+            bytes,
+            min_bytes,
+            window,
+            ..
+        } => (*bytes, *min_bytes, *window),
+        other => panic!("expected TooSlow, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_manifest_dripped_below_the_minimum_rate_fails_as_too_slow_after_one_window() {
+    let body = data(8 * 1024);
+    let b = body.clone();
+    let server = Server::http(move |_, _| dripping("200 OK", &b, DRIP.0, DRIP.1, 200)).await;
+    let f = Fetcher::new(cfg_min_rate(1024, WINDOW)).unwrap();
+    let started = Instant::now();
+    let err = f
+        .get_manifest(&server.url("/channels/production.json"), None, 64 * 1024)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    let (bytes, min_bytes, window) = too_slow(&err);
+    assert!(
+        bytes < 1024 && min_bytes == 1024 && window == WINDOW,
+        "{err}"
+    );
+    assert!(err.to_string().contains("too slow"), "{err}");
+    assert!(took >= WINDOW && took < 3 * WINDOW, "took {took:?}");
+    // Final for the call: retrying the same slow server would only spend the update's deadline.
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_download_dripped_below_the_minimum_rate_fails_as_too_slow_and_keeps_its_bytes() {
+    let body = data(SIZE);
+    let b = body.clone();
+    let server = Server::http(move |_, _| dripping("200 OK", &b, DRIP.0, DRIP.1, 200)).await;
+    let f = Fetcher::new(cfg_min_rate(1024, WINDOW)).unwrap();
+    let (_dir, dest) = staging();
+    let started = Instant::now();
+    let got = download(&f, &server.url("/bundles/b.zip"), &dest, &body).await;
+    let err = got.result.unwrap_err();
+    too_slow(&err);
+    assert!(
+        started.elapsed() < 3 * WINDOW,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 1);
+    // The bytes that did arrive stay for the next update to resume from.
+    let kept = std::fs::metadata(&dest).unwrap().len();
+    assert!(kept > 0 && kept < 1024, "{kept} bytes kept");
+}
+
+#[tokio::test]
+async fn a_quick_start_then_a_stall_shorter_than_the_window_is_not_too_slow() {
+    let body = data(SIZE);
+    let b = body.clone();
+    let server = Server::http(move |_, _| {
+        let mut steps = vec![Step::Send(head(
+            "200 OK",
+            &[("Content-Length", b.len().to_string())],
+        ))];
+        steps.push(Step::Send(b[..SIZE / 2].to_vec()));
+        steps.push(Step::Sleep(Duration::from_millis(700)));
+        steps.push(Step::Send(b[SIZE / 2..].to_vec()));
+        steps
+    })
+    .await;
+    let f = Fetcher::new(HttpConfig {
+        idle_timeout: Duration::from_secs(5),
+        ..cfg_min_rate(64 * 1024, WINDOW)
+    })
+    .unwrap();
+    let (_dir, dest) = staging();
+    let got = download(&f, &server.url("/bundles/b.zip"), &dest, &body).await;
+    assert_eq!(got.result.unwrap().size(), SIZE as u64);
 }

@@ -1,14 +1,20 @@
 //! Delta updates over loopback: a release that changes one file of a ~400 KB app costs one
 //! small object instead of the bundle, the assembled tree is exactly the signed list, and a
 //! tampered object makes the device fall back to the full bundle (and say so). Encrypted and
-//! plain releases alike.
+//! plain releases alike. A delta object dripped below the minimum rate is given up as too slow
+//! (and the full bundle fetched), one dripped above it is stopped by the update's deadline.
 
 mod support;
 
-use liveship::engine::UpdateOutcome;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use liveship::config::Config;
+use liveship::engine::{CoreError, UpdateOutcome, UpdatePhase};
 use liveship::events::Event;
 use liveship::publish::Packed;
-use support::{count, device, Device, Net, Publisher};
+use support::fetching::dripping;
+use support::{count, device, serve_file, Device, Net, Publisher};
 
 struct Scene {
     p: Publisher,
@@ -213,4 +219,96 @@ fn rejected_delta_object_is_not_reused_by_the_next_attempt() {
         "{out:?}"
     );
     assert_tree_matches(&s.d, &two);
+}
+
+// ---------------------------------------------------------------- slow retrieval
+
+/// [`scene`] (encrypted) whose server drips the changed object of release 2, 10 bytes every
+/// 100 ms, to a device with 1 s rate windows, `update_timeout` and `min_rate`.
+fn dripping_scene(update_timeout: u64, min_rate: u64) -> (Scene, Packed) {
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    let root = p.repo();
+    let slow: Arc<Mutex<Option<String>>> = Arc::default();
+    let slow_path = slow.clone();
+    let net = Net::scripted(move |_, req| {
+        let drip = slow_path.lock().unwrap().clone();
+        match drip {
+            Some(object) if req.path.ends_with(&object) => {
+                let rel = req.path.trim_start_matches("/repo/");
+                let body = std::fs::read(root.join(rel)).unwrap();
+                dripping("200 OK", &body, 10, Duration::from_millis(100), 600)
+            }
+            _ => serve_file(&root, "/repo", req),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        update_timeout,
+        min_transfer_rate: min_rate,
+        transfer_rate_window: 1,
+        ..p.config(&net.update_url(), dir.path())
+    };
+    let d = Device::open(config, dir);
+    let UpdateOutcome::Installed { id, .. } = d.updater.update().unwrap() else {
+        panic!("first install")
+    };
+    d.updater.launch();
+    d.updater.notify_app_ready(&id).unwrap();
+    let two = p.pack(2, "two");
+    let object = changed_object(&two);
+    let size = std::fs::metadata(&object).unwrap().len();
+    assert!(
+        size > 400,
+        "the object ({size} bytes) outlasts 2 s of dripping"
+    );
+    *slow.lock().unwrap() = Some(object.file_name().unwrap().to_string_lossy().into_owned());
+    (Scene { p, net, d }, two)
+}
+
+#[test]
+fn a_delta_object_dripped_below_the_minimum_rate_is_too_slow_and_the_full_bundle_is_fetched() {
+    let (s, two) = dripping_scene(60, 1024);
+    let started = Instant::now();
+    let out = s.d.updater.update().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let UpdateOutcome::Installed {
+        delta,
+        delta_fallback,
+        ..
+    } = out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(!delta);
+    let reason = delta_fallback.unwrap();
+    assert!(reason.contains("too slow"), "{reason}");
+    assert_tree_matches(&s.d, &two);
+}
+
+#[test]
+fn a_delta_object_dripped_above_the_minimum_rate_stops_at_the_update_deadline() {
+    let (s, two) = dripping_scene(2, 1);
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            CoreError::UpdateDeadlineExceeded {
+                seconds: 2,
+                phase: UpdatePhase::DeltaObjects
+            }
+        ),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    // Out of time is no reason to start the full bundle.
+    let bundle = two.bundle_path.file_name().unwrap().to_string_lossy();
+    assert_eq!(count(&s.net.server, &bundle), 0);
+    assert_eq!(s.d.updater.current().unwrap().version, "1.0.1");
 }

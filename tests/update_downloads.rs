@@ -11,10 +11,13 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use liveship::clock::{Clock, ManualClock, SystemClock};
+use liveship::config::Config;
+use liveship::engine::UpdatePhase;
 use liveship::engine::{CoreError, UpdateOutcome};
+use liveship::error::LiveshipError;
 use liveship::events::Event;
 use liveship::fetch::{FetchError, HttpConfig, TimeoutPhase};
-use support::fetching::{cut_at, CUT};
+use support::fetching::{cut_at, dripping, CUT};
 use support::{
     device, fast_http, fetch_error, head, installed, respond, serve_file, take_and_confirm, Device,
     Net, Publisher, Request, Step,
@@ -45,6 +48,18 @@ fn scene_on(
     clock: Arc<dyn Clock>,
     fault: impl Fn(usize, &Request, &[u8]) -> Option<Vec<Step>> + Send + Sync + 'static,
 ) -> Scene {
+    scene_full(http, clock, |_| {}, "/bundles/", fault)
+}
+
+/// [`scene_on`] whose device configuration `tweak` adjusts, and whose `fault` scripts the
+/// answers to release 2's requests whose path contains `faulty` (`/bundles/`, `/channels/`).
+fn scene_full(
+    http: HttpConfig,
+    clock: Arc<dyn Clock>,
+    tweak: impl FnOnce(&mut Config),
+    faulty: &'static str,
+    fault: impl Fn(usize, &Request, &[u8]) -> Option<Vec<Step>> + Send + Sync + 'static,
+) -> Scene {
     let p = Publisher::new(false);
     p.pack(1, "one");
     let root = p.repo();
@@ -53,7 +68,7 @@ fn scene_on(
     let fault: Arc<Fault> = Arc::new(fault);
     let (a, r) = (armed.clone(), root.clone());
     let net = Net::scripted(move |_, req| {
-        if a.load(Ordering::SeqCst) && req.path.contains("/bundles/") {
+        if a.load(Ordering::SeqCst) && req.path.contains(faulty) {
             let rel = req.path.trim_start_matches("/repo/");
             let body = std::fs::read(r.join(rel)).unwrap_or_default();
             if let Some(steps) = fault(n.fetch_add(1, Ordering::SeqCst), req, &body) {
@@ -63,7 +78,9 @@ fn scene_on(
         serve_file(&r, "/repo", req)
     });
     let dir = tempfile::tempdir().unwrap();
-    let d = Device::open_on(p.config(&net.update_url(), dir.path()), dir, http, clock);
+    let mut config = p.config(&net.update_url(), dir.path());
+    tweak(&mut config);
+    let d = Device::open_on(config, dir, http, clock);
     let previous = take_and_confirm(&d);
     let two = p.pack_fresh(2, "two");
     armed.store(true, Ordering::SeqCst);
@@ -432,4 +449,211 @@ fn concurrent_updates_share_one_download_and_progress_rises_to_100() {
     assert!(percents.len() >= 4, "{percents:?}");
     assert!(percents.windows(2).all(|w| w[0] < w[1]), "{percents:?}");
     assert_eq!(percents.last(), Some(&100));
+}
+
+// ---------------------------------------------------------------- slow retrieval
+
+/// 1 s windows and a short update deadline, so that each limit trips within seconds.
+fn limits(update_timeout: u64, min_rate: u64) -> impl FnOnce(&mut Config) {
+    move |c: &mut Config| {
+        c.update_timeout = update_timeout;
+        c.min_transfer_rate = min_rate;
+        c.transfer_rate_window = 1;
+    }
+}
+
+/// The public error's kind and check, as an app sees them.
+fn public(e: CoreError) -> (String, Option<String>) {
+    match liveship::ffi::LiveshipError::from_core(e) {
+        LiveshipError::Network { check, reason } => (reason, check),
+        other => panic!("expected a network error, got {other:?}"),
+    }
+}
+
+fn download_failed(s: &Scene) -> String {
+    s.d.events
+        .events()
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::DownloadFailed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .expect("a downloadFailed event")
+}
+
+#[test]
+fn a_manifest_dripped_below_the_minimum_rate_fails_the_update_as_too_slow() {
+    let s = scene_full(
+        fast_http(),
+        Arc::new(SystemClock),
+        limits(60, 1024),
+        "/channels/",
+        |n, _, body| {
+            (n == 0).then(|| dripping("200 OK", body, 10, Duration::from_millis(100), 300))
+        },
+    );
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(fetch_error(&err), FetchError::TooSlow { .. }),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    let (reason, check) = public(err);
+    assert_eq!(check.as_deref(), Some("fetch.tooSlow"), "{reason}");
+    assert_eq!(s.d.updater.current().unwrap().id, s.previous);
+    s.assert_recovers();
+}
+
+#[test]
+fn a_bundle_dripped_below_the_minimum_rate_fails_as_too_slow_and_the_next_update_resumes() {
+    let s = scene_full(
+        fast_http(),
+        Arc::new(SystemClock),
+        limits(60, 1024),
+        "/bundles/",
+        |n, _, body| {
+            (n == 0).then(|| dripping("200 OK", body, 10, Duration::from_millis(100), 300))
+        },
+    );
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(fetch_error(&err), FetchError::TooSlow { .. }),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    // Not retried: one request, and the event names the cause.
+    assert_eq!(s.bundle_requests().len(), 1);
+    let event = download_failed(&s);
+    assert!(event.contains("too slow"), "{event}");
+    let (reason, check) = public(err);
+    assert_eq!(check.as_deref(), Some("fetch.tooSlow"), "{reason}");
+    s.assert_previous_serves();
+    s.assert_recovers();
+    let resumed = s
+        .bundle_requests()
+        .last()
+        .unwrap()
+        .header("range")
+        .map(str::to_owned);
+    assert!(
+        resumed.as_deref().is_some_and(|r| r.starts_with("bytes=")),
+        "{resumed:?}"
+    );
+}
+
+#[test]
+fn a_bundle_dripped_above_the_minimum_rate_stops_at_the_update_deadline() {
+    // 500 bytes a second passes a 1 byte-per-second minimum; only the deadline can end it.
+    let s = scene_full(
+        fast_http(),
+        Arc::new(SystemClock),
+        limits(2, 1),
+        "/bundles/",
+        |n, _, body| {
+            (n == 0).then(|| dripping("200 OK", body, 50, Duration::from_millis(100), 600))
+        },
+    );
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            CoreError::UpdateDeadlineExceeded {
+                seconds: 2,
+                phase: UpdatePhase::Bundle
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("stopped fetching the bundle"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    let (reason, check) = public(err);
+    assert_eq!(
+        check.as_deref(),
+        Some("update.deadlineExceeded"),
+        "{reason}"
+    );
+    s.assert_previous_serves();
+    s.assert_recovers();
+}
+
+#[test]
+fn a_manifest_dripped_above_the_minimum_rate_stops_at_the_update_deadline() {
+    let s = scene_full(
+        fast_http(),
+        Arc::new(SystemClock),
+        limits(1, 1),
+        "/channels/",
+        |n, _, body| (n < 2).then(|| dripping("200 OK", body, 10, Duration::from_millis(100), 300)),
+    );
+    // A check alone is bounded the same way.
+    let err = s.d.updater.check().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::UpdateDeadlineExceeded {
+                phase: UpdatePhase::Manifest,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::UpdateDeadlineExceeded {
+                seconds: 1,
+                phase: UpdatePhase::Manifest
+            }
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(s.d.updater.current().unwrap().id, s.previous);
+}
+
+#[test]
+fn the_update_deadline_bounds_retries_and_their_waits() {
+    // Every answer asks for a 3 s wait: three attempts would take over 6 s.
+    let s = scene_full(
+        fast_http(),
+        Arc::new(SystemClock),
+        limits(2, 1),
+        "/bundles/",
+        |n, _, _| {
+            (n < 3).then(|| {
+                respond(
+                    "503 Service Unavailable",
+                    &[("Retry-After", "3".to_owned())],
+                    b"",
+                )
+            })
+        },
+    );
+    let started = Instant::now();
+    let err = s.d.updater.update().unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            CoreError::UpdateDeadlineExceeded {
+                phase: UpdatePhase::Bundle,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert_eq!(s.bundle_requests().len(), 1, "the wait was cut short");
 }

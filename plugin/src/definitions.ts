@@ -139,6 +139,32 @@ export interface LiveshipConfig {
    */
   responseTimeout?: number;
   /**
+   * Seconds one whole update may take: the manifest, then the bundle or every delta object,
+   * retries and waits included. Past it the update fails (`network`, check
+   * `update.deadlineExceeded`) and a partial download resumes next time. 1 to 86400.
+   *
+   * @default 900
+   * @since 0.1.0
+   */
+  updateTimeout?: number;
+  /**
+   * Slowest transfer accepted, in bytes per second over `transferRateWindow`: a slower
+   * manifest, bundle or delta object fails (`network`, check `fetch.tooSlow`).
+   * 1 to 104857600.
+   *
+   * @default 1024
+   * @since 0.1.0
+   */
+  minTransferRate?: number;
+  /**
+   * Seconds of the sliding window `minTransferRate` is measured over; a stall shorter than it
+   * does not fail. 1 to 600, and at most `updateTimeout`.
+   *
+   * @default 30
+   * @since 0.1.0
+   */
+  transferRateWindow?: number;
+  /**
    * Ed25519 keys whose signatures are accepted, each with its channel scope. Two keys pinned at
    * once allow key rotation without a native release. Required for any update.
    *

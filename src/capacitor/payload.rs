@@ -133,7 +133,7 @@ pub fn history(h: &HistoryEntry) -> Value {
 pub fn error(e: &LiveshipError) -> (&'static str, String, Option<String>) {
     use LiveshipError as L;
     match e {
-        L::Network { reason } => ("network", reason.clone(), None),
+        L::Network { reason, check } => ("network", reason.clone(), check.clone()),
         L::Verification { check, reason } => ("verification", reason.clone(), Some(check.clone())),
         L::Incompatible { reason } => ("incompatible", reason.clone(), None),
         L::Storage { reason } => ("storage", reason.clone(), None),
@@ -429,6 +429,14 @@ mod tests {
         assert_eq!(
             outcome(&err, &[], "1"),
             json!({"outcome": "error", "error": "verification", "reason": "r", "code": "install.objectHash"})
+        );
+        let slow = Err(LiveshipError::Network {
+            reason: "r".into(),
+            check: Some("fetch.tooSlow".into()),
+        });
+        assert_eq!(
+            outcome(&slow, &[], "1"),
+            json!({"outcome": "error", "error": "network", "reason": "r", "code": "fetch.tooSlow"})
         );
     }
 }

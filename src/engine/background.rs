@@ -60,6 +60,7 @@ impl Engine {
         self.update_until(Some(Deadline {
             at: std::time::Instant::now() + deadline,
             budget: deadline,
+            background: true,
         }))
     }
 

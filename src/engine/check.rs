@@ -4,6 +4,7 @@
 use reqwest::Url;
 use serde::Serialize;
 
+use super::update::UpdatePhase;
 use super::{CoreError, Engine, NetError, UpdateOutcome};
 use crate::boot;
 use crate::config::UpdateMode;
@@ -249,9 +250,10 @@ impl Engine {
         Ok(None)
     }
 
-    /// Checks for an update without downloading anything.
+    /// Checks for an update without downloading anything, within `updateTimeout`.
     pub fn check(&self) -> Result<CheckResult, CoreError> {
-        let found = self.runtime().block_on(self.find_candidate())?;
+        let limits = self.update_limits(None);
+        let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest)??;
         let c = match found.into_candidate() {
             Ok(c) => c,
             Err(n) => return Ok(self.nothing_to_take(n)),

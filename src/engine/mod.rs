@@ -12,6 +12,7 @@ mod update;
 
 pub use crate::events::UpdateOutcome;
 pub use check::CheckResult;
+pub use update::UpdatePhase;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -56,6 +57,12 @@ pub enum CoreError {
     Delta(#[from] delta::DeltaError),
     #[error("background update did not finish within {millis} ms; it resumes next time")]
     DeadlineExceeded { millis: u64 },
+    /// The update's own deadline (`updateTimeout`) passed; `phase` is what it was fetching.
+    #[error(
+        "update did not finish within {seconds} s (updateTimeout): stopped fetching the {phase}; \
+         it resumes next time"
+    )]
+    UpdateDeadlineExceeded { seconds: u64, phase: UpdatePhase },
 }
 
 /// The whole device state at a glance (`status`).
@@ -404,6 +411,7 @@ impl Engine {
             allow_insecure_loopback: c.allow_insecure_loopback,
             extra_ca_pem,
             idle_timeout: Duration::from_secs(c.response_timeout.max(1)),
+            min_rate: Some(c.min_rate()),
             ..self.inner.http_base.clone()
         };
         let f = Fetcher::with_clock(cfg, self.inner.clock.clone()).map_err(NetError::from)?;

@@ -1,6 +1,7 @@
 //! Downloading and building a release into staging: a delta when it is worth it (it saves a
-//! good share of the bytes), else the full bundle, resumable; single flight; deadlines for
-//! background runs.
+//! good share of the bytes), else the full bundle, resumable; single flight; one deadline for
+//! the whole update (`updateTimeout`: manifest, bundle or every delta object, retries and waits
+//! included), and a background run's own.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,34 +33,47 @@ impl Engine {
         self.update_until(None)
     }
 
-    /// Runs `fut` on the network runtime; past `deadline` it is dropped (a download stops where
-    /// it is, its bytes kept for resuming) and the call fails with `DeadlineExceeded`.
-    fn run<F: std::future::Future>(
+    /// Runs `fut` on the network runtime within the update's limits; past one, `fut` is
+    /// dropped (a download stops where it is, its bytes kept for resuming) and the call fails
+    /// with `UpdateDeadlineExceeded` naming `phase`, or, for a background run stopped by its
+    /// deadline or by `end_background_run`, `DeadlineExceeded`.
+    pub(super) fn run<F: std::future::Future>(
         &self,
         fut: F,
-        deadline: Option<Deadline>,
+        limits: &Limits,
+        phase: UpdatePhase,
     ) -> Result<F::Output, CoreError> {
-        match deadline {
-            None => Ok(self.runtime().block_on(fut)),
-            Some(d) => self.runtime().block_on(async {
-                // Registered before the flag is read, so an end in between is not missed.
-                let ended = self.inner.background_end.notified();
-                if self.background_ended() {
-                    return Err(d.exceeded());
+        self.runtime().block_on(async {
+            // Registered before the flag is read, so an end in between is not missed.
+            let ended = self.inner.background_end.notified();
+            if let Some(b) = limits.background.filter(|_| self.background_ended()) {
+                return Err(b.exceeded(phase));
+            }
+            let first = limits.first();
+            tokio::select! {
+                r = tokio::time::timeout_at(first.at.into(), fut) => {
+                    r.map_err(|_| first.exceeded(phase))
                 }
-                tokio::select! {
-                    r = tokio::time::timeout_at(d.at.into(), fut) => r.map_err(|_| d.exceeded()),
-                    _ = ended => Err(d.exceeded()),
+                _ = ended, if limits.background.is_some() => {
+                    Err(limits.background.unwrap_or(first).exceeded(phase))
                 }
-            }),
+            }
+        })
+    }
+
+    /// The limits of an update (or a check) starting now.
+    pub(super) fn update_limits(&self, background: Option<Deadline>) -> Limits {
+        Limits {
+            update: Deadline::update(Duration::from_secs(self.inner.config.update_timeout)),
+            background,
         }
     }
 
     pub(super) fn update_until(
         &self,
-        deadline: Option<Deadline>,
+        background: Option<Deadline>,
     ) -> Result<UpdateOutcome, CoreError> {
-        let _flight = match deadline {
+        let _flight = match background {
             None => self.inner.flight.lock().unwrap_or_else(|p| p.into_inner()),
             // Another update in flight: wait for it, but not past the deadline.
             Some(d) => loop {
@@ -69,7 +83,7 @@ impl Engine {
                     Err(std::sync::TryLockError::WouldBlock)
                         if std::time::Instant::now() >= d.at || self.background_ended() =>
                     {
-                        return Err(d.exceeded())
+                        return Err(d.exceeded(UpdatePhase::Manifest))
                     }
                     Err(std::sync::TryLockError::WouldBlock) => {
                         std::thread::sleep(Duration::from_millis(20))
@@ -77,7 +91,13 @@ impl Engine {
                 }
             },
         };
-        let candidate = match self.run(self.find_candidate(), deadline)??.into_candidate() {
+        // The update's own deadline starts once it holds the flight: the one it waited for was
+        // bounded by its own.
+        let limits = self.update_limits(background);
+        let candidate = match self
+            .run(self.find_candidate(), &limits, UpdatePhase::Manifest)??
+            .into_candidate()
+        {
             Ok(c) => c,
             Err(n) => return Ok(self.nothing_to_take(n)),
         };
@@ -86,7 +106,7 @@ impl Engine {
             sequence: m.sequence,
             version: m.version.clone(),
         });
-        let result = self.fetch_and_install(&candidate, deadline);
+        let result = self.fetch_and_install(&candidate, &limits);
         let report = match result {
             Ok(r) => r,
             Err(e) => {
@@ -106,7 +126,7 @@ impl Engine {
         });
         // A background run has no WebView to load the bundle: it only installs it as next
         // (applying there would put it on trial with nothing running it, and blame it).
-        let applied = deadline.is_none()
+        let applied = limits.background.is_none()
             && self.inner.config.apply_mode == ApplyMode::Immediate
             && self.apply_now()?.is_some();
         Ok(UpdateOutcome::Installed {
@@ -147,18 +167,17 @@ impl Engine {
 
     /// Downloads the candidate (a delta when it is worth it, else the full bundle) and installs
     /// it as `next`.
-    fn fetch_and_install(
-        &self,
-        c: &Candidate,
-        deadline: Option<Deadline>,
-    ) -> Result<UpdateReport, CoreError> {
+    fn fetch_and_install(&self, c: &Candidate, limits: &Limits) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
         let mut fallback = None;
         if m.delta.is_some() {
-            match self.try_delta(c, deadline) {
+            match self.try_delta(c, limits) {
                 Ok(report) => return Ok(report),
                 // Out of time is not a reason to start the full bundle.
-                Err(e @ CoreError::DeadlineExceeded { .. }) => return Err(e),
+                Err(
+                    e @ (CoreError::DeadlineExceeded { .. }
+                    | CoreError::UpdateDeadlineExceeded { .. }),
+                ) => return Err(e),
                 // Failures the full bundle would meet too (busy, not newer, blocklisted, no
                 // space, storage) are returned as they are, not paid for with a full download.
                 Err(e) if !delta_failure(&e) => return Err(e),
@@ -188,7 +207,8 @@ impl Engine {
         let object = self
             .run(
                 fetcher.download(&url, &part, m.bundle.size, Some(&m.bundle.sha256), &report),
-                deadline,
+                limits,
+                UpdatePhase::Bundle,
             )?
             .map_err(NetError::from)?;
         let keys = &self.inner.config.bundle_keys;
@@ -204,11 +224,7 @@ impl Engine {
         })
     }
 
-    fn try_delta(
-        &self,
-        c: &Candidate,
-        deadline: Option<Deadline>,
-    ) -> Result<UpdateReport, CoreError> {
+    fn try_delta(&self, c: &Candidate, limits: &Limits) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
         let cfg = &self.inner.config;
         let plan = delta::plan(&mut self.store(), &cfg.builtin_dir, &cfg.native_version, m)?;
@@ -237,7 +253,8 @@ impl Engine {
                 &tree,
                 &report,
             ),
-            deadline,
+            limits,
+            UpdatePhase::DeltaObjects,
         )??;
         let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
             install::adopt_assembled(&assembled, staged_tree, m)
@@ -252,17 +269,72 @@ impl Engine {
     }
 }
 
-/// When a background update must stop.
+/// What an update was doing when its deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdatePhase {
+    /// Fetching the channel's manifest (or the dynamic endpoint's answer).
+    Manifest,
+    /// Downloading the full bundle.
+    Bundle,
+    /// Downloading the objects of a delta update.
+    DeltaObjects,
+}
+
+impl std::fmt::Display for UpdatePhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UpdatePhase::Manifest => "manifest",
+            UpdatePhase::Bundle => "bundle",
+            UpdatePhase::DeltaObjects => "delta objects",
+        })
+    }
+}
+
+/// When an update must stop.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Deadline {
     pub(super) at: std::time::Instant,
     pub(super) budget: Duration,
+    /// A background run's (the OS's budget), else the update's own (`updateTimeout`).
+    pub(super) background: bool,
 }
 
 impl Deadline {
-    fn exceeded(&self) -> CoreError {
-        CoreError::DeadlineExceeded {
-            millis: self.budget.as_millis() as u64,
+    fn update(budget: Duration) -> Deadline {
+        Deadline {
+            at: std::time::Instant::now() + budget,
+            budget,
+            background: false,
+        }
+    }
+
+    fn exceeded(&self, phase: UpdatePhase) -> CoreError {
+        if self.background {
+            CoreError::DeadlineExceeded {
+                millis: self.budget.as_millis() as u64,
+            }
+        } else {
+            CoreError::UpdateDeadlineExceeded {
+                seconds: self.budget.as_secs(),
+                phase,
+            }
+        }
+    }
+}
+
+/// The deadlines of one update: its own, from `updateTimeout`, covering the manifest, the
+/// bundle or every delta object, retries and backoff included; and a background run's.
+pub(super) struct Limits {
+    pub(super) update: Deadline,
+    pub(super) background: Option<Deadline>,
+}
+
+impl Limits {
+    /// The deadline that passes first (the update's own on a tie).
+    fn first(&self) -> Deadline {
+        match self.background {
+            Some(b) if b.at < self.update.at => b,
+            _ => self.update,
         }
     }
 }

@@ -11,7 +11,9 @@ use reqwest::{Response, StatusCode, Url};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::{check_url, redact, status_failure, Failure, FetchError, Fetcher, PROGRESS_INTERVAL};
+use super::{
+    check_url, redact, status_failure, Failure, FetchError, Fetcher, RateMeter, PROGRESS_INTERVAL,
+};
 use crate::fs::{io, IoError};
 
 /// A file on disk with the size and SHA-256 of its bytes, computed once: while the download
@@ -233,8 +235,9 @@ impl Fetcher {
         url: &Url,
         reporter: &mut Progress<'_>,
     ) -> Result<(), Failure> {
+        let mut meter = RateMeter::start(self.cfg.min_rate);
         while let Some(chunk) = self
-            .next_chunk(resp, *have, Some(expected_size), url)
+            .next_chunk(resp, *have, Some(expected_size), url, &mut meter)
             .await?
         {
             let chunk = chunk.as_ref();

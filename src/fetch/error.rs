@@ -2,6 +2,7 @@
 //! (always through [`super::redact`]), and the transient/final split the retry loop uses.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::fs::IoError;
 
@@ -46,6 +47,19 @@ pub enum FetchError {
     Tls { url: String, reason: String },
     #[error("timed out ({phase}) fetching {url}")]
     Timeout { phase: TimeoutPhase, url: String },
+    /// The body brought fewer than `min_bytes` within the last `window` (the minimum transfer
+    /// rate, [`super::MinRate`]). Not retried: the call ends, a partial download stays on disk
+    /// for the next update to resume.
+    #[error(
+        "transfer from {url} too slow: {bytes} bytes in the last {}, the minimum is {min_bytes}",
+        seconds(*.window)
+    )]
+    TooSlow {
+        url: String,
+        bytes: u64,
+        min_bytes: u64,
+        window: Duration,
+    },
     #[error("{url} answered HTTP {status}")]
     Status { status: u16, url: String },
     /// A manifest or endpoint response over its cap.
@@ -87,6 +101,10 @@ pub enum FetchError {
     /// The HTTP client could not be built (bad extra CA, no trust store).
     #[error("HTTP client setup failed: {0}")]
     Setup(String),
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 fn expected_suffix(expected: Option<u64>) -> String {

@@ -13,16 +13,24 @@
 //!   disk (`Range`), and returns a [`VerifiedObject`] only when the file has exactly the expected
 //!   size and SHA-256 and has been fsynced; the digest is computed once, while streaming, and is
 //!   what the install checks. A file that fails the hash check is deleted.
+//! - A body slower than [`HttpConfig::min_rate`] (fewer bytes than its minimum within a sliding
+//!   window, 1 KiB/s over 30 s by default) fails with [`FetchError::TooSlow`], whatever the idle
+//!   timeout: a server dripping bytes just often enough to keep the connection alive is cut
+//!   off. `TooSlow` is final for the call (a retry would meet the same slow path and only spend
+//!   the update's deadline); a partial download stays on disk and the next update resumes it.
 //! - Transient failures (connection, timeouts, 5xx, 408, 429, truncated bodies) are retried
 //!   with exponential backoff and full jitter; `Retry-After` is honoured on 429 and 503.
 //! - URLs are logged and reported only through [`redact`]: no query string, no userinfo.
 
 mod download;
 mod error;
+mod rate;
 mod tls;
 
 pub use download::VerifiedObject;
 pub use error::{FetchError, TimeoutPhase};
+pub use rate::MinRate;
+use rate::RateMeter;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -54,6 +62,8 @@ pub struct HttpConfig {
     pub idle_timeout: Duration,
     /// Limit for one whole call, retries and backoff included.
     pub overall_timeout: Duration,
+    /// Slowest body accepted ([`FetchError::TooSlow`] below it); `None` accepts any rate.
+    pub min_rate: Option<MinRate>,
     /// Attempts per call, the first included (0 counts as 1).
     pub max_attempts: u32,
     /// Backoff before retry `n` is drawn uniformly from `[0, min(backoff_max, base * 2^(n-1))]`.
@@ -72,6 +82,7 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             overall_timeout: Duration::from_secs(10 * 60),
+            min_rate: Some(MinRate::default()),
             max_attempts: 5,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
@@ -299,8 +310,9 @@ impl Fetcher {
             return Err(too_large().into());
         }
         let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
+        let mut meter = RateMeter::start(self.cfg.min_rate);
         while let Some(chunk) = self
-            .next_chunk(resp, body.len() as u64, announced, url)
+            .next_chunk(resp, body.len() as u64, announced, url, &mut meter)
             .await?
         {
             let chunk = chunk.as_ref();
@@ -312,31 +324,51 @@ impl Fetcher {
         Ok(body)
     }
 
-    /// The next piece of the body, within the idle timeout.
+    /// The next piece of the body, within the idle timeout and above the minimum rate
+    /// (`meter` counts the bytes of the whole body).
     async fn next_chunk(
         &self,
         resp: &mut Response,
         got: u64,
         expected: Option<u64>,
         url: &Url,
+        meter: &mut RateMeter,
     ) -> Result<Option<impl AsRef<[u8]>>, FetchError> {
-        match tokio::time::timeout(self.cfg.idle_timeout, resp.chunk()).await {
-            Err(_) => Err(FetchError::Timeout {
-                phase: TimeoutPhase::Idle,
-                url: redact(url),
-            }),
-            Ok(Ok(chunk)) => Ok(chunk),
-            Ok(Err(e)) if e.is_timeout() => Err(FetchError::Timeout {
-                phase: TimeoutPhase::Idle,
-                url: redact(url),
-            }),
-            Ok(Err(e)) => {
-                log::warn!("{}: body interrupted: {}", redact(url), error_chain(&e));
-                Err(FetchError::Truncated {
-                    got,
-                    expected,
-                    url: redact(url),
-                })
+        let idle_at = tokio::time::Instant::now() + self.cfg.idle_timeout;
+        let idle = || FetchError::Timeout {
+            phase: TimeoutPhase::Idle,
+            url: redact(url),
+        };
+        loop {
+            // Wake at the idle limit, or earlier when the rate check is due: a body that keeps
+            // the idle timer happy can still be too slow.
+            let wake = meter.next_check().map_or(idle_at, |at| at.min(idle_at));
+            // `chunk()` only polls the body: dropping it at `wake` loses no bytes.
+            match tokio::time::timeout_at(wake, resp.chunk()).await {
+                Err(_) => {
+                    let now = tokio::time::Instant::now();
+                    meter.check(now, &redact(url))?;
+                    if now >= idle_at {
+                        return Err(idle());
+                    }
+                }
+                Ok(Ok(chunk)) => {
+                    if let Some(c) = &chunk {
+                        let now = tokio::time::Instant::now();
+                        meter.record(now, c.len());
+                        meter.check(now, &redact(url))?;
+                    }
+                    return Ok(chunk);
+                }
+                Ok(Err(e)) if e.is_timeout() => return Err(idle()),
+                Ok(Err(e)) => {
+                    log::warn!("{}: body interrupted: {}", redact(url), error_chain(&e));
+                    return Err(FetchError::Truncated {
+                        got,
+                        expected,
+                        url: redact(url),
+                    });
+                }
             }
         }
     }

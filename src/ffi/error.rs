@@ -20,7 +20,8 @@ use crate::unpack::UnpackError;
 /// The public kind of an internal failure (the variant of [`LiveshipError`] without its text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Network,
+    /// With the limit that ended the retrieval, when one did.
+    Network(Option<Check>),
     Verification(Check),
     Incompatible,
     Storage,
@@ -136,6 +137,7 @@ impl FetchError {
             E::InsecureUrl { .. } | E::Setup(_) => Kind::InvalidArgument,
             E::HashMismatch { .. } => Kind::Verification(Check::FetchHashMismatch),
             E::Io { .. } => Kind::Storage,
+            E::TooSlow { .. } => Kind::Network(Some(Check::FetchTooSlow)),
             E::InsecureRedirect { .. }
             | E::TooManyRedirects { .. }
             | E::Connect { .. }
@@ -147,7 +149,7 @@ impl FetchError {
             | E::WrongLength { .. }
             | E::Truncated { .. }
             | E::BadContentRange { .. }
-            | E::RetriesExhausted { .. } => Kind::Network,
+            | E::RetriesExhausted { .. } => Kind::Network(None),
         }
     }
 }
@@ -193,7 +195,8 @@ impl CoreError {
             E::Net(NetError::NoUpdateUrl | NetError::BadUrl { .. }) => Kind::InvalidArgument,
             E::Net(NetError::Fetch(f)) => f.kind(),
             E::Delta(d) => d.kind(),
-            E::DeadlineExceeded { .. } => Kind::Network,
+            E::DeadlineExceeded { .. } => Kind::Network(None),
+            E::UpdateDeadlineExceeded { .. } => Kind::Network(Some(Check::UpdateDeadlineExceeded)),
         }
     }
 }
@@ -205,7 +208,10 @@ impl LiveshipError {
         let kind = e.kind();
         let reason = e.to_string();
         match kind {
-            Kind::Network => L::Network { reason },
+            Kind::Network(check) => L::Network {
+                reason,
+                check: check.map(|c| c.as_str().into()),
+            },
             Kind::Verification(check) => L::Verification {
                 check: check.as_str().into(),
                 reason,
@@ -359,6 +365,7 @@ mod tests {
                 .into(),
                 LiveshipError::Network {
                     reason: String::new(),
+                    check: None,
                 },
             ),
             (
@@ -376,8 +383,9 @@ mod tests {
                     check,
                     reason: String::new(),
                 },
-                LiveshipError::Network { .. } => LiveshipError::Network {
+                LiveshipError::Network { check, .. } => LiveshipError::Network {
                     reason: String::new(),
+                    check,
                 },
                 LiveshipError::Incompatible { .. } => LiveshipError::Incompatible {
                     reason: String::new(),

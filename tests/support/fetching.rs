@@ -101,3 +101,26 @@ pub fn staging() -> (tempfile::TempDir, std::path::PathBuf) {
     let dest = dir.path().join("bundle.part");
     (dir, dest)
 }
+
+/// Sends the head `status` with `Content-Length` of `body`, then `per` bytes of it every `every`
+/// (at most `drips` times, then closes): a server that keeps any idle timer alive while
+/// delivering far below a useful rate.
+pub fn dripping(status: &str, body: &[u8], per: usize, every: Duration, drips: usize) -> Vec<Step> {
+    let mut steps = vec![Step::Send(head(
+        status,
+        &[("Content-Length", body.len().to_string())],
+    ))];
+    for piece in body.chunks(per.max(1)).take(drips) {
+        steps.push(Step::Sleep(every));
+        steps.push(Step::Send(piece.to_vec()));
+    }
+    steps
+}
+
+/// [`cfg`] with a minimum rate of `bytes` per `window` (1 s windows keep the tests short).
+pub fn cfg_min_rate(bytes: u64, window: Duration) -> HttpConfig {
+    HttpConfig {
+        min_rate: Some(liveship::fetch::MinRate { bytes, window }),
+        ..cfg()
+    }
+}
