@@ -49,7 +49,9 @@ impl EnvelopeDefect {
 pub enum ReleaseError {
     #[error("envelope is malformed: {0}")]
     EnvelopeMalformed(EnvelopeDefect),
-    #[error("envelope is {size} bytes, larger than the {limit}-byte limit")]
+    /// `size` is what was seen: the whole input when it was in memory, one byte over the limit
+    /// when it was read with [`read_envelope`] (which stops there).
+    #[error("envelope is {size} bytes or more, larger than the {limit}-byte limit")]
     EnvelopeTooLarge { size: usize, limit: usize },
     #[error("envelope payloadType is {got:?}, expected {PAYLOAD_TYPE:?}")]
     PayloadType { got: String },
@@ -446,6 +448,19 @@ pub struct VerifiedRelease {
     pub key_id: String,
     /// The exact payload bytes the signature covers.
     pub payload: Vec<u8>,
+}
+
+/// Reads an envelope from `reader` (a `channels/<channel>.json` or `releases/...` file), taking
+/// at most one byte more than [`MAX_ENVELOPE_BYTES`]: enough for [`verify_envelope`] to refuse an
+/// over-limit input with [`ReleaseError::EnvelopeTooLarge`], so a huge or endless file costs no
+/// more memory or reading than the limit.
+pub fn read_envelope(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_ENVELOPE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Verifies envelope bytes against the pinned keys and returns the manifest.
