@@ -21,6 +21,27 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Largest envelope a device accepts (the manifest download is capped at this size).
 pub const MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
 
+/// How many of an envelope's key ids [`ReleaseError::UnknownKey`] lists.
+pub const LISTED_KEY_IDS: usize = 8;
+/// How many characters of each key id [`ReleaseError::UnknownKey`] keeps (a real id has 16).
+pub const LISTED_KEY_ID_CHARS: usize = 64;
+
+/// A key id as an error lists it: cut to [`LISTED_KEY_ID_CHARS`] characters, `…` marking a cut.
+fn listed_key_id(id: &str) -> String {
+    match id.char_indices().nth(LISTED_KEY_ID_CHARS) {
+        Some((end, _)) => format!("{}…", &id[..end]),
+        None => id.to_owned(),
+    }
+}
+
+/// The tail of [`ReleaseError::UnknownKey`]'s message for the ids it leaves out.
+fn and_more(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    }
+}
+
 /// What is wrong with an envelope that is not a well-formed DSSE envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeDefect {
@@ -57,8 +78,11 @@ pub enum ReleaseError {
     PayloadType { got: String },
     #[error("envelope carries no signature")]
     NoSignatures,
-    #[error("no signature by a pinned key (signed by key ids {key_ids:?})")]
-    UnknownKey { key_ids: Vec<String> },
+    /// `key_ids` are the first [`LISTED_KEY_IDS`] ids the envelope names, each cut to
+    /// [`LISTED_KEY_ID_CHARS`] characters; `more` counts the signatures left out. The envelope
+    /// is the attacker's: the error it causes stays small whatever it carries.
+    #[error("no signature by a pinned key (signed by key ids {key_ids:?}{})", and_more(*more))]
+    UnknownKey { key_ids: Vec<String>, more: usize },
     #[error("signature by key {key_id} does not verify")]
     SignatureInvalid { key_id: String },
     #[error("key {key_id} is not allowed to sign for channel {channel:?}")]
@@ -517,7 +541,13 @@ pub fn verify_envelope(bytes: &[u8], keys: &[PinnedKey]) -> Result<VerifiedRelea
         }
     }
     let key = matched.ok_or_else(|| ReleaseError::UnknownKey {
-        key_ids: env.signatures.iter().map(|s| s.keyid.clone()).collect(),
+        key_ids: env
+            .signatures
+            .iter()
+            .take(LISTED_KEY_IDS)
+            .map(|s| listed_key_id(&s.keyid))
+            .collect(),
+        more: env.signatures.len().saturating_sub(LISTED_KEY_IDS),
     })?;
 
     let manifest: Manifest = serde_json::from_slice(&payload)

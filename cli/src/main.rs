@@ -67,7 +67,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each cause once: most causes are already in their parent's message.
+            eprintln!("error: {}", liveship::error::chain_text(e.chain()));
             ExitCode::FAILURE
         }
     }

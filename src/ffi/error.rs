@@ -203,7 +203,8 @@ impl LiveshipError {
     pub fn from_core(e: CoreError) -> LiveshipError {
         use LiveshipError as L;
         let kind = e.kind();
-        let reason = e.to_string();
+        // The whole chain, each cause once: a cause that a message does not embed is kept.
+        let reason = crate::error::report(&e);
         match kind {
             Kind::Network => L::Network { reason },
             Kind::Verification(check) => L::Verification {
