@@ -33,3 +33,85 @@ pub enum LiveshipError {
     #[error("internal error: {reason}")]
     Internal { reason: String },
 }
+
+/// An error and its causes as one line, each cause printed once: `outer: cause: root cause`.
+///
+/// Walks the `source()` chain and appends a link only when its text is not already in the line.
+/// Most of the core's errors embed their cause in their own message (so that the message alone,
+/// what the FFI reports, says everything) and also expose it as `source()` (thiserror's `#[from]`
+/// and `source` fields do both); printing such a chain link by link, as anyhow's `{:#}` does,
+/// repeats every cause. A link whose text is already there adds nothing, so skipping it loses
+/// nothing, and a cause that no message embedded is still printed.
+pub fn chain_text<'a>(
+    links: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut line = String::new();
+    for link in links {
+        let text = link.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// [`chain_text`] of `error` and its `source()` chain.
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    chain_text(std::iter::successors(Some(error), |e| e.source()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("cannot read key {path}: {source}")]
+        Embeds {
+            path: &'static str,
+            source: std::io::Error,
+        },
+        #[error("cannot read key {path}")]
+        Chains {
+            path: &'static str,
+            source: std::io::Error,
+        },
+        #[error("install failed: {0}")]
+        Nested(#[from] Middle),
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("bundle content rejected: {0}")]
+    struct Middle(#[from] Leaf);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("file a.js does not match its signed hash")]
+    struct Leaf;
+
+    fn enoent() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::NotFound)
+    }
+
+    #[test]
+    fn an_embedded_cause_is_printed_once_and_a_chained_one_is_printed() {
+        let embeds = Outer::Embeds {
+            path: "nokey",
+            source: enoent(),
+        };
+        assert_eq!(report(&embeds), "cannot read key nokey: entity not found");
+        let chains = Outer::Chains {
+            path: "nokey",
+            source: enoent(),
+        };
+        assert_eq!(report(&chains), "cannot read key nokey: entity not found");
+        let nested = Outer::from(Middle(Leaf));
+        assert_eq!(
+            report(&nested),
+            "install failed: bundle content rejected: file a.js does not match its signed hash"
+        );
+    }
+}

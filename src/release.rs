@@ -21,6 +21,27 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Largest envelope a device accepts (the manifest download is capped at this size).
 pub const MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
 
+/// How many of an envelope's key ids [`ReleaseError::UnknownKey`] lists.
+pub const LISTED_KEY_IDS: usize = 8;
+/// How many characters of each key id [`ReleaseError::UnknownKey`] keeps (a real id has 16).
+pub const LISTED_KEY_ID_CHARS: usize = 64;
+
+/// A key id as an error lists it: cut to [`LISTED_KEY_ID_CHARS`] characters, `…` marking a cut.
+fn listed_key_id(id: &str) -> String {
+    match id.char_indices().nth(LISTED_KEY_ID_CHARS) {
+        Some((end, _)) => format!("{}…", &id[..end]),
+        None => id.to_owned(),
+    }
+}
+
+/// The tail of [`ReleaseError::UnknownKey`]'s message for the ids it leaves out.
+fn and_more(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    }
+}
+
 /// What is wrong with an envelope that is not a well-formed DSSE envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeDefect {
@@ -49,14 +70,19 @@ impl EnvelopeDefect {
 pub enum ReleaseError {
     #[error("envelope is malformed: {0}")]
     EnvelopeMalformed(EnvelopeDefect),
-    #[error("envelope is {size} bytes, larger than the {limit}-byte limit")]
+    /// `size` is what was seen: the whole input when it was in memory, one byte over the limit
+    /// when it was read with [`read_envelope`] (which stops there).
+    #[error("envelope is {size} bytes or more, larger than the {limit}-byte limit")]
     EnvelopeTooLarge { size: usize, limit: usize },
     #[error("envelope payloadType is {got:?}, expected {PAYLOAD_TYPE:?}")]
     PayloadType { got: String },
     #[error("envelope carries no signature")]
     NoSignatures,
-    #[error("no signature by a pinned key (signed by key ids {key_ids:?})")]
-    UnknownKey { key_ids: Vec<String> },
+    /// `key_ids` are the first [`LISTED_KEY_IDS`] ids the envelope names, each cut to
+    /// [`LISTED_KEY_ID_CHARS`] characters; `more` counts the signatures left out. The envelope
+    /// is the attacker's: the error it causes stays small whatever it carries.
+    #[error("no signature by a pinned key (signed by key ids {key_ids:?}{})", and_more(*more))]
+    UnknownKey { key_ids: Vec<String>, more: usize },
     #[error("signature by key {key_id} does not verify")]
     SignatureInvalid { key_id: String },
     #[error("key {key_id} is not allowed to sign for channel {channel:?}")]
@@ -448,6 +474,19 @@ pub struct VerifiedRelease {
     pub payload: Vec<u8>,
 }
 
+/// Reads an envelope from `reader` (a `channels/<channel>.json` or `releases/...` file), taking
+/// at most one byte more than [`MAX_ENVELOPE_BYTES`]: enough for [`verify_envelope`] to refuse an
+/// over-limit input with [`ReleaseError::EnvelopeTooLarge`], so a huge or endless file costs no
+/// more memory or reading than the limit.
+pub fn read_envelope(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_ENVELOPE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Verifies envelope bytes against the pinned keys and returns the manifest.
 ///
 /// Checked, in order: size cap, envelope shape, payload type, a signature by a pinned key that
@@ -502,7 +541,13 @@ pub fn verify_envelope(bytes: &[u8], keys: &[PinnedKey]) -> Result<VerifiedRelea
         }
     }
     let key = matched.ok_or_else(|| ReleaseError::UnknownKey {
-        key_ids: env.signatures.iter().map(|s| s.keyid.clone()).collect(),
+        key_ids: env
+            .signatures
+            .iter()
+            .take(LISTED_KEY_IDS)
+            .map(|s| listed_key_id(&s.keyid))
+            .collect(),
+        more: env.signatures.len().saturating_sub(LISTED_KEY_IDS),
     })?;
 
     let manifest: Manifest = serde_json::from_slice(&payload)

@@ -278,8 +278,9 @@ fn signature_by_an_unpinned_key_is_rejected() {
     let attacker = signing_key(2);
     let env = signed(&full_manifest(), &attacker);
     match verify_envelope(&envelope_bytes(&env), &[pinned(&signing_key(1), &["*"])]) {
-        Err(ReleaseError::UnknownKey { key_ids }) => {
-            assert_eq!(key_ids, vec![pinned(&attacker, &[]).key_id])
+        Err(ReleaseError::UnknownKey { key_ids, more }) => {
+            assert_eq!(key_ids, vec![pinned(&attacker, &[]).key_id]);
+            assert_eq!(more, 0);
         }
         other => panic!("expected UnknownKey, got {other:?}"),
     }
@@ -288,6 +289,39 @@ fn signature_by_an_unpinned_key_is_rejected() {
         verify_envelope(&envelope_bytes(&env), &[]),
         Err(ReleaseError::UnknownKey { .. })
     ));
+}
+
+/// The key ids in the error are the attacker's: 1000 signatures with 1000-character ids give a
+/// message listing 8 ids of at most 64 characters and the count of the rest.
+#[test]
+fn unknown_key_error_lists_a_bounded_number_of_cut_key_ids() {
+    let attacker = signing_key(2);
+    let mut env = signed(&full_manifest(), &attacker);
+    let sig = env.signatures[0].sig.clone();
+    env.signatures = (0..1000)
+        .map(|i| release::EnvelopeSignature {
+            keyid: format!("{i:04}{}", "é".repeat(996)),
+            sig: sig.clone(),
+        })
+        .collect();
+    let err = verify_envelope(&envelope_bytes(&env), &[pinned(&signing_key(1), &["*"])])
+        .expect_err("no pinned key signed");
+    let text = err.to_string();
+    match err {
+        ReleaseError::UnknownKey { key_ids, more } => {
+            assert_eq!(key_ids.len(), release::LISTED_KEY_IDS);
+            assert_eq!(more, 1000 - release::LISTED_KEY_IDS);
+            assert_eq!(
+                key_ids[0],
+                format!("0000{}…", "é".repeat(release::LISTED_KEY_ID_CHARS - 4))
+            );
+            assert!(key_ids[7].starts_with("0007"));
+        }
+        other => panic!("expected UnknownKey, got {other:?}"),
+    }
+    assert!(text.ends_with("…\"] and 992 more)"), "{text}");
+    assert!(!text.contains("0008"), "{text}");
+    assert!(text.len() < 1200, "{} bytes: {text}", text.len());
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! folder into a signed and encrypted release in a static repository folder, verifies a
 //! published release the way a device would, serves a repository for development, drives the
 //! device core from a shell (`device`), and runs the end-to-end demo. Exit status: 0 on
-//! success, 1 when a command fails (including a failed check), 2 on a usage error.
+//! success, 1 when a command fails (including a failed check), 2 on a usage error. A failure is
+//! one `error: ...` line on stderr with each cause once ([`liveship::error::chain_text`]).
 
 use std::process::ExitCode;
 
@@ -67,7 +68,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each cause once: most causes are already in their parent's message.
+            eprintln!("error: {}", liveship::error::chain_text(e.chain()));
             ExitCode::FAILURE
         }
     }

@@ -7,8 +7,20 @@
 //! - **Read-only, inside the repository.** Files are served by tower-http's `ServeDir`: only
 //!   `GET` and `HEAD` (anything else is `405`), no path that leaves the root (`..`, absolute or
 //!   drive-prefixed components are refused with `404`), no directory listings (a directory is a
-//!   `404`, never an index or a redirect), `404` for anything missing. Symbolic links inside the
-//!   repository are followed: the repository is the operator's own folder.
+//!   `404`, never an index or a redirect), `404` for anything missing. Symbolic links are
+//!   followed only when the fully resolved path (every link along it, a linked directory in the
+//!   middle included) stays inside the resolved repository root: a link to another file of the
+//!   repository is served, a link that leads out of it is a `404`, exactly like a missing file,
+//!   and is checked before any validator is computed (no `ETag` or `304` reveals its target).
+//!   The check resolves the path just before `ServeDir` opens it; someone who can swap links in
+//!   the repository while it is served can race it, which is outside this development server's
+//!   threat model (they could edit the releases anyway).
+//! - **Bounded connections.** A client gets [`ServeArgs::header_timeout`] (default 10 s) to
+//!   finish the TLS handshake, and again to send each request's headers, the first one and
+//!   every next one on a kept-alive connection (an idle connection is closed when it runs out);
+//!   at most [`ServeArgs::max_connections`] (default 256) connections are open at once, and one
+//!   more is closed as soon as it is accepted, without an answer (logged on stderr). An idle
+//!   HTTP/2 connection (TLS only) is not timed out, but it counts against the cap.
 //! - **Byte ranges.** `Range: bytes=a-b` answers `206` with `Content-Range` (single ranges;
 //!   `ServeDir` refuses multipart ranges), so a device can resume a bundle download.
 //! - **Content validators.** Every file answer carries a strong `ETag`: the SHA-256 of the bytes
@@ -50,9 +62,12 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use axum_server::accept::Accept;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::services::ServeDir;
 
 /// How long in-flight requests may run after a shutdown signal.
@@ -82,6 +97,15 @@ pub struct ServeArgs {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) for HTTPS; requires --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Seconds a client gets for the TLS handshake and for each request's headers (an idle
+    /// kept-alive connection is closed after as long).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+
+    /// Connections open at once; one more is closed as soon as it is accepted.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// Why `serve` could not start or stopped with an error.
@@ -170,21 +194,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         root.display()
     );
 
+    let timeout = Duration::from_secs(args.header_timeout);
+    let cap = ConnectionCap::new(args.max_connections as usize);
     let served = match tls {
         Some(config) => {
             let config = axum_server::tls_rustls::RustlsConfig::from_config(config);
-            axum_server::from_tcp_rustls(listener, config)
+            let server = axum_server::from_tcp_rustls(listener, config)
                 .map_err(bind_err)?
-                .handle(handle)
-                .serve(service)
-                .await
+                .map(|tls| tls.handshake_timeout(timeout).acceptor(cap));
+            bounded(server, timeout).handle(handle).serve(service).await
         }
         None => {
-            axum_server::from_tcp(listener)
+            let server = axum_server::from_tcp(listener)
                 .map_err(bind_err)?
-                .handle(handle)
-                .serve(service)
-                .await
+                .acceptor(cap);
+            bounded(server, timeout).handle(handle).serve(service).await
         }
     };
     served.map_err(|source| ServeError::Serve { source })?;
@@ -192,17 +216,151 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// The request pipeline: request log, then validators and caching headers, then `ServeDir`.
+/// Applies the header timeout to the first request (hyper's HTTP/1-or-2 detection before it is
+/// not timed otherwise) and to every next request's headers, and logs refused connections.
+fn bounded<A>(
+    mut server: axum_server::Server<SocketAddr, A>,
+    timeout: Duration,
+) -> axum_server::Server<SocketAddr, A> {
+    server.http_builder().http1().header_read_timeout(timeout);
+    server
+        .first_request_timeout(timeout)
+        .accept_error_handler(|peer, e| match peer {
+            Some(peer) => eprintln!("{peer} connection refused: {e}"),
+            None => eprintln!("connection refused: {e}"),
+        })
+}
+
+/// The acceptor that holds a slot of the connection cap for each connection's lifetime.
+#[derive(Clone)]
+struct ConnectionCap {
+    slots: Arc<Semaphore>,
+    max: usize,
+}
+
+impl ConnectionCap {
+    fn new(max: usize) -> Self {
+        ConnectionCap {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+}
+
+impl<I, S> Accept<I, S> for ConnectionCap {
+    type Stream = Capped<I>;
+    type Service = S;
+    type Future = std::future::Ready<io::Result<(Capped<I>, S)>>;
+
+    /// A free slot admits the stream; none closes it at once (dropping it), so a flood of idle
+    /// connections costs at most `max` file descriptors and tasks.
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        std::future::ready(match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => Ok((
+                Capped {
+                    _slot: permit,
+                    inner: stream,
+                },
+                service,
+            )),
+            Err(_) => Err(io::Error::other(format!(
+                "{} connections are open, the --max-connections cap",
+                self.max
+            ))),
+        })
+    }
+}
+
+/// A connection's stream with its slot; the slot is given back when the connection is dropped.
+struct Capped<I> {
+    _slot: OwnedSemaphorePermit,
+    inner: I,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Capped<I> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Capped<I> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// The request pipeline: request log, then the confinement check, then validators and caching
+/// headers, then `ServeDir`.
 pub fn router(root: PathBuf) -> Router {
     let files = ServeDir::new(&root).append_index_html_on_directories(false);
     let validators = Arc::new(Validators {
-        root,
+        root: root.clone(),
         cache: Mutex::new(HashMap::new()),
     });
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(validators, revalidate))
+        .layer(middleware::from_fn_with_state(Arc::new(root), confine))
         .layer(middleware::from_fn(log_request))
+}
+
+/// Answers `404` for a path that exists but resolves (through symbolic links) outside the
+/// repository root; everything else goes on (a missing or refused path is `ServeDir`'s `404`).
+async fn confine(State(root): State<Arc<PathBuf>>, req: Request, next: Next) -> Response {
+    if let Some(rel) = relative_path(req.uri().path()) {
+        if !resolves_inside(&root, &rel).await {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Whether `root/rel`, all links resolved, is inside `root`, all links resolved; `true` when
+/// it does not exist (nothing can be served from it).
+async fn resolves_inside(root: &Path, rel: &Path) -> bool {
+    let target = match tokio::fs::canonicalize(root.join(rel)).await {
+        Ok(target) => target,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return true,
+        Err(_) => return false,
+    };
+    match tokio::fs::canonicalize(root).await {
+        Ok(root) => target.starts_with(root),
+        Err(_) => false,
+    }
 }
 
 /// Builds a rustls server config on the ring provider from PEM files.

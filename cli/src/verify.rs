@@ -152,7 +152,8 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or(0)
     });
 
-    let bytes = fs::read(&args.manifest)
+    let bytes = fs::File::open(&args.manifest)
+        .and_then(release::read_envelope)
         .with_context(|| format!("reading manifest {}", args.manifest.display()))?;
     let verified = release::verify_envelope(&bytes, &pinned).map_err(|e| {
         anyhow::anyhow!(

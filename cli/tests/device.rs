@@ -354,3 +354,26 @@ fn shell_reset_set_next_and_delete() {
     fails_with(&sh.device_raw(&["delete", id2]), "fallback");
     fails_with(&sh.device_raw(&["delete", id1]), "not installed");
 }
+
+/// A hostile `--release` file far over the 4 MiB envelope limit is refused with the envelope
+/// check's message after reading one byte over the limit, not the whole file: the size the
+/// message reports is the number of bytes read.
+#[test]
+fn install_reads_no_more_than_the_envelope_limit_of_a_huge_release_file() {
+    let sh = Shell::new();
+    let huge = sh.path("huge.json");
+    // Sparse: 200 MB on paper, nothing on disk, so the test is fast.
+    fs::File::create(&huge)
+        .unwrap()
+        .set_len(200 * 1024 * 1024)
+        .unwrap();
+    let limit = liveship::release::MAX_ENVELOPE_BYTES;
+    let o = sh.device_raw(&["install", "--release", huge.to_str().unwrap()]);
+    fails_with(
+        &o,
+        &format!(
+            "envelope is {} bytes or more, larger than the {limit}-byte limit",
+            limit + 1
+        ),
+    );
+}

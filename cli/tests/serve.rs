@@ -102,6 +102,190 @@ mod serving {
     }
 }
 
+mod confinement {
+    use super::*;
+
+    /// A repository with links out of it: a file link to the secret next to the repository,
+    /// a directory link to the folder that holds it, and an in-repository link to a channel.
+    fn linked_repo() -> Repo {
+        let repo = Repo::new();
+        let root = repo.root();
+        let outside = repo.dir.path();
+        std::os::unix::fs::symlink(outside.join("secret.txt"), root.join("channels/leak.json"))
+            .unwrap();
+        std::os::unix::fs::symlink("../../secret.txt", root.join("releases/2.json")).unwrap();
+        std::os::unix::fs::symlink(outside, root.join("files/up")).unwrap();
+        std::os::unix::fs::symlink("production.json", root.join("channels/alias.json")).unwrap();
+        std::os::unix::fs::symlink(root.join("channels"), root.join("releases/ch")).unwrap();
+        repo
+    }
+
+    #[test]
+    fn links_that_resolve_outside_the_repository_are_404() {
+        let repo = linked_repo();
+        let server = Server::start(&repo.root(), &[]);
+        for target in [
+            "/channels/leak.json",
+            "/releases/2.json",
+            "/files/up/secret.txt",
+        ] {
+            let (status, response) = raw_get(server.port(), target);
+            assert_eq!(status, 404, "{target}: {response}");
+            assert!(!response.contains("TOP-SECRET"), "{target}: {response}");
+            assert!(!response.contains("etag"), "{target}: {response}");
+        }
+    }
+
+    /// A link out of the repository gives no validator either: `If-None-Match: *` would
+    /// otherwise answer `304` with the secret's hash as ETag.
+    #[tokio::test]
+    async fn links_out_of_the_repository_reveal_no_etag() {
+        let repo = linked_repo();
+        let server = Server::start(&repo.root(), &[]);
+        let res = client()
+            .get(server.url("/channels/leak.json"))
+            .header(header::IF_NONE_MATCH, "*")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(res.headers().get(header::ETAG).is_none());
+    }
+
+    /// Links that stay inside the repository are served, through a linked directory too, and
+    /// through a link that goes out and back in (`files/up/repo/...`): what counts is where
+    /// the path finally resolves.
+    #[tokio::test]
+    async fn links_that_stay_inside_the_repository_are_served() {
+        let repo = linked_repo();
+        let server = Server::start(&repo.root(), &[]);
+        let http = client();
+        for path in [
+            "/channels/alias.json",
+            "/releases/ch/production.json",
+            "/files/up/repo/channels/production.json",
+        ] {
+            let res = http.get(server.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert_eq!(res.text().await.unwrap(), CHANNEL, "{path}");
+        }
+    }
+}
+
+mod limits {
+    use super::*;
+    use std::io::{ErrorKind, Read, Write};
+
+    /// Reads until the server closes the connection; returns what it sent and how long that
+    /// took. The read timeout is only a backstop far beyond the server's header timeout.
+    fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+                Err(e) => panic!("connection still open after {:?}: {e}", started.elapsed()),
+            }
+        }
+        (got, started.elapsed())
+    }
+
+    fn connect(server: &Server) -> TcpStream {
+        TcpStream::connect(("127.0.0.1", server.port())).unwrap()
+    }
+
+    #[test]
+    fn a_partial_request_is_closed_after_the_header_timeout() {
+        let repo = Repo::new();
+        let server = Server::start(&repo.root(), &["--header-timeout", "1"]);
+        // Nothing at all and a prefix of HTTP/2's preface (both still in hyper's protocol
+        // detection, which HTTP/1's header timeout does not cover), a partial request line,
+        // and a request line with headers but not their end.
+        for partial in [
+            "",
+            "PRI * HTTP/2.0\r\n",
+            "GET /chan",
+            "GET /channels/production.json HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+        ] {
+            let mut stream = connect(&server);
+            stream.write_all(partial.as_bytes()).unwrap();
+            let (got, took) = read_until_closed(&mut stream);
+            assert!(
+                !String::from_utf8_lossy(&got).contains("payloadType"),
+                "{partial:?}"
+            );
+            assert!(
+                took < Duration::from_secs(5),
+                "{partial:?} held for {took:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
+        let repo = Repo::new();
+        let server = Server::start(&repo.root(), &["--header-timeout", "1"]);
+        let mut stream = connect(&server);
+        write!(
+            stream,
+            "GET /channels/production.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        .unwrap();
+        // The answer comes, then the connection stays idle until the server closes it.
+        let (got, took) = read_until_closed(&mut stream);
+        let got = String::from_utf8_lossy(&got);
+        assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+        assert!(got.ends_with(CHANNEL), "{got}");
+        assert!(took < Duration::from_secs(5), "held for {took:?}");
+    }
+
+    #[test]
+    fn connections_over_the_cap_are_closed_and_a_freed_slot_is_served() {
+        let repo = Repo::new();
+        let server = Server::start(&repo.root(), &["--max-connections", "3"]);
+        let mut held: Vec<TcpStream> = (0..3).map(|_| connect(&server)).collect();
+        // Each held connection is admitted: it answers a request and stays open.
+        for stream in &mut held {
+            write!(
+                stream,
+                "HEAD /channels/production.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            )
+            .unwrap();
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head).unwrap();
+            assert_eq!(&head, b"HTTP/1.1 200");
+        }
+        // The fourth is closed without an answer, long before any timeout.
+        let mut extra = connect(&server);
+        let _ = extra.write_all(b"GET /channels/production.json HTTP/1.1\r\nHost: x\r\n\r\n");
+        let (got, took) = read_until_closed(&mut extra);
+        assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+        assert!(took < Duration::from_secs(5), "held for {took:?}");
+        // Closing one held connection frees its slot once the server has seen the close.
+        drop(held.pop());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = try_raw_get(server.port(), "/channels/production.json");
+            if status == Some(200) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no slot freed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            server.stderr().contains("the --max-connections cap"),
+            "{}",
+            server.stderr()
+        );
+    }
+}
+
 mod ranges {
     use super::*;
 

@@ -98,6 +98,38 @@ mod tls {
         assert!(!response.contains("payloadType"));
     }
 
+    /// A connection that never sends its ClientHello is closed after `--header-timeout`, as an
+    /// HTTP one is (the TLS handshake would otherwise wait 10 s).
+    #[test]
+    fn a_stalled_tls_handshake_is_closed_after_the_header_timeout() {
+        let repo = Repo::new();
+        let pki = make_pki(repo.dir.path());
+        let server = Server::start(
+            &repo.root(),
+            &[
+                "--tls-cert",
+                pki.cert.to_str().unwrap(),
+                "--tls-key",
+                pki.key.to_str().unwrap(),
+                "--header-timeout",
+                "1",
+            ],
+        );
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        match stream.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("expected the server to close, got {other:?}"),
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "held for {took:?}");
+    }
+
     #[test]
     fn tls_flags_must_be_given_together() {
         let repo = Repo::new();

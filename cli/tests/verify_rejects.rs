@@ -36,6 +36,31 @@ mod verify_rejects {
         );
     }
 
+    /// A channel file far over the 4 MiB limit is refused after reading one byte over it (the
+    /// size in the message is what was read), not read whole.
+    #[test]
+    fn a_huge_channel_file_is_refused_without_being_read_whole() {
+        let f = packed(false);
+        // Sparse: 200 MB on paper, nothing on disk.
+        fs::OpenOptions::new()
+            .write(true)
+            .open(f.channel_file("production"))
+            .unwrap()
+            .set_len(200 * 1024 * 1024)
+            .unwrap();
+        let limit = release::MAX_ENVELOPE_BYTES;
+        assert_fails_with(
+            &f.verify("production", &[]),
+            &[
+                "envelope check",
+                &format!(
+                    "envelope is {} bytes or more, larger than the {limit}-byte limit",
+                    limit + 1
+                ),
+            ],
+        );
+    }
+
     #[test]
     fn changed_signature_bytes() {
         let f = packed(false);

@@ -257,10 +257,12 @@ impl Engine {
     /// Verifies a signed envelope read from `channel_json`, applies device policy, and installs
     /// the bundle found next to it (static layout) as `next`.
     pub fn install_from_file(&self, channel_json: &Path) -> Result<InstalledBundle, CoreError> {
-        let envelope = std::fs::read(channel_json).map_err(|source| CoreError::ReadInput {
+        let read_input = |source| CoreError::ReadInput {
             path: channel_json.into(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(channel_json).map_err(read_input)?;
+        let envelope = release::read_envelope(file).map_err(read_input)?;
         let verified = release::verify_envelope(&envelope, &self.inner.config.public_keys)?;
         self.check_policy(&verified.manifest)?;
         let base = channel_json.parent().unwrap_or(Path::new("."));

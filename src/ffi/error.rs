@@ -1,7 +1,8 @@
 //! [`LiveshipError`], the one public error, and the one mapping onto it from every internal
 //! error ([`LiveshipError::from_core`]). Each layer's error is classified by an exhaustive
 //! `match` here (`kind`), so a new internal variant does not compile until it is given a public
-//! kind (and, for verification failures, a [`Check`]).
+//! kind (and, for verification failures, a [`Check`]). The text is the error's whole chain with
+//! each cause once ([`crate::error::report`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -206,7 +207,8 @@ impl LiveshipError {
     pub fn from_core(e: CoreError) -> LiveshipError {
         use LiveshipError as L;
         let kind = e.kind();
-        let reason = e.to_string();
+        // The whole chain, each cause once: a cause that a message does not embed is kept.
+        let reason = crate::error::report(&e);
         match kind {
             Kind::Network(check) => L::Network {
                 reason,

@@ -238,3 +238,19 @@ pub fn signing_key_from(path: &Path) -> SigningKey {
 pub fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
+
+/// Asserts that no sentence of an error message is repeated: split at `": "`, every part of
+/// every line is different from the others (a cause printed both in its parent's message and
+/// as the next link of the chain shows up as a repeated part).
+#[track_caller]
+pub fn assert_each_cause_once(text: &str) {
+    for line in text.lines().filter(|l| !l.starts_with("event: ")) {
+        let parts: Vec<&str> = line.split(": ").map(str::trim).collect();
+        for (i, part) in parts.iter().enumerate() {
+            assert!(
+                !parts[i + 1..].contains(part),
+                "{part:?} is printed more than once in:\n{line}"
+            );
+        }
+    }
+}

@@ -236,3 +236,22 @@ pub fn raw_get(port: u16, target: &str) -> (u16, String) {
         .unwrap_or_else(|| panic!("no status line in {response:?}"));
     (status, response)
 }
+
+/// [`raw_get`] that tolerates a connection closed without an answer: `None` then.
+pub fn try_raw_get(port: u16, target: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    String::from_utf8_lossy(&response)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+}
