@@ -323,11 +323,11 @@ fn new_native_version_drops_incompatible_bundles() {
 }
 
 #[test]
-fn corrupt_database_serves_builtin_and_rebuilds() {
+fn corrupt_database_is_rebuilt_and_readopts_what_verifies() {
     let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
-    d.confirmed_file(&u, &r1);
+    let id1 = d.confirmed_file(&u, &r1);
     let r2 = d.good(2);
     let id2 = u.install_from_file(&r2).unwrap().id;
     drop(u);
@@ -339,8 +339,10 @@ fn corrupt_database_serves_builtin_and_rebuilds() {
         .events()
         .iter()
         .any(|e| matches!(e, Event::StateReset { .. })));
+    // The recovery record brought back the roles: 2 is still the next to try, over 1.
     let r = u.launch();
-    assert_eq!((r.id.as_str(), r.trial), (BUILTIN, false));
+    assert_eq!((r.id.as_str(), r.trial), (id2.as_str(), true));
+    assert_eq!(u.status().unwrap().current.map(|b| b.id), Some(id1));
     assert!(u
         .history()
         .unwrap()
@@ -352,24 +354,24 @@ fn corrupt_database_serves_builtin_and_rebuilds() {
         let err = u.install_from_file(old).unwrap_err();
         assert!(matches!(err, CoreError::Refused(_)), "{err}");
     }
-    // The damaged file is kept aside for diagnosis, and the bundles it knew are gone.
+    // The damaged file is kept aside for diagnosis.
     assert!(d.data.path().read_dir().unwrap().any(|e| e
         .unwrap()
         .file_name()
         .to_string_lossy()
         .starts_with("liveship.db.corrupt-")));
-    assert!(!d.data.path().join("bundles").join(&id2).exists());
     // A newer release installs and runs.
+    u.notify_app_ready(&id2).unwrap();
     let id3 = d.confirmed(&u, 3);
     assert_eq!(u.launch().id, id3);
 }
 
 #[test]
-fn emptied_database_keeps_high_water_from_envelopes() {
+fn emptied_database_keeps_high_water_and_the_running_bundle() {
     let d = LocalDevice::new();
     let u = d.open();
     let r1 = d.good(1);
-    d.confirmed_file(&u, &r1);
+    let id1 = d.confirmed_file(&u, &r1);
     drop(u);
     // A database file truncated to nothing opens as a valid, empty SQLite database.
     let db = d.data.path().join("liveship.db");
@@ -378,7 +380,7 @@ fn emptied_database_keeps_high_water_from_envelopes() {
     }
     fs::write(&db, b"").unwrap();
     let u = d.open();
-    assert_eq!(u.launch().id, BUILTIN);
+    assert_eq!(u.launch().id, id1);
     assert_eq!(u.status().unwrap().high_water, Some(1));
     assert!(
         u.install_from_file(&r1).is_err(),
