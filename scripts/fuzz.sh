@@ -18,7 +18,7 @@ for t in $TARGETS; do
   mkdir -p "fuzz/corpus/$t"
   echo "fuzz.sh: $t for ${SECONDS_EACH}s"
   if ! cargo +nightly fuzz run --sanitizer none "$t" "fuzz/corpus/$t" -- \
-      -max_total_time="$SECONDS_EACH" -jobs=1 -workers=1 -print_final_stats=1; then
+      -max_total_time="$SECONDS_EACH" -print_final_stats=1; then
     echo "fuzz.sh: CRASH in target $t; artifacts: $(ls fuzz/artifacts/$t 2>/dev/null | tr '\n' ' ')" >&2
     exit 1
   fi
