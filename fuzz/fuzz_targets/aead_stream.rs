@@ -56,6 +56,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(open(&ct[..at]).is_err(), "a stream cut at {at} opened");
     let mut longer = ct.clone();
     longer.push(0);
-    assert!(open(&longer).is_err(), "a stream with a trailing byte opened");
+    assert!(
+        open(&longer).is_err(),
+        "a stream with a trailing byte opened"
+    );
     assert!(ct.len() >= TAG_SIZE);
 });

@@ -30,6 +30,9 @@ fuzz_target!(|data: &[u8]| {
     let cfg = cfg.with_record_defaults();
     for v in ["1.2.0", &cfg.native_version, &cfg.builtin_version] {
         let ord = config::compare_versions(v, &cfg.default_channel);
-        assert_eq!(ord.reverse(), config::compare_versions(&cfg.default_channel, v));
+        assert_eq!(
+            ord.reverse(),
+            config::compare_versions(&cfg.default_channel, v)
+        );
     }
 });
