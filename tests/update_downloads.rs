@@ -657,3 +657,40 @@ fn the_update_deadline_bounds_retries_and_their_waits() {
     assert!(took < Duration::from_secs(4), "took {took:?}");
     assert_eq!(s.bundle_requests().len(), 1, "the wait was cut short");
 }
+
+/// A bundle object that matches its signed hash but does not extract (here: a file the signed
+/// list lacks) fails the same way on every attempt: it is blocklisted by its object hash, and
+/// the next trigger refuses the release before downloading anything (issue 12, finding 4).
+#[test]
+fn a_bundle_that_fails_extraction_is_blocklisted_and_not_fetched_again() {
+    let p = Publisher::new(false);
+    let packed = p.pack(1, "one");
+    let mut m = packed.manifest.clone();
+    let zip = {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("not-signed.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, b"extra").unwrap();
+        w.finish().unwrap().into_inner()
+    };
+    let (_, sha) = liveship::crypto::sha256_reader(&zip[..]).unwrap();
+    std::fs::write(p.repo().join("bundles").join(format!("{sha}.zip")), &zip).unwrap();
+    m.bundle.url = format!("../bundles/{sha}.zip");
+    m.bundle.size = zip.len() as u64;
+    m.bundle.sha256 = sha;
+    m.delta = None;
+    let env = liveship::release::sign_envelope(&liveship::release::manifest_bytes(&m), &p.signing);
+    std::fs::write(&packed.channel_path, serde_json::to_vec(&env).unwrap()).unwrap();
+
+    let net = Net::repo(p.repo());
+    let d = device(&p, &net);
+    let err = d.updater.update().unwrap_err();
+    assert!(err.to_string().contains("not-signed.txt"), "{err}");
+    let fetched = || support::count(&net.server, "/bundles/");
+    assert_eq!(fetched(), 1);
+    match d.updater.update().unwrap() {
+        UpdateOutcome::NoUpdate { code, .. } => assert_eq!(code, "blocklisted"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fetched(), 1, "a refused object is not downloaded again");
+}

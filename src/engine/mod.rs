@@ -315,7 +315,11 @@ impl Engine {
             channel: &channel,
             device_id: &self.inner.device_id,
             high_water: store::high_water(store.read(), &m.channel).ok().flatten(),
-            blocked: store::blocked(store.read(), &m.content_id()).ok().flatten(),
+            // By content (a reverted or revoked release) or by its bundle object (one that
+            // failed extraction).
+            blocked: [m.content_id(), m.bundle.sha256.clone()]
+                .iter()
+                .find_map(|id| store::blocked(store.read(), id).ok().flatten()),
             now: self.inner.clock.now(),
         };
         policy::evaluate(m, &facts)

@@ -212,9 +212,23 @@ impl Engine {
             )?
             .map_err(NetError::from)?;
         let keys = &self.inner.config.bundle_keys;
-        let id = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
+        let installed = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
             install::build_from_download(staging, tree, &object, m, keys, &Budgets::default())
-        })?;
+        });
+        let id = match installed {
+            Ok(id) => id,
+            Err(e) => {
+                if refuses_the_object(&e) {
+                    // The object matched its signed hash, so every retry would fetch and fail on
+                    // the same bytes: refuse them from now on, before any download.
+                    let reason = format!("bundle of {} cannot be installed: {e}", m.label());
+                    self.store()
+                        .write(|tx| crate::store::blocklist(tx, &m.bundle.sha256, &reason))?;
+                    let _ = std::fs::remove_file(&part);
+                }
+                return Err(e.into());
+            }
+        };
         let _ = std::fs::remove_file(&part);
         Ok(UpdateReport {
             id,
@@ -336,6 +350,20 @@ impl Limits {
             Some(b) if b.at < self.update.at => b,
             _ => self.update,
         }
+    }
+}
+
+/// Whether an install failure is the bundle object's own: its bytes (already checked against the
+/// signed hash) do not decrypt or do not extract within the rules. Storage errors are not.
+fn refuses_the_object(e: &InstallError) -> bool {
+    match e {
+        InstallError::Decrypt(_) => true,
+        InstallError::Unpack(u) => !matches!(
+            u,
+            crate::unpack::UnpackError::Io(_)
+                | crate::unpack::UnpackError::DestinationExists { .. }
+        ),
+        _ => false,
     }
 }
 
