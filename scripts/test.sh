@@ -41,11 +41,13 @@ scripts/browser-test.sh
 echo "== aarch64 tests under qemu-user"
 scripts/test-aarch64.sh
 
+echo "== fuzz targets, bounded (docs/FUZZING.md runs them for hours)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz.sh
 echo "== liveship demo (the README's first command)"
 cargo run -q -p liveship-cli -- demo
 
 # One closing line that counts every Rust test (cargo prints one result line per test binary).
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
-echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, Android compile, browser, aarch64, demo)"
+echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, Android compile, browser, aarch64, fuzz, demo)"
 echo "rust tests: ${passed} passed, ${failed} failed"
