@@ -72,6 +72,18 @@ pub enum Event {
     DeltaFallback {
         reason: String,
     },
+    /// The newest envelope of the channel that verified on this device expired and no fresher
+    /// one came: the host serves an old release (a freeze) or nothing. Emitted once per such
+    /// envelope, at the end of the check that found it stale (also when the check failed).
+    /// `age_seconds` is the time since that envelope's `issued_at`.
+    #[serde(rename_all = "camelCase")]
+    UpdatesStale {
+        channel: String,
+        sequence: u64,
+        issued_at: u64,
+        expires_at: u64,
+        age_seconds: u64,
+    },
     /// The state database was unreadable and was rebuilt.
     StateReset {
         reason: String,

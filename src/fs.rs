@@ -95,7 +95,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), IoError>
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
             .map_err(io("writing", &tmp))?;
-        fail::fail_point!("fs.atomic_temp_written");
+        // Named per file (`fs.atomic_temp_written:<file name>`) so a test can stop one write.
+        fail::fail_point!(&format!("fs.atomic_temp_written:{name}"));
         fs::rename(&tmp, path).map_err(io("renaming into place", path))?;
         sync_dir(dir)
     })();

@@ -84,7 +84,7 @@ fn kill_while_writing_the_floor_keeps_the_install_and_removes_the_temp_file() {
     let (data, mut hw) = setup(&[]);
     let (after, r) = kill_at(
         data.path(),
-        "fs.atomic_temp_written",
+        "fs.atomic_temp_written:production.envelope.json",
         &steps(&["install:2"]),
         &mut hw,
     );
@@ -103,6 +103,42 @@ fn kill_while_writing_the_floor_keeps_the_install_and_removes_the_temp_file() {
         vec!["production.envelope.json"]
     );
     assert_eq!((r.id, r.trial), (repo.id(2), true));
+}
+
+/// The recovery record is rewritten through a temp file inside the install's transaction,
+/// before its commit: a kill between the temp file and its rename rolls the install back, keeps
+/// the previous record, and the next open removes the temp file from the data folder.
+#[test]
+fn kill_while_writing_the_recovery_record_rolls_back_and_removes_the_temp_file() {
+    let repo = repo();
+    let (data, mut hw) = setup(&[]);
+    let record_before = std::fs::read(data.path().join("recovery.json")).unwrap();
+    let (after, r) = kill_at(
+        data.path(),
+        "fs.atomic_temp_written:recovery.json",
+        &steps(&["install:2"]),
+        &mut hw,
+    );
+    assert_eq!(after.roles.next, None);
+    assert_eq!(after.high_water, 1);
+    assert_eq!((r.id.as_str(), r.trial), (repo.id(1).as_str(), false));
+    assert!(
+        after
+            .cleaned
+            .iter()
+            .any(|c| c.starts_with(".recovery.json.") && c.ends_with(".tmp")),
+        "the record's temp file is not among cleaned {:?}",
+        after.cleaned
+    );
+    let left: Vec<String> = entries(data.path())
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+    assert_eq!(
+        std::fs::read(data.path().join("recovery.json")).unwrap(),
+        record_before
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `liveship`: the publisher CLI and the desktop device harness. Generates keys, packs a web
 //! folder into a signed and encrypted release in a static repository folder, verifies a
 //! published release the way a device would, serves a repository for development, drives the
-//! device core from a shell (`device`), and runs the end-to-end demo. Exit status: 0 on
+//! device core from a shell (`device`), re-signs a channel with a new expiry (`refresh`), and runs the end-to-end demo. Exit status: 0 on
 //! success, 1 when a command fails (including a failed check), 2 on a usage error. A failure is
 //! one `error: ...` line on stderr with each cause once ([`liveship::error::chain_text`]).
 
@@ -15,6 +15,7 @@ mod device;
 mod keygen;
 mod keys;
 mod pack;
+mod refresh;
 mod serve;
 mod verify;
 
@@ -42,6 +43,8 @@ enum Command {
     Keygen(keygen::Args),
     /// Zip, encrypt and sign a web folder as a new release in a repository folder
     Pack(Box<pack::Args>),
+    /// Re-sign a channel's current release with a new expiry (same release, same sequence)
+    Refresh(refresh::Args),
     /// Check a published release end to end: signature, expiry, bundle, decryption, files, delta
     Verify(verify::Args),
     /// Serve a release repository over HTTP(S) for development (read-only)
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(a) => keygen::run(a),
         Command::Pack(a) => pack::run(*a),
+        Command::Refresh(a) => refresh::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Serve(a) => serve::run(a).map_err(Into::into),
         Command::Device(a) => device::run(a),

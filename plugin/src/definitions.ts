@@ -834,6 +834,24 @@ export interface UpdateCheckResultEvent {
   delta?: boolean;
 }
 
+/**
+ * Payload of `updatesStale`: the newest verified envelope of the channel, and its age.
+ *
+ * @since 0.1.0
+ */
+export interface UpdatesStaleEvent {
+  /** The channel the device follows. */
+  channel: string;
+  /** Sequence of that envelope's release. */
+  sequence: number;
+  /** When it was signed (ISO 8601). */
+  issuedAt: string;
+  /** When it expired (ISO 8601). */
+  expiresAt: string;
+  /** Seconds since `issuedAt`. */
+  ageSeconds: number;
+}
+
 /** @since 0.1.0 */
 export interface ReasonEvent {
   /** @since 0.1.0 */
@@ -1160,6 +1178,17 @@ export interface LiveshipPlugin {
    * @since 0.1.0
    */
   addListener(eventName: 'stateReset', listenerFunc: (state: ReasonEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * The newest release envelope this device verified for its channel has expired and no
+   * fresher one came: the update host is replaying an old release (a freeze attack) or the
+   * publisher stopped refreshing it (`liveship refresh`, docs/HOSTING.md). Sent once per such
+   * envelope, at the end of the check that found it stale, also when that check failed
+   * (Liveship's own event). Updates keep working; this is for monitoring.
+   *
+   * @since 0.1.0
+   */
+  addListener(eventName: 'updatesStale', listenerFunc: (state: UpdatesStaleEvent) => void): Promise<PluginListenerHandle>;
 }
 
 /**

@@ -30,6 +30,7 @@ pub const EVENTS: &[&str] = &[
     "updateCheckResult",
     "deltaFallback",
     "stateReset",
+    "updatesStale",
 ];
 
 pub fn bundle(b: &BundleInfo) -> Value {
@@ -237,6 +238,22 @@ pub fn event(
         ),
         Event::DeltaFallback { reason } => ("deltaFallback", json!({ "reason": reason })),
         Event::StateReset { reason } => ("stateReset", json!({ "reason": reason })),
+        Event::UpdatesStale {
+            channel,
+            sequence,
+            issued_at,
+            expires_at,
+            age_seconds,
+        } => (
+            "updatesStale",
+            json!({
+                "channel": channel,
+                "sequence": sequence,
+                "issuedAt": iso8601(*issued_at),
+                "expiresAt": iso8601(*expires_at),
+                "ageSeconds": age_seconds,
+            }),
+        ),
         Event::ReloadRequired { .. } | Event::UpdateFinished { .. } | Event::UpdateError { .. } => {
             return None
         }
@@ -372,6 +389,19 @@ mod tests {
                 Event::StateReset { reason: "r".into() },
                 "stateReset",
                 json!({"reason": "r"}),
+            ),
+            (
+                Event::UpdatesStale {
+                    channel: "production".into(),
+                    sequence: 3,
+                    issued_at: 1_893_456_000,
+                    expires_at: 1_894_060_800,
+                    age_seconds: 700_000,
+                },
+                "updatesStale",
+                json!({"channel": "production", "sequence": 3,
+                       "issuedAt": "2030-01-01T00:00:00Z", "expiresAt": "2030-01-08T00:00:00Z",
+                       "ageSeconds": 700_000}),
             ),
         ];
         for (e, name, data) in cases {

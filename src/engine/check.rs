@@ -181,6 +181,7 @@ impl Engine {
             }
         };
         let verified = verified?;
+        self.note_freshness(&verified.manifest)?;
         if let Some(reason) = self.obey_incident(&verified.manifest)? {
             return Ok(CheckOutcome::NoUpdate {
                 code: NoUpdateCode::Incident,
@@ -203,6 +204,66 @@ impl Engine {
             reason: n.reason.clone(),
         });
         n.into()
+    }
+
+    /// Records `m` as the channel's newest verified envelope when it is this app's and channel's,
+    /// not a rollback, and newer than the one recorded. A refreshed envelope of the sequence
+    /// the device has is recorded here (and then found up to date: nothing is reinstalled).
+    fn note_freshness(&self, m: &release::Manifest) -> Result<(), CoreError> {
+        let channel = self.channel()?;
+        if m.app_id != self.inner.config.app_id || m.channel != channel {
+            return Ok(());
+        }
+        let mut store = self.store();
+        if store::high_water(store.read(), &channel)?.is_some_and(|hwm| m.sequence < hwm) {
+            return Ok(());
+        }
+        let newer = match store::freshness(store.read(), &channel)? {
+            Some(f) => f.is_older_than(m.sequence, m.issued_at),
+            None => true,
+        };
+        if newer {
+            let record = store::Freshness {
+                sequence: m.sequence,
+                issued_at: m.issued_at,
+                expires_at: m.expires_at,
+                stale_reported: false,
+            };
+            store.write(|tx| store::set_freshness(tx, &channel, &record))?;
+        }
+        Ok(())
+    }
+
+    /// Reports `UpdatesStale` once for the channel's newest verified envelope when it has
+    /// expired (beyond the clock-skew allowance). Called at the end of every check, whatever it
+    /// found; a store failure here is logged, never the check's result.
+    pub(super) fn report_staleness(&self) {
+        if let Err(e) = self.try_report_staleness() {
+            log::warn!("cannot record update freshness: {e}");
+        }
+    }
+
+    fn try_report_staleness(&self) -> Result<(), CoreError> {
+        let channel = self.channel()?;
+        let mut store = self.store();
+        let Some(mut f) = store::freshness(store.read(), &channel)? else {
+            return Ok(());
+        };
+        let now = self.inner.clock.now();
+        if f.stale_reported || now <= f.expires_at.saturating_add(policy::CLOCK_SKEW_SECS) {
+            return Ok(());
+        }
+        f.stale_reported = true;
+        store.write(|tx| store::set_freshness(tx, &channel, &f))?;
+        drop(store);
+        self.emit(Event::UpdatesStale {
+            channel,
+            sequence: f.sequence,
+            issued_at: f.issued_at,
+            expires_at: f.expires_at,
+            age_seconds: now.saturating_sub(f.issued_at),
+        });
+        Ok(())
     }
 
     fn verify(&self, envelope: &[u8]) -> Result<release::VerifiedRelease, release::ReleaseError> {
@@ -253,8 +314,9 @@ impl Engine {
     /// Checks for an update without downloading anything, within `updateTimeout`.
     pub fn check(&self) -> Result<CheckResult, CoreError> {
         let limits = self.update_limits(None);
-        let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest)??;
-        let c = match found.into_candidate() {
+        let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest);
+        self.report_staleness();
+        let c = match found??.into_candidate() {
             Ok(c) => c,
             Err(n) => return Ok(self.nothing_to_take(n)),
         };

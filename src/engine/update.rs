@@ -94,10 +94,9 @@ impl Engine {
         // The update's own deadline starts once it holds the flight: the one it waited for was
         // bounded by its own.
         let limits = self.update_limits(background);
-        let candidate = match self
-            .run(self.find_candidate(), &limits, UpdatePhase::Manifest)??
-            .into_candidate()
-        {
+        let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest);
+        self.report_staleness();
+        let candidate = match found??.into_candidate() {
             Ok(c) => c,
             Err(n) => return Ok(self.nothing_to_take(n)),
         };

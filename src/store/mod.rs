@@ -35,7 +35,8 @@ pub use history::{add_history, history, HistoryEntry};
 
 pub use meta::{
     cache_envelope, cached_envelope, channel, clear_channel, consent, delay_conditions, device_id,
-    set_channel, set_consent, set_delay_conditions, set_device_id, CachedEnvelope,
+    freshness, set_channel, set_consent, set_delay_conditions, set_device_id, set_freshness,
+    CachedEnvelope, Freshness,
 };
 
 /// Current schema version (`PRAGMA user_version`).
@@ -414,23 +415,28 @@ impl Store {
                 cleaned.push(format!("bundles/{name}"));
             }
         }
-        // A floor is written through a temp file in `floors/`; a kill before its rename leaves
-        // the temp file, which nothing else would ever remove.
+        // Floors and the recovery record are written through temp files next to them; a kill
+        // before the rename leaves the temp file, which nothing else would ever remove.
         let floors = self.root.join("floors");
-        let mut floors_cleaned = false;
-        if let Ok(rd) = fs::read_dir(&floors) {
+        let recovery_temp = format!(".{}.", recovery::FILE);
+        for (dir, label, ours) in [
+            (&floors, "floors/", None),
+            (&self.root, "", Some(recovery_temp.as_str())),
+        ] {
+            let Ok(rd) = fs::read_dir(dir) else { continue };
+            let mut removed = false;
             for entry in rd {
-                let path = entry.map_err(io("listing", &floors))?.path();
+                let path = entry.map_err(io("listing", dir))?.path();
                 let name = file_name(&path);
-                if crate::fs::is_atomic_temp(&name) {
+                if crate::fs::is_atomic_temp(&name) && ours.is_none_or(|p| name.starts_with(p)) {
                     remove_any(&path)?;
-                    cleaned.push(format!("floors/{name}"));
-                    floors_cleaned = true;
+                    cleaned.push(format!("{label}{name}"));
+                    removed = true;
                 }
             }
-        }
-        if floors_cleaned {
-            sync_dir(&floors)?;
+            if removed {
+                sync_dir(dir)?;
+            }
         }
         if !cleaned.is_empty() {
             sync_dir(&bundles)?;

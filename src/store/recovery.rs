@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::{Blocked, StoreError};
 
 /// File name under the data directory.
-const FILE: &str = "recovery.json";
+pub(super) const FILE: &str = "recovery.json";
 /// Longest blocklist reason the record keeps (the database keeps the whole text).
 const MAX_REASON: usize = 512;
 /// The record is small (a few ids, one mark per channel, one line per blocklisted release);

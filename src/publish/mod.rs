@@ -29,6 +29,9 @@ use crate::release::{
 };
 use crate::unpack;
 
+mod refresh;
+pub use refresh::{refresh, RefreshOptions, Refreshed};
+
 /// Deflate level of every zip entry. Fixed so that the same input gives the same bytes.
 pub const ZIP_COMPRESSION_LEVEL: i64 = 6;
 /// Extension of a plain bundle object, and of a sealed one.
@@ -48,6 +51,14 @@ pub enum PublishError {
     },
     #[error("{path} already exists: sequence {sequence} was used before and is never reused")]
     SequenceReused { path: PathBuf, sequence: u64 },
+    #[error("channel {channel:?} has not been published: {} does not exist", path.display())]
+    NotPublished { channel: String, path: PathBuf },
+    #[error("{path} does not verify under signing key {key_id} ({reason}); refresh re-signs only what this key signed: publish a new release with `liveship pack` instead")]
+    NotOurs {
+        path: PathBuf,
+        key_id: String,
+        reason: String,
+    },
     #[error("cannot read the published sequence from {path}: {reason}; refusing to overwrite it")]
     UnreadableChannel { path: PathBuf, reason: String },
     #[error(
