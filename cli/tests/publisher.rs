@@ -512,3 +512,105 @@ fn help_lists_the_commands() {
     let out = run(&["pack"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
+
+mod refresh {
+    use super::*;
+
+    fn refresh(f: &Fixture, key: &std::path::Path, extra: &[&str]) -> std::process::Output {
+        let mut args = vec![
+            "refresh",
+            p(&f.repo),
+            "--channel",
+            "production",
+            "--signing-key",
+            p(key),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    }
+
+    /// The release stays what it was (sequence, files, objects, incident); only the two times
+    /// change, the envelope verifies as a device would, and the archived release is untouched.
+    #[test]
+    fn refresh_resigns_the_same_release_with_new_times() {
+        let f = Fixture::new();
+        assert_ok(&f.pack("production", 3, true));
+        let before = f.manifest("production");
+        let archived = fs::read(f.repo.join("releases/production.3.json")).unwrap();
+        let at = before.issued_at + 86_400;
+        let out = assert_ok(&refresh(
+            &f,
+            &f.key("signing.key"),
+            &["--expires-in", "2d", "--now", &at.to_string()],
+        ));
+        assert!(out.contains("Refreshed production#3 (1.2.0)"), "{out}");
+        assert!(out.contains("(valid 2d)"), "{out}");
+        let after = f.manifest("production");
+        assert_eq!((after.issued_at, after.expires_at), (at, at + 2 * 86_400));
+        let same_times = release::Manifest {
+            issued_at: before.issued_at,
+            expires_at: before.expires_at,
+            ..after.clone()
+        };
+        assert_eq!(same_times, before);
+        assert_eq!(
+            fs::read(f.repo.join("releases/production.3.json")).unwrap(),
+            archived
+        );
+        // A device at that time accepts it: signature, expiry, bundle, files.
+        let now = (at + 3600).to_string();
+        assert_ok(&f.verify("production", &["--now", &now, "--bundle-key", p(&f.key("bundle.key"))]));
+        // Without --expires-in the validity period stays (2 days), from the new issue time.
+        let later = at + 3600;
+        assert_ok(&refresh(&f, &f.key("signing.key"), &["--now", &later.to_string()]));
+        let again = f.manifest("production");
+        assert_eq!((again.issued_at, again.expires_at), (later, later + 2 * 86_400));
+        // A refresh at a time not past the current issue time still moves it forward.
+        assert_ok(&refresh(&f, &f.key("signing.key"), &["--now", &at.to_string()]));
+        assert_eq!(f.manifest("production").issued_at, later + 1);
+    }
+
+    /// A channel file the signing key did not sign (replaced on the host, or a wrong key in CI)
+    /// is never re-signed: refresh would launder it.
+    #[test]
+    fn refresh_refuses_an_envelope_its_key_did_not_sign() {
+        let f = Fixture::new();
+        assert_ok(&f.pack("production", 1, false));
+        let other = f.root.join("other");
+        assert_ok(&run(&["keygen", "--out", p(&other)]));
+        let original = fs::read(f.channel_file("production")).unwrap();
+        let out = refresh(&f, &other.join("signing.key"), &[]);
+        assert_fails_with(
+            &out,
+            &["does not verify under signing key", "liveship pack"],
+        );
+        assert_each_cause_once(&stderr(&out));
+        assert_eq!(fs::read(f.channel_file("production")).unwrap(), original);
+
+        // The host replaced the manifest (signed by someone else): refused, left as it is.
+        let forged = signing_key_from(&other.join("signing.key"));
+        let mut m = f.manifest("production");
+        m.version = "evil".into();
+        let env = release::sign_envelope(&release::manifest_bytes(&m), &forged);
+        f.write_envelope("production", &env);
+        assert_fails_with(
+            &refresh(&f, &f.key("signing.key"), &[]),
+            &["does not verify under signing key", "no signature by a pinned key"],
+        );
+        assert_eq!(f.manifest("production").version, "evil");
+    }
+
+    #[test]
+    fn refresh_of_an_unpublished_channel_or_a_bad_duration_fails_clearly() {
+        let f = Fixture::new();
+        assert_fails_with(
+            &refresh(&f, &f.key("signing.key"), &[]),
+            &["channel \"production\" has not been published", "does not exist"],
+        );
+        assert_ok(&f.pack("production", 1, false));
+        assert_fails_with(
+            &refresh(&f, &f.key("signing.key"), &["--expires-in", "soon"]),
+            &["invalid duration \"soon\""],
+        );
+    }
+}
