@@ -17,6 +17,9 @@ def put(target, name, data):
 m = v["manifest"]
 put("envelope", "vector-envelope.json", m["envelope"])
 put("manifest", "vector-payload.json", m["payload"])
+# delta_plan: one byte (which file hashes the device holds), then the manifest.
+for held in (0x00, 0x80, 0xff):
+    put("delta_plan", f"vector-held-{held:02x}.json", bytes([held]) + m["payload"].encode())
 put("aead_stream", "vector-empty.bin", bytes.fromhex(v["stream"]["empty_ciphertext_hex"]))
 put("aead_stream", "vector-tiny.bin", bytes.fromhex(v["stream"]["tiny_ciphertext_hex"]))
 put("aead_stream", "vector-file-object.bin", bytes.fromhex(v["file_key"]["file_object_hex"]))

@@ -125,7 +125,8 @@ pub fn sealed_len(plaintext_len: u64) -> u64 {
     } else {
         plaintext_len.div_ceil(seg)
     };
-    plaintext_len + segments * TAG_SIZE as u64
+    // Saturates: a signed size near `u64::MAX` weighs "more than anything", never wraps small.
+    plaintext_len.saturating_add(segments.saturating_mul(TAG_SIZE as u64))
 }
 
 /// Reads up to `buf.len()` bytes, stopping early only at end of input.

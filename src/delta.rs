@@ -160,6 +160,13 @@ pub fn plan(
         return Err(DeltaError::NotOffered);
     }
     let index = local_index(store, builtin_dir, native_version)?;
+    Ok(plan_from(&index, m))
+}
+
+/// The decision half of [`plan`], without the store: each file of `m` comes from its local copy
+/// in `index` (by SHA-256) or is fetched, identical files sharing one object; `remote_bytes`
+/// is what the fetched objects weigh on the wire.
+pub fn plan_from(index: &HashMap<String, PathBuf>, m: &Manifest) -> Plan {
     let encrypted = m.bundle.encryption.is_some();
     let mut plan = Plan::default();
     let mut fetched = std::collections::HashSet::new();
@@ -169,13 +176,16 @@ pub fn plan(
             None => {
                 // Identical files share one object.
                 if fetched.insert(f.sha256.clone()) {
-                    plan.remote_bytes += object_size(f, encrypted);
+                    // Signed sizes are any u64: saturate, so a delta never looks cheap by wrapping.
+                    plan.remote_bytes = plan
+                        .remote_bytes
+                        .saturating_add(object_size(f, encrypted));
                 }
                 plan.remote.push(f.clone());
             }
         }
     }
-    Ok(plan)
+    plan
 }
 
 /// Writes `dest` with what `produce` writes, hashing as it goes; fails unless the result
@@ -422,6 +432,35 @@ mod tests {
             rollout: None,
             incident: None,
         }
+    }
+
+    /// Signed sizes are any u64 a publisher chose. The `delta_plan` fuzz target crashed on
+    /// `fuzz/corpus/delta_plan/regression-huge-size.json` (written by hand for it: the fuzzer had
+    /// not reached such a number in JSON within a minute): the sealed size of a file near
+    /// `u64::MAX` overflowed (a panic in debug builds, a wrap to a tiny figure
+    /// on devices, making the delta look cheap). Now object sizes, the plan's total and an
+    /// install's free-space need saturate.
+    #[test]
+    fn huge_signed_sizes_saturate_instead_of_wrapping() {
+        let mut m = release(b"alpha");
+        m.bundle.encryption = Some(crate::release::Encryption {
+            alg: crypto::STREAM_ALG.into(),
+            key_id: "k".into(),
+            wrapped_key: String::new(),
+            nonce_prefix: String::new(),
+        });
+        m.files[0].size = u64::MAX;
+        m.files.push(FileEntry {
+            path: "b.js".into(),
+            size: u64::MAX - 1,
+            sha256: "11".repeat(32),
+        });
+        assert_eq!(crypto::sealed_len(u64::MAX), u64::MAX);
+        assert_eq!(plan_from(&HashMap::new(), &m).remote_bytes, u64::MAX);
+        assert_eq!(crate::install::space_needed(&m), u64::MAX);
+        // Ordinary sizes are exact: one 16-byte tag per 64 KiB segment, at least one.
+        assert_eq!(crypto::sealed_len(0), 16);
+        assert_eq!(crypto::sealed_len(65_537), 65_537 + 32);
     }
 
     /// Whether `plan` takes the release's one file from the built-in tree.

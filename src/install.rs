@@ -207,13 +207,21 @@ pub fn open_object(
 /// Bytes an install of `manifest` needs free: the decrypted zip plus the extracted files, plus
 /// a margin for the database and file system overhead.
 pub fn space_needed(manifest: &Manifest) -> u64 {
-    let files: u64 = manifest.files.iter().map(|f| f.size).sum();
+    // Signed sizes are any u64: saturate, so a huge one asks for "more than any disk", never
+    // wraps into a small figure that passes the free-space check.
+    let files = manifest
+        .files
+        .iter()
+        .fold(0u64, |sum, f| sum.saturating_add(f.size));
     let zip = if manifest.bundle.encryption.is_some() {
         manifest.bundle.size
     } else {
         0
     };
-    files + zip + 4 * 1024 * 1024 + manifest.files.len() as u64 * 4096
+    files
+        .saturating_add(zip)
+        .saturating_add(4 * 1024 * 1024)
+        .saturating_add((manifest.files.len() as u64).saturating_mul(4096))
 }
 
 /// Builds the verified tree of `m` at `tree` from a local bundle object that did not come
