@@ -177,9 +177,7 @@ pub fn plan_from(index: &HashMap<String, PathBuf>, m: &Manifest) -> Plan {
                 // Identical files share one object.
                 if fetched.insert(f.sha256.clone()) {
                     // Signed sizes are any u64: saturate, so a delta never looks cheap by wrapping.
-                    plan.remote_bytes = plan
-                        .remote_bytes
-                        .saturating_add(object_size(f, encrypted));
+                    plan.remote_bytes = plan.remote_bytes.saturating_add(object_size(f, encrypted));
                 }
                 plan.remote.push(f.clone());
             }

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<()> {
 /// Seconds as the largest whole unit that `--expires-in` accepts (`7d`, `36h`, `90s`).
 fn span(secs: u64) -> String {
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs % size == 0 {
+        if secs.is_multiple_of(size) {
             return format!("{}{unit}", secs / size);
         }
     }

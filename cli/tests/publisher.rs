@@ -559,14 +559,28 @@ mod refresh {
         );
         // A device at that time accepts it: signature, expiry, bundle, files.
         let now = (at + 3600).to_string();
-        assert_ok(&f.verify("production", &["--now", &now, "--bundle-key", p(&f.key("bundle.key"))]));
+        assert_ok(&f.verify(
+            "production",
+            &["--now", &now, "--bundle-key", p(&f.key("bundle.key"))],
+        ));
         // Without --expires-in the validity period stays (2 days), from the new issue time.
         let later = at + 3600;
-        assert_ok(&refresh(&f, &f.key("signing.key"), &["--now", &later.to_string()]));
+        assert_ok(&refresh(
+            &f,
+            &f.key("signing.key"),
+            &["--now", &later.to_string()],
+        ));
         let again = f.manifest("production");
-        assert_eq!((again.issued_at, again.expires_at), (later, later + 2 * 86_400));
+        assert_eq!(
+            (again.issued_at, again.expires_at),
+            (later, later + 2 * 86_400)
+        );
         // A refresh at a time not past the current issue time still moves it forward.
-        assert_ok(&refresh(&f, &f.key("signing.key"), &["--now", &at.to_string()]));
+        assert_ok(&refresh(
+            &f,
+            &f.key("signing.key"),
+            &["--now", &at.to_string()],
+        ));
         assert_eq!(f.manifest("production").issued_at, later + 1);
     }
 
@@ -595,7 +609,10 @@ mod refresh {
         f.write_envelope("production", &env);
         assert_fails_with(
             &refresh(&f, &f.key("signing.key"), &[]),
-            &["does not verify under signing key", "no signature by a pinned key"],
+            &[
+                "does not verify under signing key",
+                "no signature by a pinned key",
+            ],
         );
         assert_eq!(f.manifest("production").version, "evil");
     }
@@ -605,7 +622,10 @@ mod refresh {
         let f = Fixture::new();
         assert_fails_with(
             &refresh(&f, &f.key("signing.key"), &[]),
-            &["channel \"production\" has not been published", "does not exist"],
+            &[
+                "channel \"production\" has not been published",
+                "does not exist",
+            ],
         );
         assert_ok(&f.pack("production", 1, false));
         assert_fails_with(

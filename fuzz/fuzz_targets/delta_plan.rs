@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use libfuzzer_sys::fuzz_target;
-use liveship::{crypto, delta};
 use liveship::release::Manifest;
+use liveship::{crypto, delta};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&held, json)) = data.split_first() else {

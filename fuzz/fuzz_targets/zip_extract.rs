@@ -27,7 +27,6 @@ fn budgets() -> Budgets {
         max_entries: 64,
         max_path_len: 128,
         max_depth: 8,
-        ..Budgets::default()
     }
 }
 

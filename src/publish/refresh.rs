@@ -88,9 +88,12 @@ pub fn refresh(opts: &RefreshOptions<'_>) -> Result<Refreshed, PublishError> {
         });
     }
     let issued_at = opts.now.max(previous.issued_at.saturating_add(1));
-    let valid_for = opts
-        .expires_in
-        .unwrap_or_else(|| previous.expires_at.saturating_sub(previous.issued_at).max(1));
+    let valid_for = opts.expires_in.unwrap_or_else(|| {
+        previous
+            .expires_at
+            .saturating_sub(previous.issued_at)
+            .max(1)
+    });
     let manifest = Manifest {
         issued_at,
         expires_at: issued_at.saturating_add(valid_for),
