@@ -38,7 +38,8 @@ fn memory_child() {
 
 /// Runs [`memory_child`] on `zip` in a child process; returns its outcome line and peak KiB.
 fn extract_in_child(zip: &Path) -> (String, u64) {
-    let out = Command::new(std::env::current_exe().unwrap())
+    // Through the aarch64 run's qemu-user when it sets `LIVESHIP_CHILD_RUNNER`.
+    let out = support::crash::child_command()
         .args(["memory_child", "--exact", "--ignored", "--nocapture"])
         .args(["--test-threads", "1"])
         .env(CHILD_ZIP_ENV, zip)
