@@ -14,6 +14,7 @@ mod dev;
 mod device;
 mod keygen;
 mod keys;
+mod log;
 mod pack;
 mod refresh;
 mod serve;
@@ -45,6 +46,8 @@ enum Command {
     Pack(Box<pack::Args>),
     /// Re-sign a channel's current release with a new expiry (same release, same sequence)
     Refresh(refresh::Args),
+    /// List every release and incident in a repository, verified against the pinned keys
+    Log(log::Args),
     /// Check a published release end to end: signature, expiry, bundle, decryption, files, delta
     Verify(verify::Args),
     /// Serve a release repository over HTTP(S) for development (read-only)
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => keygen::run(a),
         Command::Pack(a) => pack::run(*a),
         Command::Refresh(a) => refresh::run(a),
+        Command::Log(a) => log::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Serve(a) => serve::run(a).map_err(Into::into),
         Command::Device(a) => device::run(a),

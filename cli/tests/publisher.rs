@@ -634,3 +634,130 @@ mod refresh {
         );
     }
 }
+
+mod audit_log {
+    use super::*;
+    use serde_json::Value;
+
+    fn log(f: &Fixture, extra: &[&str]) -> std::process::Output {
+        let pubk = f.key("signing.pub");
+        let mut args = vec!["log", p(&f.repo), "--public-key", p(&pubk)];
+        args.extend_from_slice(extra);
+        run(&args)
+    }
+
+    fn incident(f: &Fixture, seq: u64, revoke: u64) {
+        let (seq, revoke) = (seq.to_string(), revoke.to_string());
+        let sk = f.key("signing.key");
+        assert_ok(&run(&[
+            "pack", p(&f.web), "--app-id", "com.example.app", "--channel", "production",
+            "--sequence", &seq, "--version", "1.2.1", "--signing-key", p(&sk), "--no-encrypt",
+            "--revoke-sequence", &revoke, "--rollout", "50", "--out", p(&f.repo),
+        ]));
+    }
+
+    /// The log is the published history: each release and incident with its signed fields,
+    /// the current one marked, a refresh shown with its new times.
+    #[test]
+    fn log_lists_every_release_and_incident_as_published() {
+        let f = Fixture::new();
+        assert_ok(&f.pack("production", 1, true));
+        assert_ok(&f.pack("production", 2, false));
+        assert_ok(&f.pack("beta", 1, false));
+        incident(&f, 3, 2);
+        let at = f.manifest("production").issued_at + 3600;
+        let sk = f.key("signing.key");
+        assert_ok(&run(&[
+            "refresh", p(&f.repo), "--channel", "production", "--signing-key", p(&sk),
+            "--now", &at.to_string(),
+        ]));
+        let key_id = liveship::crypto::public_key_id(f.signing_key().verifying_key().as_bytes());
+
+        let out = assert_ok(&log(&f, &["--json", "--channel", "production"]));
+        let entries: Vec<Value> = serde_json::from_str(&out).unwrap();
+        let seqs: Vec<u64> = entries.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        for (e, seq) in entries.iter().zip(1..) {
+            let release: release::Envelope = serde_json::from_slice(
+                &fs::read(f.repo.join(format!("releases/production.{seq}.json"))).unwrap(),
+            )
+            .unwrap();
+            let m: release::Manifest =
+                serde_json::from_slice(&B64.decode(release.payload).unwrap()).unwrap();
+            assert_eq!(e["verified"], true, "{e}");
+            assert_eq!(e["version"], m.version.as_str());
+            assert_eq!(e["keyId"], key_id.as_str());
+            assert_eq!(e["issuedAt"], m.issued_at);
+            assert_eq!(e["expiresAt"], m.expires_at);
+            assert_eq!(e["contentId"], m.content_id().as_str());
+            assert_eq!(e["current"], seq == 3);
+        }
+        assert_eq!(entries[0]["kind"], "release");
+        assert_eq!(entries[2]["kind"], "incident");
+        assert_eq!(entries[2]["revokedSequences"], serde_json::json!([2]));
+        assert_eq!(entries[2]["rollout"], 50);
+        assert_eq!(entries[2]["refreshed"]["issuedAt"], at);
+        assert!(entries[1].get("refreshed").is_none());
+
+        // Every channel without --channel; the table says the same.
+        let all: Vec<Value> = serde_json::from_str(&assert_ok(&log(&f, &["--json"]))).unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0]["channel"], "beta");
+        let table = assert_ok(&log(&f, &[]));
+        let line = table.lines().find(|l| l.starts_with("production  3")).unwrap();
+        for needle in ["incident", "1.2.1", &key_id, "50%", "current", "refreshed", "revokes sequences [2]"] {
+            assert!(line.contains(needle), "{needle:?} missing from {line:?}");
+        }
+    }
+
+    /// A history that was tampered with is flagged, the rest still listed, and the command
+    /// fails (so a CI audit notices).
+    #[test]
+    fn log_flags_envelopes_that_do_not_verify() {
+        let f = Fixture::new();
+        for seq in 1..=3 {
+            assert_ok(&f.pack("production", seq, false));
+        }
+        // Release 2 re-signed by a key the app does not pin.
+        let other = f.root.join("other");
+        assert_ok(&run(&["keygen", "--out", p(&other)]));
+        let forged = signing_key_from(&other.join("signing.key"));
+        let path2 = f.repo.join("releases/production.2.json");
+        let env: release::Envelope = serde_json::from_slice(&fs::read(&path2).unwrap()).unwrap();
+        let mut m: release::Manifest =
+            serde_json::from_slice(&B64.decode(&env.payload).unwrap()).unwrap();
+        m.version = "evil".into();
+        let env2 = release::sign_envelope(&release::manifest_bytes(&m), &forged);
+        fs::write(&path2, serde_json::to_vec(&env2).unwrap()).unwrap();
+        // Release 1's file copied under another sequence's name.
+        fs::copy(
+            f.repo.join("releases/production.1.json"),
+            f.repo.join("releases/production.7.json"),
+        )
+        .unwrap();
+
+        let out = log(&f, &["--json"]);
+        assert_fails_with(&out, &["2 of 4 envelopes", "did not verify"]);
+        let entries: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+        let by_seq = |s: u64| entries.iter().find(|e| e["sequence"] == s).unwrap();
+        assert_eq!(by_seq(1)["verified"], true);
+        assert_eq!(by_seq(3)["verified"], true);
+        assert_eq!(by_seq(3)["current"], true);
+        assert_eq!(by_seq(2)["verified"], false);
+        assert!(by_seq(2)["error"].as_str().unwrap().contains("no signature by a pinned key"));
+        assert!(by_seq(2).get("version").is_none(), "nothing unverified is shown");
+        assert_eq!(by_seq(7)["verified"], false);
+        assert!(by_seq(7)["error"].as_str().unwrap().contains("the file name says production#7"));
+
+        // The table marks them too.
+        let table = stdout(&log(&f, &[]));
+        assert!(table.contains("NOT VERIFIED releases/production.2.json"), "{table}");
+
+        // A channel file naming a release missing from the history is flagged.
+        fs::remove_file(f.repo.join("releases/production.3.json")).unwrap();
+        let entries: Vec<Value> = serde_json::from_str(&stdout(&log(&f, &["--json"]))).unwrap();
+        let channel = entries.iter().find(|e| e["file"] == "channels/production.json").unwrap();
+        assert_eq!(channel["verified"], false);
+        assert!(channel["error"].as_str().unwrap().contains("no verified envelope under releases/"));
+    }
+}

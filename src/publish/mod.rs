@@ -29,7 +29,9 @@ use crate::release::{
 };
 use crate::unpack;
 
+mod log;
 mod refresh;
+pub use log::{history, LogEntry, Refresh};
 pub use refresh::{refresh, RefreshOptions, Refreshed};
 
 /// Deflate level of every zip entry. Fixed so that the same input gives the same bytes.
