@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use liveship::unpack::{max_directory_size, Budgets, UnpackError};
 use support::zips::{hostile, Case};

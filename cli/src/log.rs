@@ -89,10 +89,7 @@ fn print_table(entries: &[LogEntry]) {
             .collect::<Vec<_>>()
             .join("  ")
     };
-    println!(
-        "{}  NOTES",
-        line(&header.map(String::from))
-    );
+    println!("{}  NOTES", line(&header.map(String::from)));
     for (r, e) in rows.iter().zip(entries) {
         println!("{}  {}", line(r), notes(e));
     }

@@ -650,9 +650,25 @@ mod audit_log {
         let (seq, revoke) = (seq.to_string(), revoke.to_string());
         let sk = f.key("signing.key");
         assert_ok(&run(&[
-            "pack", p(&f.web), "--app-id", "com.example.app", "--channel", "production",
-            "--sequence", &seq, "--version", "1.2.1", "--signing-key", p(&sk), "--no-encrypt",
-            "--revoke-sequence", &revoke, "--rollout", "50", "--out", p(&f.repo),
+            "pack",
+            p(&f.web),
+            "--app-id",
+            "com.example.app",
+            "--channel",
+            "production",
+            "--sequence",
+            &seq,
+            "--version",
+            "1.2.1",
+            "--signing-key",
+            p(&sk),
+            "--no-encrypt",
+            "--revoke-sequence",
+            &revoke,
+            "--rollout",
+            "50",
+            "--out",
+            p(&f.repo),
         ]));
     }
 
@@ -668,14 +684,23 @@ mod audit_log {
         let at = f.manifest("production").issued_at + 3600;
         let sk = f.key("signing.key");
         assert_ok(&run(&[
-            "refresh", p(&f.repo), "--channel", "production", "--signing-key", p(&sk),
-            "--now", &at.to_string(),
+            "refresh",
+            p(&f.repo),
+            "--channel",
+            "production",
+            "--signing-key",
+            p(&sk),
+            "--now",
+            &at.to_string(),
         ]));
         let key_id = liveship::crypto::public_key_id(f.signing_key().verifying_key().as_bytes());
 
         let out = assert_ok(&log(&f, &["--json", "--channel", "production"]));
         let entries: Vec<Value> = serde_json::from_str(&out).unwrap();
-        let seqs: Vec<u64> = entries.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
+        let seqs: Vec<u64> = entries
+            .iter()
+            .map(|e| e["sequence"].as_u64().unwrap())
+            .collect();
         assert_eq!(seqs, vec![1, 2, 3]);
         for (e, seq) in entries.iter().zip(1..) {
             let release: release::Envelope = serde_json::from_slice(
@@ -704,8 +729,19 @@ mod audit_log {
         assert_eq!(all.len(), 4);
         assert_eq!(all[0]["channel"], "beta");
         let table = assert_ok(&log(&f, &[]));
-        let line = table.lines().find(|l| l.starts_with("production  3")).unwrap();
-        for needle in ["incident", "1.2.1", &key_id, "50%", "current", "refreshed", "revokes sequences [2]"] {
+        let line = table
+            .lines()
+            .find(|l| l.starts_with("production  3"))
+            .unwrap();
+        for needle in [
+            "incident",
+            "1.2.1",
+            &key_id,
+            "50%",
+            "current",
+            "refreshed",
+            "revokes sequences [2]",
+        ] {
             assert!(line.contains(needle), "{needle:?} missing from {line:?}");
         }
     }
@@ -744,20 +780,38 @@ mod audit_log {
         assert_eq!(by_seq(3)["verified"], true);
         assert_eq!(by_seq(3)["current"], true);
         assert_eq!(by_seq(2)["verified"], false);
-        assert!(by_seq(2)["error"].as_str().unwrap().contains("no signature by a pinned key"));
-        assert!(by_seq(2).get("version").is_none(), "nothing unverified is shown");
+        assert!(by_seq(2)["error"]
+            .as_str()
+            .unwrap()
+            .contains("no signature by a pinned key"));
+        assert!(
+            by_seq(2).get("version").is_none(),
+            "nothing unverified is shown"
+        );
         assert_eq!(by_seq(7)["verified"], false);
-        assert!(by_seq(7)["error"].as_str().unwrap().contains("the file name says production#7"));
+        assert!(by_seq(7)["error"]
+            .as_str()
+            .unwrap()
+            .contains("the file name says production#7"));
 
         // The table marks them too.
         let table = stdout(&log(&f, &[]));
-        assert!(table.contains("NOT VERIFIED releases/production.2.json"), "{table}");
+        assert!(
+            table.contains("NOT VERIFIED releases/production.2.json"),
+            "{table}"
+        );
 
         // A channel file naming a release missing from the history is flagged.
         fs::remove_file(f.repo.join("releases/production.3.json")).unwrap();
         let entries: Vec<Value> = serde_json::from_str(&stdout(&log(&f, &["--json"]))).unwrap();
-        let channel = entries.iter().find(|e| e["file"] == "channels/production.json").unwrap();
+        let channel = entries
+            .iter()
+            .find(|e| e["file"] == "channels/production.json")
+            .unwrap();
         assert_eq!(channel["verified"], false);
-        assert!(channel["error"].as_str().unwrap().contains("no verified envelope under releases/"));
+        assert!(channel["error"]
+            .as_str()
+            .unwrap()
+            .contains("no verified envelope under releases/"));
     }
 }

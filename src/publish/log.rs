@@ -5,7 +5,7 @@
 //! in the history is reported as such, never read past: nothing unverified is shown as fact.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -184,7 +184,8 @@ pub fn history(
         });
     }
     mark_current(repo, keys, only, &mut entries)?;
-    entries.sort_by(|a, b| (&a.channel, a.sequence, &a.file).cmp(&(&b.channel, b.sequence, &b.file)));
+    entries
+        .sort_by(|a, b| (&a.channel, a.sequence, &a.file).cmp(&(&b.channel, b.sequence, &b.file)));
     Ok(entries)
 }
 
