@@ -647,29 +647,9 @@ mod audit_log {
     }
 
     fn incident(f: &Fixture, seq: u64, revoke: u64) {
-        let (seq, revoke) = (seq.to_string(), revoke.to_string());
-        let sk = f.key("signing.key");
-        assert_ok(&run(&[
-            "pack",
-            p(&f.web),
-            "--app-id",
-            "com.example.app",
-            "--channel",
-            "production",
-            "--sequence",
-            &seq,
-            "--version",
-            "1.2.1",
-            "--signing-key",
-            p(&sk),
-            "--no-encrypt",
-            "--revoke-sequence",
-            &revoke,
-            "--rollout",
-            "50",
-            "--out",
-            p(&f.repo),
-        ]));
+        let revoke = revoke.to_string();
+        let extra = ["--no-encrypt", "--revoke-sequence", &revoke, "--rollout", "50"];
+        assert_ok(&f.pack_extra("production", seq, &extra));
     }
 
     /// The log is the published history: each release and incident with its signed fields,
@@ -735,7 +715,7 @@ mod audit_log {
             .unwrap();
         for needle in [
             "incident",
-            "1.2.1",
+            "1.2.0",
             &key_id,
             "50%",
             "current",

@@ -375,16 +375,7 @@ pub fn pack(opts: &PackOptions<'_>, progress: &dyn Progress) -> Result<Packed, P
         rollout: opts.rollout,
         incident: opts.incident.clone(),
     };
-    // Never sign what a device would refuse to parse.
-    manifest
-        .check_constraints()
-        .map_err(|e| PublishError::Invalid {
-            what: "manifest",
-            reason: e.to_string(),
-        })?;
-    let envelope = release::sign_envelope(&release::manifest_bytes(&manifest), opts.signing_key);
-    let mut env_bytes = serde_json::to_vec_pretty(&envelope).expect("envelope serializes");
-    env_bytes.push(b'\n');
+    let (envelope, env_bytes) = sign(&manifest, opts.signing_key)?;
     write_file_atomic(&release_path, &env_bytes, 0o644)?;
     write_file_atomic(&channel_path, &env_bytes, 0o644)?;
     Ok(Packed {
@@ -396,6 +387,21 @@ pub fn pack(opts: &PackOptions<'_>, progress: &dyn Progress) -> Result<Packed, P
         release_path,
         channel_path,
     })
+}
+
+/// Signs `manifest` into an envelope and the bytes of its file (pretty JSON and a newline),
+/// after checking the format's field rules: never sign what a device would refuse to parse.
+fn sign(manifest: &Manifest, key: &SigningKey) -> Result<(Envelope, Vec<u8>), PublishError> {
+    manifest
+        .check_constraints()
+        .map_err(|e| PublishError::Invalid {
+            what: "manifest",
+            reason: e.to_string(),
+        })?;
+    let envelope = release::sign_envelope(&release::manifest_bytes(manifest), key);
+    let mut bytes = serde_json::to_vec_pretty(&envelope).expect("envelope serializes");
+    bytes.push(b'\n');
+    Ok((envelope, bytes))
 }
 
 /// The sequence in `channels/<ch>.json`, if the channel has been published. The signature is not

@@ -99,15 +99,7 @@ pub fn refresh(opts: &RefreshOptions<'_>) -> Result<Refreshed, PublishError> {
         expires_at: issued_at.saturating_add(valid_for),
         ..previous.clone()
     };
-    manifest
-        .check_constraints()
-        .map_err(|e| PublishError::Invalid {
-            what: "manifest",
-            reason: e.to_string(),
-        })?;
-    let envelope = release::sign_envelope(&release::manifest_bytes(&manifest), opts.signing_key);
-    let mut env_bytes = serde_json::to_vec_pretty(&envelope).expect("envelope serializes");
-    env_bytes.push(b'\n');
+    let (envelope, env_bytes) = super::sign(&manifest, opts.signing_key)?;
     write_file_atomic(&channel_path, &env_bytes, 0o644)?;
     Ok(Refreshed {
         previous,

@@ -132,9 +132,19 @@ impl Fixture {
     }
 
     pub fn pack(&self, channel: &str, seq: u64, encrypt: bool) -> Output {
+        let bk = self.key("bundle.key");
+        if encrypt {
+            self.pack_extra(channel, seq, &["--bundle-key", p(&bk)])
+        } else {
+            self.pack_extra(channel, seq, &["--no-encrypt"])
+        }
+    }
+
+    /// `pack` of the fixture's web folder as version 1.2.0 with the fixture's signing key,
+    /// plus `extra` (which must make the encryption choice).
+    pub fn pack_extra(&self, channel: &str, seq: u64, extra: &[&str]) -> Output {
         let seq = seq.to_string();
         let sk = self.key("signing.key");
-        let bk = self.key("bundle.key");
         let mut args = vec![
             "pack",
             p(&self.web),
@@ -151,11 +161,7 @@ impl Fixture {
             "--out",
             p(&self.repo),
         ];
-        if encrypt {
-            args.extend(["--bundle-key", p(&bk)]);
-        } else {
-            args.push("--no-encrypt");
-        }
+        args.extend_from_slice(extra);
         run(&args)
     }
 
