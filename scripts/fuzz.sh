@@ -15,9 +15,11 @@ export TMPDIR="$PWD/fuzz/target/tmp-run"
 mkdir -p "$TMPDIR"
 cargo +nightly fuzz build --sanitizer none
 for t in $TARGETS; do
-  mkdir -p "fuzz/corpus/$t"
+  mkdir -p "fuzz/corpus/$t" "fuzz/target/new-corpus/$t"
   echo "fuzz.sh: $t for ${SECONDS_EACH}s"
-  if ! cargo +nightly fuzz run --sanitizer none "$t" "fuzz/corpus/$t" -- \
+  # New inputs go to the first folder (under fuzz/target, not committed): a run leaves the
+  # checkout as it was. FUZZING.md says how to merge them into fuzz/corpus.
+  if ! cargo +nightly fuzz run --sanitizer none "$t" "fuzz/target/new-corpus/$t" "fuzz/corpus/$t" -- \
       -max_total_time="$SECONDS_EACH" -print_final_stats=1; then
     echo "fuzz.sh: CRASH in target $t; artifacts: $(ls fuzz/artifacts/$t 2>/dev/null | tr '\n' ' ')" >&2
     exit 1
