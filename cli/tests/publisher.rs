@@ -648,7 +648,13 @@ mod audit_log {
 
     fn incident(f: &Fixture, seq: u64, revoke: u64) {
         let revoke = revoke.to_string();
-        let extra = ["--no-encrypt", "--revoke-sequence", &revoke, "--rollout", "50"];
+        let extra = [
+            "--no-encrypt",
+            "--revoke-sequence",
+            &revoke,
+            "--rollout",
+            "50",
+        ];
         assert_ok(&f.pack_extra("production", seq, &extra));
     }
 
