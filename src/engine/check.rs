@@ -210,16 +210,13 @@ impl Engine {
     /// not a rollback, and newer than the one recorded. A refreshed envelope of the sequence
     /// the device has is recorded here (and then found up to date: nothing is reinstalled).
     fn note_freshness(&self, m: &release::Manifest) -> Result<(), CoreError> {
-        let channel = self.channel()?;
-        if m.app_id != self.inner.config.app_id || m.channel != channel {
+        if !self.addresses_this_device(m)? {
             return Ok(());
         }
+        let channel = &m.channel;
         let mut store = self.store();
-        if store::high_water(store.read(), &channel)?.is_some_and(|hwm| m.sequence < hwm) {
-            return Ok(());
-        }
-        let newer = match store::freshness(store.read(), &channel)? {
-            Some(f) => f.is_older_than(m.sequence, m.issued_at),
+        let newer = match store::freshness(store.read(), channel)? {
+            Some(f) => f.superseded_by(m.sequence, m.issued_at),
             None => true,
         };
         if newer {
@@ -229,9 +226,20 @@ impl Engine {
                 expires_at: m.expires_at,
                 stale_reported: false,
             };
-            store.write(|tx| store::set_freshness(tx, &channel, &record))?;
+            store.write(|tx| store::set_freshness(tx, channel, &record))?;
         }
         Ok(())
+    }
+
+    /// Whether a verified manifest speaks to this device now: this app's, for the channel the
+    /// device follows, and not below the channel's high-water mark (an older one is a replay).
+    /// Only such a manifest's incident is obeyed and its freshness recorded.
+    fn addresses_this_device(&self, m: &release::Manifest) -> Result<bool, CoreError> {
+        if m.app_id != self.inner.config.app_id || m.channel != self.channel()? {
+            return Ok(false);
+        }
+        let hwm = store::high_water(self.store().read(), &m.channel)?;
+        Ok(hwm.is_none_or(|hwm| m.sequence >= hwm))
     }
 
     /// Reports `UpdatesStale` once for the channel's newest verified envelope when it has
@@ -276,12 +284,9 @@ impl Engine {
         let Some(incident) = &m.incident else {
             return Ok(None);
         };
-        let hwm = store::high_water(self.store().read(), &m.channel)?.unwrap_or(0);
         // FORMAT.md 4.3: no manifest field is acted on unless the manifest is unexpired; an
         // expired incident is then refused by the policy like any expired release.
-        if m.sequence < hwm
-            || m.channel != self.channel()?
-            || m.app_id != self.inner.config.app_id
+        if !self.addresses_this_device(m)?
             || policy::check_expiry(m, self.inner.clock.now()).is_err()
         {
             return Ok(None);

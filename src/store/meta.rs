@@ -140,6 +140,44 @@ pub fn set_consent(conn: &Connection, telemetry: Option<bool>) -> Result<(), Sto
     }
 }
 
+fn freshness_key(channel: &str) -> String {
+    format!("freshness:{channel}")
+}
+
+/// The newest envelope of a channel that verified on this device (highest sequence, then
+/// latest `issued_at`): how fresh the device's view of its channel is. A replayed older
+/// envelope never replaces it, so once it expires without a fresher one the host is serving
+/// stale releases (or none), and `updatesStale` is reported once for it (`stale_reported`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Freshness {
+    pub sequence: u64,
+    pub issued_at: u64,
+    pub expires_at: u64,
+    #[serde(default)]
+    pub stale_reported: bool,
+}
+
+impl Freshness {
+    /// Whether an envelope of `sequence` issued at `issued_at` is newer than this one.
+    pub fn superseded_by(&self, sequence: u64, issued_at: u64) -> bool {
+        (sequence, issued_at) > (self.sequence, self.issued_at)
+    }
+}
+
+/// The freshness record of `channel` (`None`: no envelope of it verified yet). An unreadable
+/// record reads as none: it is rebuilt from the next envelope that verifies.
+pub fn freshness(conn: &Connection, channel: &str) -> Result<Option<Freshness>, StoreError> {
+    Ok(meta(conn, &freshness_key(channel))?.and_then(|v| serde_json::from_str(&v).ok()))
+}
+
+pub fn set_freshness(conn: &Connection, channel: &str, f: &Freshness) -> Result<(), StoreError> {
+    set_meta(
+        conn,
+        &freshness_key(channel),
+        &serde_json::to_string(f).expect("freshness serializes"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Store;
@@ -189,42 +227,4 @@ mod tests {
         store.write(|tx| set_consent(tx, None)).unwrap();
         assert_eq!(consent(store.read()).unwrap(), None);
     }
-}
-
-fn freshness_key(channel: &str) -> String {
-    format!("freshness:{channel}")
-}
-
-/// The newest envelope of a channel that verified on this device (highest sequence, then
-/// latest `issued_at`): how fresh the device's view of its channel is. A replayed older
-/// envelope never replaces it, so once it expires without a fresher one the host is serving
-/// stale releases (or none), and `updatesStale` is reported once for it (`stale_reported`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Freshness {
-    pub sequence: u64,
-    pub issued_at: u64,
-    pub expires_at: u64,
-    #[serde(default)]
-    pub stale_reported: bool,
-}
-
-impl Freshness {
-    /// Whether an envelope of `sequence` issued at `issued_at` is newer than this one.
-    pub fn is_older_than(&self, sequence: u64, issued_at: u64) -> bool {
-        (sequence, issued_at) > (self.sequence, self.issued_at)
-    }
-}
-
-/// The freshness record of `channel` (`None`: no envelope of it verified yet). An unreadable
-/// record reads as none: it is rebuilt from the next envelope that verifies.
-pub fn freshness(conn: &Connection, channel: &str) -> Result<Option<Freshness>, StoreError> {
-    Ok(meta(conn, &freshness_key(channel))?.and_then(|v| serde_json::from_str(&v).ok()))
-}
-
-pub fn set_freshness(conn: &Connection, channel: &str, f: &Freshness) -> Result<(), StoreError> {
-    set_meta(
-        conn,
-        &freshness_key(channel),
-        &serde_json::to_string(f).expect("freshness serializes"),
-    )
 }
