@@ -13,7 +13,7 @@ use super::{io_at, PublishError};
 use crate::release::{self, PinnedKey};
 
 /// One envelope of the history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
     pub channel: String,
@@ -64,28 +64,24 @@ pub struct Refresh {
 }
 
 impl LogEntry {
+    /// A flagged entry: nothing read from an unverified envelope is shown.
     fn unverified(channel: &str, sequence: u64, file: String, error: String) -> LogEntry {
         LogEntry {
             channel: channel.into(),
             sequence,
             file,
-            verified: false,
             error: Some(error),
-            kind: None,
-            version: None,
-            app_id: None,
-            key_id: None,
-            content_id: None,
-            issued_at: None,
-            expires_at: None,
-            rollout: None,
-            revoked_sequences: vec![],
-            revoked_content: vec![],
-            revert_to_builtin: false,
-            current: false,
-            refreshed: None,
+            ..LogEntry::default()
         }
     }
+}
+
+/// The file name of `path` (empty when it is not UTF-8: such a name is never one of ours).
+fn name_of(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Reads and verifies one envelope file; the manifest must be of `channel#sequence`.
@@ -142,11 +138,7 @@ pub fn history(
     };
     for entry in listing {
         let path = entry.map_err(io_at("listing", &releases))?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = name_of(&path);
         let Some((channel, sequence)) = release_name(&name) else {
             continue;
         };
@@ -176,8 +168,10 @@ pub fn history(
                     revoked_content: incident.revoked_sha256,
                     revert_to_builtin: incident.revert_to_builtin,
                     verified: true,
-                    error: None,
-                    ..LogEntry::unverified(&channel, sequence, file, String::new())
+                    channel,
+                    sequence,
+                    file,
+                    ..LogEntry::default()
                 }
             }
             Err(e) => LogEntry::unverified(&channel, sequence, file, e),
@@ -203,11 +197,7 @@ fn mark_current(
     };
     for entry in listing {
         let path = entry.map_err(io_at("listing", &channels))?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = name_of(&path);
         let Some(channel) = name
             .strip_suffix(".json")
             .filter(|c| release::is_valid_channel(c))
