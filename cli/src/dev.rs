@@ -380,12 +380,8 @@ fn listener_result(callback_id: &str, event: &str, data: &str) -> String {
 }
 
 fn now_iso() -> String {
-    liveship::capacitor::args::iso8601(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    )
+    use liveship::clock::Clock;
+    liveship::capacitor::args::iso8601(liveship::clock::SystemClock.now())
 }
 
 /// The configuration native code would give the core: the user's `plugins.Liveship`, the keys,

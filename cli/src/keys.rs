@@ -44,6 +44,8 @@ pub struct AppKeys {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    #[error("no pinned public key: pass --public-key signing.pub or --config with publicKeys")]
+    NoPinnedKey,
     #[error("no {what}: pass {flag} FILE or set {env} to the file's JSON")]
     Missing {
         what: &'static str,
@@ -199,6 +201,28 @@ pub fn load_public_key(path: &Path) -> Result<PinnedKey, KeyError> {
         });
     }
     Ok(key)
+}
+
+/// The keys `verify` and `log` check against: each `--public-key` file, then the `publicKeys`
+/// of the `--config` app configuration (with its bundle keys). Fails when there is no public key.
+pub fn load_pinned(public_keys: &[PathBuf], config: Option<&Path>) -> Result<AppKeys, KeyError> {
+    let mut pinned = public_keys
+        .iter()
+        .map(|p| load_public_key(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut bundle_keys = Vec::new();
+    if let Some(p) = config {
+        let app = load_app_keys(p)?;
+        pinned.extend(app.public_keys);
+        bundle_keys = app.bundle_keys;
+    }
+    if pinned.is_empty() {
+        return Err(KeyError::NoPinnedKey);
+    }
+    Ok(AppKeys {
+        public_keys: pinned,
+        bundle_keys,
+    })
 }
 
 /// Reads the keys of an app configuration (`liveship.config.json`, or any JSON object with

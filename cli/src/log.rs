@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use liveship::capacitor::args::iso8601;
 use liveship::publish::{self, LogEntry};
-use liveship::release::PinnedKey;
 
 use crate::keys;
 use crate::pack::validate_channel;
@@ -36,16 +35,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(c) = &args.channel {
         validate_channel(c)?;
     }
-    let mut pinned: Vec<PinnedKey> = Vec::new();
-    for p in &args.public_key {
-        pinned.push(keys::load_public_key(p)?);
-    }
-    if let Some(p) = &args.config {
-        pinned.extend(keys::load_app_keys(p)?.public_keys);
-    }
-    if pinned.is_empty() {
-        bail!("no pinned public key: pass --public-key signing.pub or --config with publicKeys");
-    }
+    let pinned = keys::load_pinned(&args.public_key, args.config.as_deref())?.public_keys;
     let entries = publish::history(&args.repo, &pinned, args.channel.as_deref())?;
     if args.json {
         println!(

@@ -7,10 +7,10 @@
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use liveship::clock::{Clock, SystemClock};
 use liveship::publish::{self, PackOptions};
 use liveship::release::{Incident, NativeRange};
 
@@ -128,10 +128,7 @@ pub fn run(args: Args) -> Result<()> {
             revoked_sha256: args.revoke_content.clone(),
             revert_to_builtin: args.revert_to_builtin,
         });
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = SystemClock.now();
     let opts = PackOptions {
         webdir: &args.webdir,
         repo: &args.out,

@@ -4,9 +4,9 @@
 //! re-signs only an envelope that verifies under the given signing key.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
+use liveship::clock::{Clock, SystemClock};
 use liveship::publish::{self, RefreshOptions};
 
 use crate::keys;
@@ -36,12 +36,7 @@ pub fn run(args: Args) -> Result<()> {
     validate_channel(&args.channel)?;
     let expires_in = args.expires_in.as_deref().map(parse_duration).transpose()?;
     let signing = keys::load_signing_key(args.signing_key.as_deref())?;
-    let now = args.now.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    });
+    let now = args.now.unwrap_or_else(|| SystemClock.now());
     let done = publish::refresh(&RefreshOptions {
         repo: &args.repo,
         channel: &args.channel,

@@ -10,15 +10,15 @@
 use std::fs::{self, File};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use liveship::clock::{Clock, SystemClock};
 use liveship::crypto::{self, CryptoError};
 use liveship::delta::{self, DeltaError};
 use liveship::fetch::VerifiedObject;
 use liveship::install::{self, InstallError};
 use liveship::policy::{self, Refusal};
-use liveship::release::{self, BundleKey, Manifest, PinnedKey, ReleaseError};
+use liveship::release::{self, BundleKey, Manifest, ReleaseError};
 use liveship::unpack::{self, Budgets, UnpackError};
 
 use crate::keys;
@@ -129,28 +129,14 @@ fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> VerifyErro
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut pinned: Vec<PinnedKey> = Vec::new();
-    let mut bundle_keys: Vec<BundleKey> = Vec::new();
-    if let Some(p) = &args.public_key {
-        pinned.push(keys::load_public_key(p)?);
-    }
-    if let Some(p) = &args.config {
-        let app = keys::load_app_keys(p)?;
-        pinned.extend(app.public_keys);
-        bundle_keys.extend(app.bundle_keys);
-    }
-    if pinned.is_empty() {
-        bail!("no pinned public key: pass --public-key signing.pub or --config with publicKeys");
-    }
+    let keys::AppKeys {
+        public_keys: pinned,
+        mut bundle_keys,
+    } = keys::load_pinned(args.public_key.as_slice(), args.config.as_deref())?;
     if let Some(k) = keys::load_bundle_key(args.bundle_key.as_deref())? {
         bundle_keys.insert(0, k);
     }
-    let now = args.now.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    });
+    let now = args.now.unwrap_or_else(|| SystemClock.now());
 
     let bytes = fs::File::open(&args.manifest)
         .and_then(release::read_envelope)
