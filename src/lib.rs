@@ -28,6 +28,7 @@ pub mod policy;
 pub mod publish;
 pub mod release;
 pub mod store;
+pub mod telemetry;
 pub mod unpack;
 
 uniffi::setup_scaffolding!();

@@ -1,0 +1,96 @@
+//! The stats wire format: one [`StatsEvent`] per outcome, in Capgo's stats format (the device
+//! info object of `@capgo/capacitor-updater` plus `action`, `version_name` and
+//! `old_version_name`), so a Capgo-compatible backend ingests Liveship's events unchanged. A
+//! POST to `statsUrl` carries one event or a JSON array of them. Liveship's own fields
+//! (`sequence`, `reason`, `bytes`, `delta`, `at`, `consent`) come after Capgo's; a backend that
+//! does not know them ignores them. The collector (`liveship serve --stats`) parses this same
+//! type. docs/PRIVACY.md lists every field.
+
+use serde::{Deserialize, Serialize};
+
+/// The action of a deletion request: erase every row stored for `device_id` of `app_id`.
+/// Sent once after `deleteData` when consent had been `full`; Liveship's collector honours it.
+pub const DELETE_ACTION: &str = "delete_data";
+
+/// The largest body a device sends and the collector accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The most events one POST carries.
+pub const MAX_BATCH: usize = 50;
+
+/// One event as it is sent (field names are Capgo's: snake_case, and `defaultChannel`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StatsEvent {
+    /// `android`, `ios` or the desktop harness's name.
+    pub platform: String,
+    /// `full`: the install id. `anonymous`: an id derived from a secret that never leaves the
+    /// device and the release the event is about, so events about one release from one device
+    /// can be counted once but cannot be linked to the install or to other releases.
+    pub device_id: String,
+    pub app_id: String,
+    /// Always empty: Liveship has no custom id.
+    #[serde(default)]
+    pub custom_id: String,
+    /// The native app's version.
+    pub version_build: String,
+    /// The native app's build (`versionCode` / `CFBundleVersion`), or empty.
+    #[serde(default)]
+    pub version_code: String,
+    /// The operating system's version, when the shell supplies it.
+    #[serde(default)]
+    pub version_os: String,
+    /// The bundle version the event is about (`builtin` for the built-in bundle).
+    pub version_name: String,
+    /// The bundle version served before, for transitions; else empty.
+    #[serde(default)]
+    pub old_version_name: String,
+    pub plugin_version: String,
+    #[serde(default)]
+    pub is_emulator: bool,
+    #[serde(default)]
+    pub is_prod: bool,
+    #[serde(rename = "defaultChannel", default)]
+    pub default_channel: String,
+    /// The channel the device follows.
+    #[serde(default)]
+    pub channel: String,
+    /// What happened: Capgo's action name where the meaning is the same (docs/PRIVACY.md).
+    pub action: String,
+    /// Liveship: the release's sequence on `channel`, when the event is about a release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// Liveship: why it failed or was refused, a typed code (`release.signatureInvalid`,
+    /// `fetch.tooSlow`, `policy.rollback`, `neverConfirmed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Liveship: bytes downloaded (`download_complete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Liveship: whether the download was a delta (`download_complete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<bool>,
+    /// Liveship: when it happened on the device, Unix seconds (events are sent in batches,
+    /// later than they happen).
+    #[serde(default)]
+    pub at: u64,
+    /// Liveship: the consent level the event was recorded under (`anonymous` or `full`).
+    #[serde(default)]
+    pub consent: String,
+}
+
+/// A stats POST body: one event or an array of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StatsBody {
+    One(Box<StatsEvent>),
+    Batch(Vec<StatsEvent>),
+}
+
+impl StatsBody {
+    pub fn into_events(self) -> Vec<StatsEvent> {
+        match self {
+            StatsBody::One(e) => vec![*e],
+            StatsBody::Batch(v) => v,
+        }
+    }
+}
