@@ -23,6 +23,46 @@ pub enum ApplyMode {
     Immediate,
 }
 
+/// What the device may send about itself beyond the update check (docs/PRIVACY.md): `off`
+/// (nothing), `anonymous` (events without the install id), `full` (events with it).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    uniffi::Enum,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Consent {
+    #[default]
+    Off,
+    Anonymous,
+    Full,
+}
+
+impl Consent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consent::Off => "off",
+            Consent::Anonymous => "anonymous",
+            Consent::Full => "full",
+        }
+    }
+
+    /// The level named `name` (`off`, `anonymous`, `full`).
+    pub fn parse(name: &str) -> Option<Consent> {
+        [Consent::Off, Consent::Anonymous, Consent::Full]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+}
+
 /// How `updateUrl` is used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
 #[serde(rename_all = "camelCase")]
@@ -80,6 +120,26 @@ pub struct Config {
     pub update_url: Option<String>,
     #[serde(default)]
     pub update_mode: UpdateMode,
+    /// Where update events are sent (Capgo's option and format; docs/PRIVACY.md). `None` or
+    /// empty: nothing is queued or sent, whatever the consent.
+    #[serde(default)]
+    #[uniffi(default = None)]
+    pub stats_url: Option<String>,
+    /// The consent level before the app calls `setConsent`: `off` (the default) or, for an app
+    /// with another lawful basis for anonymous statistics, `anonymous`. `full` (with the install
+    /// id) is only ever the user's own choice, so it is refused here. `None` is `off`.
+    #[serde(default)]
+    #[uniffi(default = None)]
+    pub default_consent: Option<Consent>,
+    /// The operating system's version, sent as `version_os` in events (the shell supplies it).
+    #[serde(default)]
+    #[uniffi(default = None)]
+    pub os_version: Option<String>,
+    /// Whether the app runs in an emulator or simulator, sent as `is_emulator` (the shell
+    /// supplies it).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub is_emulator: bool,
     #[serde(default)]
     #[uniffi(default = [])]
     pub public_keys: Vec<PinnedKey>,
@@ -285,6 +345,14 @@ impl Config {
                      background runs off",
                     self.background_interval_minutes
                 ),
+            });
+        }
+        if self.default_consent == Some(Consent::Full) {
+            return Err(ConfigError::Invalid {
+                field: "defaultConsent",
+                reason: "full sends the install id, which only the user's own setConsent may \
+                         allow: use off or anonymous"
+                    .into(),
             });
         }
         for k in &self.bundle_keys {

@@ -34,6 +34,19 @@ pub enum LiveshipError {
     Internal { reason: String },
 }
 
+/// The kind of a failure without its text: the variant of [`LiveshipError`]. Telemetry
+/// classifies failures with it (and the failed check) without formatting them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Network,
+    Verification,
+    Incompatible,
+    Storage,
+    Busy,
+    InvalidArgument,
+    Internal,
+}
+
 /// An error and its causes as one line, each cause printed once: `outer: cause: root cause`.
 ///
 /// Walks the `source()` chain and appends a link only when its text is not already in the line.

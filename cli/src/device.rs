@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use liveship::boot::{Confirmed, LaunchResult, ResetTarget};
 use liveship::config::Config;
+use liveship::config::Consent;
 use liveship::engine::Engine;
 use liveship::events::Event;
 use serde_json::{json, Value};
@@ -60,6 +61,26 @@ pub enum DeviceCommand {
     Check,
     /// Check, download (delta when cheaper) and install as next.
     Update,
+    /// Set the consent level for update events: off, anonymous (without the install id) or
+    /// full (with it). Lowering it purges what was queued.
+    Consent {
+        #[arg(value_enum)]
+        level: ConsentLevel,
+    },
+    /// Everything stored about this install, as one JSON document (the app's exportData).
+    Export,
+    /// Erase this install's data and rotate its id; with consent full, ask the collector to
+    /// erase the old id (sent now).
+    DeleteData,
+    /// Send the queued update events to statsUrl now.
+    Flush,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConsentLevel {
+    Off,
+    Anonymous,
+    Full,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -127,5 +148,23 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         }
         DeviceCommand::Check => print(&updater.check()?),
         DeviceCommand::Update => print(&updater.update()?),
+        DeviceCommand::Consent { level } => {
+            let level = match level {
+                ConsentLevel::Off => Consent::Off,
+                ConsentLevel::Anonymous => Consent::Anonymous,
+                ConsentLevel::Full => Consent::Full,
+            };
+            let purged = updater.set_consent(level)?;
+            print(&json!({"level": level, "purged": purged}))
+        }
+        DeviceCommand::Export => print(&liveship::capacitor::export_data(&updater)?),
+        DeviceCommand::DeleteData => {
+            let deleted = updater.delete_data()?;
+            // The deletion request is sent before this process ends (waits for the flush
+            // `delete_data` started, then sends whatever is left).
+            let flush = updater.flush_stats(true)?;
+            print(&json!({"deleted": deleted, "flush": flush}))
+        }
+        DeviceCommand::Flush => print(&updater.flush_stats(true)?),
     }
 }

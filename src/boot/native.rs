@@ -12,15 +12,16 @@ use crate::store::{self, Roles, Store, Tx};
 
 /// Applies a native version change now (at open), so that nothing is installed for the new
 /// native version and then dropped by the first launch.
-pub fn reconcile_native(store: &mut Store, config: &Config) -> Result<(), BootError> {
+/// Returns the previous native version when a new native build was settled.
+pub fn reconcile_native(store: &mut Store, config: &Config) -> Result<Option<String>, BootError> {
     store.write(|tx| -> Result<_, BootError> {
         let mut roles = store::roles(tx)?;
         let before = roles.clone();
-        on_native_version(tx, config, &mut roles)?;
+        let changed = on_native_version(tx, config, &mut roles)?;
         if roles != before {
             store::set_roles(tx, &roles)?;
         }
-        Ok(())
+        Ok(changed)
     })
 }
 
@@ -38,7 +39,7 @@ pub(super) fn on_native_version(
     tx: &Tx<'_>,
     config: &Config,
     roles: &mut Roles,
-) -> Result<(), BootError> {
+) -> Result<Option<String>, BootError> {
     let previous = roles.native_version.replace(config.native_version.clone());
     let previous_build = match &config.native_build {
         Some(build) => {
@@ -51,14 +52,14 @@ pub(super) fn on_native_version(
         None => None,
     };
     let Some(previous) = previous else {
-        return Ok(());
+        return Ok(None);
     };
     let build_changed = matches!(
         (&previous_build, &config.native_build),
         (Some(before), Some(now)) if before != now
     );
     if previous == config.native_version && !build_changed {
-        return Ok(());
+        return Ok(None);
     }
     let mut dropped = Vec::new();
     for b in store::bundles(tx)? {
@@ -90,7 +91,7 @@ pub(super) fn on_native_version(
             config.native_build.as_deref().unwrap_or("?"),
         ),
     )?;
-    Ok(())
+    Ok(Some(previous))
 }
 
 #[cfg(test)]

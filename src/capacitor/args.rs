@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::boot::{DelayCondition, BUILTIN};
+use crate::config::Consent;
 
 /// A call refused before it reached the core; `field` names the argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,35 @@ impl Args {
             None => Ok(None),
             Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
             Some(_) => refuse(field, "must be a non-empty string when given"),
+        }
+    }
+
+    /// `setConsent`'s level: `level` (`off`, `anonymous`, `full`), or the yes/no `telemetry` of
+    /// earlier versions (`true` = `full`, `false` = `off`); both given must agree.
+    pub fn consent(&self) -> Result<Consent, ArgError> {
+        let level = match self.get("level") {
+            None => None,
+            Some(Value::String(s)) => match Consent::parse(s) {
+                Some(c) => Some(c),
+                None => return refuse("level", "must be \"off\", \"anonymous\" or \"full\""),
+            },
+            Some(_) => return refuse("level", "must be \"off\", \"anonymous\" or \"full\""),
+        };
+        let legacy = match self.get("telemetry") {
+            None => None,
+            Some(_) => Some(if self.boolean("telemetry")? {
+                Consent::Full
+            } else {
+                Consent::Off
+            }),
+        };
+        match (level, legacy) {
+            (Some(l), Some(t)) if l != t => refuse(
+                "telemetry",
+                "disagrees with level: pass level alone (telemetry is the older yes/no form)",
+            ),
+            (Some(l), _) | (None, Some(l)) => Ok(l),
+            (None, None) => refuse("level", "is required: \"off\", \"anonymous\" or \"full\""),
         }
     }
 

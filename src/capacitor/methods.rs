@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::args::{ArgError, Args};
+use super::args::{self, ArgError, Args};
 use super::{
     auto_update_enabled, payload, CapacitorPlugin, Effect, Failure, Outcome, PLUGIN_VERSION,
 };
 use crate::boot::{ResetTarget, BUILTIN};
+use crate::config::Consent;
 use crate::engine::{CheckResult, Engine};
 use crate::error::LiveshipError;
 use crate::events::UpdateOutcome;
@@ -172,15 +173,16 @@ impl CapacitorPlugin {
                 let h = core("history", || e.history())?;
                 json!({ "history": h.iter().map(payload::history).collect::<Vec<_>>() })
             }
-            "exportData" => json!({ "json": self.export(e)?.to_string() }),
-            "deleteData" => {
-                self.delete_data(e)?;
-                return done();
-            }
+            "exportData" => json!({ "json": export_data(e)?.to_string() }),
+            "deleteData" => self.delete_data(e)?,
             "setConsent" => {
-                let telemetry = a.boolean("telemetry")?;
-                run("setConsent", &|| e.set_consent(Some(telemetry)))?;
-                json!({ "telemetry": telemetry })
+                let level = a.consent()?;
+                let purged = core("setConsent", || e.set_consent(level))?;
+                json!({ "level": level.as_str(), "telemetry": level != Consent::Off, "purged": purged })
+            }
+            "getConsent" => {
+                let level = e.consent();
+                json!({ "level": level.as_str(), "telemetry": level != Consent::Off })
             }
             other => {
                 return Err(Failure::Plugin(
@@ -253,42 +255,44 @@ impl CapacitorPlugin {
         }
     }
 
-    /// Everything kept about this install, as one JSON document. No keys, no URLs.
-    fn export(&self, e: &Arc<Engine>) -> Result<Value, LiveshipError> {
-        let status = core("status", || e.status())?;
-        let installed = core("list", || e.list())?;
-        let builtin = &e.config().builtin_version;
-        Ok(json!({
-            "deviceId": status.device_id,
-            "channel": status.channel,
-            "nativeVersion": status.native_version,
-            "consent": { "telemetry": core("consent", || e.consent())?.unwrap_or(false) },
-            "serving": payload::launch(&status.serving, &installed, builtin),
-            "bundles": installed.iter().map(payload::bundle).collect::<Vec<_>>(),
-            "history": core("history", || e.history())?.iter().map(payload::history).collect::<Vec<_>>(),
-            "delayConditions": core("delay", || e.delay())?.iter().map(payload::delay_condition).collect::<Vec<_>>(),
-        }))
-    }
-
-    /// Back to the built-in bundle, every downloaded bundle deleted, the delay conditions
-    /// cancelled, the consent forgotten, the remembered revert dropped. The transition history
-    /// stays: it holds no personal data (docs/PLUGIN.md).
-    fn delete_data(&self, e: &Arc<Engine>) -> Result<(), Failure> {
-        core("reset", || e.reset(ResetTarget::Builtin))?;
-        for b in core("list", || e.list())? {
-            core("delete", || e.delete(&b.id)).map_err(|err| {
-                Failure::Plugin(
-                    "storage",
-                    format!(
-                        "bundle {} could not be deleted after the reset: {err}",
-                        b.id
-                    ),
-                )
-            })?;
-        }
-        core("cancelDelay", || e.set_delay(&[]))?;
-        core("setConsent", || e.set_consent(None))?;
+    /// Erases this install's data (`Engine::delete_data`) and the plugin's remembered revert.
+    fn delete_data(&self, e: &Arc<Engine>) -> Result<Value, Failure> {
+        let deleted = core("deleteData", || e.delete_data())?;
         self.shared.state().failed = None;
-        Ok(())
+        Ok(
+            json!({ "deviceId": deleted.device_id, "deletionRequested": deleted.deletion_requested }),
+        )
     }
+}
+
+/// Everything kept about this install, as one JSON document: the install id, channel,
+/// consent, bundles, history, delay conditions and the telemetry queue. No keys, no URLs.
+pub fn export_data(e: &Engine) -> Result<Value, LiveshipError> {
+    let status = core("status", || e.status())?;
+    let installed = core("list", || e.list())?;
+    let builtin = &e.config().builtin_version;
+    let consent = e.consent();
+    let queue = core("queue", || e.queued_stats())?;
+    let queued: Vec<Value> = queue
+        .iter()
+        .map(|q| {
+            json!({
+                "kind": q.kind,
+                "queuedAt": args::iso8601(q.at),
+                "event": serde_json::from_str::<Value>(&q.body).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    let dropped = core("queue", || e.stats_dropped())?;
+    Ok(json!({
+        "deviceId": status.device_id,
+        "channel": status.channel,
+        "nativeVersion": status.native_version,
+        "consent": { "level": consent.as_str(), "telemetry": consent != Consent::Off },
+        "serving": payload::launch(&status.serving, &installed, builtin),
+        "bundles": installed.iter().map(payload::bundle).collect::<Vec<_>>(),
+        "history": core("history", || e.history())?.iter().map(payload::history).collect::<Vec<_>>(),
+        "delayConditions": core("delay", || e.delay())?.iter().map(payload::delay_condition).collect::<Vec<_>>(),
+        "telemetry": { "queued": queued, "dropped": dropped },
+    }))
 }

@@ -24,6 +24,8 @@
 
 pub mod args;
 mod methods;
+
+pub use methods::export_data;
 pub mod payload;
 
 use std::collections::HashMap;
@@ -77,6 +79,7 @@ pub const METHODS: &[&str] = &[
     "exportData",
     "deleteData",
     "setConsent",
+    "getConsent",
 ];
 
 /// The plugin methods, for the iOS shell's `pluginMethods`.

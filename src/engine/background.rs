@@ -22,6 +22,8 @@ impl Engine {
     /// The app came to the foreground: applies a pending `next` in apply mode `background` when
     /// the app stayed away at least `minBackgroundMs`. Returns what now serves, if it changed.
     pub fn app_moved_to_foreground(&self) -> Result<Option<LaunchResult>, CoreError> {
+        // Queued telemetry goes out on a thread of its own: coming back never waits for it.
+        self.flush_in_background();
         let since = self
             .inner
             .backgrounded_at
@@ -57,11 +59,15 @@ impl Engine {
     /// extracting, installing) finishes first: it is bounded and leaves no half state.
     pub fn run_background_update(&self, deadline: Duration) -> Result<UpdateOutcome, CoreError> {
         self.inner.background_ended.store(false, Ordering::SeqCst);
-        self.update_until(Some(Deadline {
+        let outcome = self.update_until(Some(Deadline {
             at: std::time::Instant::now() + deadline,
             budget: deadline,
             background: true,
-        }))
+        }));
+        // What this run reported (and anything older) goes out beside it; rows the OS cuts off
+        // stay queued for the next run or foreground.
+        self.flush_in_background();
+        outcome
     }
 
     /// The OS ended the background budget early (BGTask's expiration handler, WorkManager's

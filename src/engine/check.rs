@@ -2,6 +2,9 @@
 //! dynamic), verify it, obey its incident instructions, and apply device policy.
 
 use reqwest::Url;
+
+use crate::check::Check;
+use crate::telemetry::{Failure, ReleaseRef, Report, RevertCause};
 use serde::Serialize;
 
 use super::update::UpdatePhase;
@@ -200,6 +203,19 @@ impl Engine {
 
     /// Reports a check that found nothing (`NoNeedUpdate`) and returns it as the caller's result.
     pub(super) fn nothing_to_take<T: From<NoUpdate>>(&self, n: NoUpdate) -> T {
+        // A refusal for rollback or expiry is a security outcome, sent as its failure.
+        let failure = |action, check: Check| Report::Failed {
+            release: None,
+            failure: Failure {
+                action,
+                reason: check.as_str().into(),
+            },
+        };
+        self.report(match n.code {
+            "rollback" => failure("rollback_fail", Check::PolicyRollback),
+            "expired" => failure("expired_fail", Check::PolicyExpired),
+            code => Report::NoUpdate { code: code.into() },
+        });
         self.emit(Event::NoNeedUpdate {
             reason: n.reason.clone(),
         });
@@ -264,6 +280,11 @@ impl Engine {
         f.stale_reported = true;
         store.write(|tx| store::set_freshness(tx, &channel, &f))?;
         drop(store);
+        self.report(Report::UpdatesStale {
+            channel: channel.clone(),
+            sequence: f.sequence,
+            age_seconds: now.saturating_sub(f.issued_at),
+        });
         self.emit(Event::UpdatesStale {
             channel,
             sequence: f.sequence,
@@ -293,6 +314,12 @@ impl Engine {
         }
         let reverted = boot::revoke(&mut self.store(), m, incident)?;
         for r in &reverted {
+            if let Some(release) = self.release_of(&r.id) {
+                self.report(Report::Reverted {
+                    release,
+                    cause: RevertCause::Revoked,
+                });
+            }
             self.emit(Event::UpdateFailed {
                 bundle_id: r.id.clone(),
                 version: r.version.clone(),
@@ -321,11 +348,15 @@ impl Engine {
         let limits = self.update_limits(None);
         let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest);
         self.report_staleness();
-        let c = match found??.into_candidate() {
+        let found = self.reported(None, found.and_then(|f| f))?;
+        let c = match found.into_candidate() {
             Ok(c) => c,
             Err(n) => return Ok(self.nothing_to_take(n)),
         };
         let m = &c.verified.manifest;
+        self.report(Report::UpdateAvailable {
+            release: ReleaseRef::of(m),
+        });
         self.emit(Event::UpdateAvailable {
             sequence: m.sequence,
             version: m.version.clone(),

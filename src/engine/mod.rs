@@ -7,11 +7,13 @@
 
 mod background;
 mod check;
+mod stats;
 mod timer;
 mod update;
 
 pub use crate::events::UpdateOutcome;
 pub use check::CheckResult;
+pub use stats::{DeletedData, FlushReport};
 pub use update::UpdatePhase;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ use crate::install::{self, InstallError};
 use crate::policy::{self, DeviceFacts, Refusal};
 use crate::release::{self, ReleaseError};
 use crate::store::{self, HistoryEntry, Store, StoreError};
+use crate::telemetry::{Report, RevertCause};
 use crate::unpack::Budgets;
 
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +99,12 @@ struct Inner {
     config: Config,
     store: Mutex<Store>,
     events: Arc<dyn EventSink>,
-    device_id: String,
+    /// The install id; `deleteData` rotates it.
+    device_id: Mutex<String>,
+    /// The consent level in force (the stored choice, else the configured default).
+    consent: Mutex<crate::config::Consent>,
+    /// One stats flush at a time; what the last failed one asks the next to wait for.
+    flush: Mutex<stats::Backoff>,
     /// Wall and monotonic time, and the timers.
     clock: Arc<dyn Clock>,
     /// The running app-ready timer.
@@ -158,7 +166,7 @@ impl Engine {
         }
         // A new native version is settled before anything can be installed for it (a
         // background run may install before the first launch of the updated app).
-        boot::reconcile_native(&mut store, &config)?;
+        let native_before = boot::reconcile_native(&mut store, &config)?;
         let device_id = match store::device_id(store.read())? {
             Some(id) => id,
             None => {
@@ -167,12 +175,16 @@ impl Engine {
                 id
             }
         };
-        Ok(Engine {
+        let consent =
+            store::consent(store.read())?.unwrap_or(config.default_consent.unwrap_or_default());
+        let engine = Engine {
             inner: Arc::new(Inner {
                 config,
                 store: Mutex::new(store),
                 events,
-                device_id,
+                device_id: Mutex::new(device_id),
+                consent: Mutex::new(consent),
+                flush: Mutex::new(stats::Backoff::default()),
                 clock,
                 timer: Mutex::new(None),
                 runtime: Default::default(),
@@ -183,7 +195,14 @@ impl Engine {
                 backgrounded_at: Mutex::new(None),
                 http_base: http,
             }),
-        })
+        };
+        if let Some(old) = native_before {
+            engine.report(Report::NativeUpdateDetected {
+                old,
+                new: engine.inner.config.native_version.clone(),
+            });
+        }
+        Ok(engine)
     }
 
     pub fn config(&self) -> &Config {
@@ -195,8 +214,13 @@ impl Engine {
         &self.inner.clock
     }
 
-    pub fn device_id(&self) -> &str {
-        &self.inner.device_id
+    /// The install id (random per install; `deleteData` rotates it).
+    pub fn device_id(&self) -> String {
+        self.inner
+            .device_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -233,6 +257,12 @@ impl Engine {
             self.inner.clock.now(),
         );
         if let Some(r) = &result.reverted {
+            if let Some(release) = self.release_of(&r.id) {
+                self.report(Report::Reverted {
+                    release,
+                    cause: RevertCause::NotConfirmed,
+                });
+            }
             self.emit(Event::UpdateFailed {
                 bundle_id: r.id.clone(),
                 version: r.version.clone(),
@@ -240,6 +270,13 @@ impl Engine {
             });
         }
         if result.trial {
+            if let Some(release) = self.release_of(&result.id) {
+                let old_version = self.old_version();
+                self.report(Report::TrialStarted {
+                    release,
+                    old_version,
+                });
+            }
             self.start_ready_timer(result.id.clone());
         }
         result
@@ -249,6 +286,9 @@ impl Engine {
     pub fn notify_app_ready(&self, id: &str) -> Result<Confirmed, CoreError> {
         self.cancel_ready_timer(id);
         let out = boot::confirm(&mut self.store(), id)?;
+        if let (Confirmed::Promoted { .. }, Some(release)) = (&out, self.release_of(id)) {
+            self.report(Report::Confirmed { release });
+        }
         self.emit(Event::AppReady {
             bundle_id: id.to_string(),
         });
@@ -309,11 +349,12 @@ impl Engine {
         let channel = self
             .channel()
             .unwrap_or_else(|_| self.inner.config.default_channel.clone());
+        let device_id = self.device_id();
         let store = self.store();
         let facts = DeviceFacts {
             config: &self.inner.config,
             channel: &channel,
-            device_id: &self.inner.device_id,
+            device_id: &device_id,
             high_water: store::high_water(store.read(), &m.channel).ok().flatten(),
             // By content (a reverted or revoked release) or by its bundle object (one that
             // failed extraction).
@@ -344,7 +385,7 @@ impl Engine {
             next: find(&roles.next)?,
             high_water: store::high_water(store.read(), &channel)?,
             channel,
-            device_id: self.inner.device_id.clone(),
+            device_id: self.device_id(),
             native_version: self.inner.config.native_version.clone(),
         })
     }
@@ -363,6 +404,9 @@ impl Engine {
 
     pub fn set_next(&self, id: &str) -> Result<(), CoreError> {
         boot::set_next(&mut self.store(), &self.inner.config, id)?;
+        if let Some(release) = self.release_of(id) {
+            self.report(Report::SetNext { release });
+        }
         self.emit(Event::SetNext {
             bundle_id: id.to_string(),
         });
@@ -370,8 +414,13 @@ impl Engine {
     }
 
     pub fn reset(&self, to: ResetTarget) -> Result<LaunchResult, CoreError> {
+        let old_version = self.serving_version();
         boot::reset(&mut self.store(), to)?;
         let now = self.current()?;
+        self.report(Report::Reset {
+            old_version,
+            to: self.release_of(&now.id),
+        });
         self.emit(Event::ReloadRequired {
             bundle_id: now.id.clone(),
             path: now.path.as_ref().map(|p| p.to_string_lossy().into_owned()),
@@ -434,7 +483,7 @@ impl Engine {
             "platform": self.inner.config.platform,
             "nativeVersion": self.inner.config.native_version,
             "channel": channel,
-            "deviceId": self.inner.device_id,
+            "deviceId": self.device_id(),
             "sequence": status.high_water,
             "bundleId": status.serving.id,
             "bundleVersion": status.serving.version,
@@ -453,6 +502,13 @@ impl Engine {
         else {
             return Ok(None);
         };
+        if let Some(release) = self.release_of(&result.id) {
+            let old_version = self.old_version();
+            self.report(Report::Set {
+                release: Some(release),
+                old_version,
+            });
+        }
         self.emit(Event::Set {
             bundle_id: result.id.clone(),
         });
@@ -476,16 +532,6 @@ impl Engine {
     /// The pending delay conditions.
     pub fn delay(&self) -> Result<Vec<boot::DelayCondition>, CoreError> {
         Ok(boot::delay(self.store().read())?)
-    }
-
-    /// The user's telemetry choice (`setConsent`), `None` until one was made.
-    pub fn consent(&self) -> Result<Option<bool>, CoreError> {
-        Ok(store::consent(self.store().read())?)
-    }
-
-    /// Records (or, with `None`, forgets) the telemetry choice.
-    pub fn set_consent(&self, telemetry: Option<bool>) -> Result<(), CoreError> {
-        Ok(self.store().write(|tx| store::set_consent(tx, telemetry))?)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The app-ready timer: a trial bundle that the page does not confirm with `notifyAppReady`
 //! within `appReadyTimeout` is reverted, and the native layer is asked to reload.
 
+use crate::telemetry::{Report, RevertCause};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +74,12 @@ impl Engine {
         };
         match reverted {
             Ok(Some(r)) => {
+                if let Some(release) = self.release_of(&r.id) {
+                    self.report(Report::Reverted {
+                        release,
+                        cause: RevertCause::AppReadyTimeout,
+                    });
+                }
                 self.emit(Event::UpdateFailed {
                     bundle_id: r.id,
                     version: r.version,

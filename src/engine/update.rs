@@ -12,6 +12,7 @@ use crate::config::ApplyMode;
 use crate::delta;
 use crate::events::{Event, UpdateOutcome};
 use crate::install::{self, InstallError};
+use crate::telemetry::{ReleaseRef, Report};
 use crate::unpack::Budgets;
 
 /// What a download and install did.
@@ -96,17 +97,26 @@ impl Engine {
         let limits = self.update_limits(background);
         let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest);
         self.report_staleness();
-        let candidate = match found??.into_candidate() {
+        let found = self.reported(None, found.and_then(|f| f))?;
+        let candidate = match found.into_candidate() {
             Ok(c) => c,
             Err(n) => return Ok(self.nothing_to_take(n)),
         };
         let m = candidate.verified.manifest.clone();
+        let release = ReleaseRef::of(&m);
+        self.report(Report::UpdateAvailable {
+            release: release.clone(),
+        });
         self.emit(Event::UpdateAvailable {
             sequence: m.sequence,
             version: m.version.clone(),
         });
+        self.report(Report::DownloadStarted {
+            release: release.clone(),
+            delta: m.delta.is_some(),
+        });
         let result = self.fetch_and_install(&candidate, &limits);
-        let report = match result {
+        let report = match self.reported(Some(&release), result) {
             Ok(r) => r,
             Err(e) => {
                 self.emit(Event::DownloadFailed {
@@ -116,10 +126,16 @@ impl Engine {
                 return Err(e);
             }
         };
+        self.report(Report::DownloadComplete {
+            release: release.clone(),
+            bytes: report.downloaded_bytes,
+            delta: report.delta,
+        });
         self.emit(Event::DownloadComplete {
             bundle_id: report.id.clone(),
             version: m.version.clone(),
         });
+        self.report(Report::SetNext { release });
         self.emit(Event::SetNext {
             bundle_id: report.id.clone(),
         });

@@ -202,6 +202,22 @@ impl CoreError {
     }
 }
 
+impl CoreError {
+    /// The public kind of this error and the check that failed, when one did (telemetry).
+    pub(crate) fn classify(&self) -> (crate::error::ErrorKind, Option<Check>) {
+        use crate::error::ErrorKind as K;
+        match self.kind() {
+            Kind::Network(check) => (K::Network, check),
+            Kind::Verification(check) => (K::Verification, Some(check)),
+            Kind::Incompatible => (K::Incompatible, None),
+            Kind::Storage => (K::Storage, None),
+            Kind::Busy => (K::Busy, None),
+            Kind::InvalidArgument => (K::InvalidArgument, None),
+            Kind::Internal => (K::Internal, None),
+        }
+    }
+}
+
 impl LiveshipError {
     /// The one mapping from internal errors to the public kinds.
     pub fn from_core(e: CoreError) -> LiveshipError {

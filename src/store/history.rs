@@ -55,3 +55,9 @@ pub fn history(conn: &Connection) -> Result<Vec<HistoryEntry>, StoreError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+/// Erases the whole history (`deleteData`).
+pub fn clear_history(tx: &Tx<'_>) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM history", [])?;
+    Ok(())
+}

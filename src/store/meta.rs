@@ -2,13 +2,14 @@
 //! names a key. Keys: `channel` (the `setChannel` override), `device_id` (random per install),
 //! `envelope:<channel>` and `etag:<channel>` (the static mode's conditional-GET cache, per
 //! channel), `delay_conditions` (`boot`'s pending delay conditions, as its JSON) and
-//! `native_build` (the native build the last reconcile saw), `consent` (the user's telemetry
-//! choice, `setConsent`) and `freshness:<channel>` (the newest envelope that verified, for
+//! `native_build` (the native build the last reconcile saw), `consent` (the user's consent
+//! level, `setConsent`), `telemetry_secret` (what anonymous event ids are derived from) and `freshness:<channel>` (the newest envelope that verified, for
 //! `updatesStale`).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
+use crate::config::Consent;
 
 const CHANNEL: &str = "channel";
 const DEVICE_ID: &str = "device_id";
@@ -83,13 +84,13 @@ pub fn cache_envelope(
     Ok(())
 }
 
-fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+pub(super) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
 
-fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+pub(super) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key, value],
@@ -123,18 +124,40 @@ pub fn set_native_build(conn: &Connection, build: &str) -> Result<(), StoreError
 }
 
 const CONSENT_KEY: &str = "consent";
+const TELEMETRY_SECRET: &str = "telemetry_secret";
 
-/// The user's telemetry choice (`setConsent`); `None` until one was made.
-pub fn consent(conn: &Connection) -> Result<Option<bool>, StoreError> {
-    Ok(meta(conn, CONSENT_KEY)?.map(|v| v == "true"))
+/// The user's consent level (`setConsent`); `None` until one was made. The values `true` and
+/// `false` of earlier builds (a yes/no telemetry flag) read as `full` and `off`.
+pub fn consent(conn: &Connection) -> Result<Option<Consent>, StoreError> {
+    Ok(meta(conn, CONSENT_KEY)?.and_then(|v| match v.as_str() {
+        "true" => Some(Consent::Full),
+        "false" => Some(Consent::Off),
+        other => Consent::parse(other),
+    }))
 }
 
-/// Records the telemetry choice; `None` forgets it (`deleteData`).
-pub fn set_consent(conn: &Connection, telemetry: Option<bool>) -> Result<(), StoreError> {
-    match telemetry {
-        Some(t) => set_meta(conn, CONSENT_KEY, if t { "true" } else { "false" }),
+/// Records the consent level; `None` forgets it (`deleteData`).
+pub fn set_consent(conn: &Connection, level: Option<Consent>) -> Result<(), StoreError> {
+    match level {
+        Some(c) => set_meta(conn, CONSENT_KEY, c.as_str()),
         None => {
             conn.execute("DELETE FROM meta WHERE key = ?1", [CONSENT_KEY])?;
+            Ok(())
+        }
+    }
+}
+
+/// The random secret anonymous event ids are derived from (never sent), once one was made.
+pub fn telemetry_secret(conn: &Connection) -> Result<Option<String>, StoreError> {
+    meta(conn, TELEMETRY_SECRET)
+}
+
+/// Stores the anonymous-id secret; `None` forgets it, so ids made after are unrelated.
+pub fn set_telemetry_secret(conn: &Connection, secret: Option<&str>) -> Result<(), StoreError> {
+    match secret {
+        Some(s) => set_meta(conn, TELEMETRY_SECRET, s),
+        None => {
+            conn.execute("DELETE FROM meta WHERE key = ?1", [TELEMETRY_SECRET])?;
             Ok(())
         }
     }
@@ -220,10 +243,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, _) = Store::open(dir.path()).unwrap();
         assert_eq!(consent(store.read()).unwrap(), None);
-        store.write(|tx| set_consent(tx, Some(false))).unwrap();
-        assert_eq!(consent(store.read()).unwrap(), Some(false));
-        store.write(|tx| set_consent(tx, Some(true))).unwrap();
-        assert_eq!(consent(store.read()).unwrap(), Some(true));
+        for level in [Consent::Off, Consent::Anonymous, Consent::Full] {
+            store.write(|tx| set_consent(tx, Some(level))).unwrap();
+            assert_eq!(consent(store.read()).unwrap(), Some(level));
+        }
+        // The yes/no flag of earlier builds.
+        store.write(|tx| set_meta(tx, CONSENT_KEY, "true")).unwrap();
+        assert_eq!(consent(store.read()).unwrap(), Some(Consent::Full));
+        store
+            .write(|tx| set_meta(tx, CONSENT_KEY, "false"))
+            .unwrap();
+        assert_eq!(consent(store.read()).unwrap(), Some(Consent::Off));
         store.write(|tx| set_consent(tx, None)).unwrap();
         assert_eq!(consent(store.read()).unwrap(), None);
     }

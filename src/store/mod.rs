@@ -29,18 +29,23 @@ pub mod downloads;
 pub mod history;
 pub mod meta;
 mod recovery;
+pub mod stats_queue;
 
 pub use builtin::BuiltinFile;
-pub use history::{add_history, history, HistoryEntry};
+pub use history::{add_history, clear_history, history, HistoryEntry};
 
 pub use meta::{
     cache_envelope, cached_envelope, channel, clear_channel, consent, delay_conditions, device_id,
     freshness, set_channel, set_consent, set_delay_conditions, set_device_id, set_freshness,
-    CachedEnvelope, Freshness,
+    set_telemetry_secret, telemetry_secret, CachedEnvelope, Freshness,
+};
+pub use stats_queue::{
+    clear_stats_dropped, enqueue_stat, purge_stat_events, queued_count, queued_stats, remove_stats,
+    stats_dropped, QueueKind, Queued, QUEUE_CAP,
 };
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // v1
@@ -80,6 +85,13 @@ const MIGRATIONS: &[&str] = &[
         path TEXT NOT NULL,
         sha256 TEXT NOT NULL,
         PRIMARY KEY (native_version, path)
+    );",
+    // v3: telemetry waiting to be sent (stats_queue.rs).
+    "CREATE TABLE stats_queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('event', 'deletion')),
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL
     );",
 ];
 
