@@ -231,7 +231,7 @@ fn rollout_bucket_is_stable_for_one_device() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = p.config(&net.update_url(), dir.path());
     let d = Device::open(cfg.clone(), dir);
-    let bucket = liveship::policy::rollout_bucket(d.updater.device_id(), &packed.manifest);
+    let bucket = liveship::policy::rollout_bucket(&d.updater.device_id(), &packed.manifest);
     let expected_in = bucket < 50;
     let first = d.updater.check().unwrap();
     assert_eq!(

@@ -104,6 +104,28 @@ pub fn reset(store: &mut Store, to: ResetTarget) -> Result<(), BootError> {
     retain(store)
 }
 
+/// `deleteData`: the built-in bundle serves, no bundle keeps a role, and every downloaded
+/// bundle is deleted (rows in one transaction, then their folders). The caller reloads.
+pub fn erase_bundles(store: &mut Store) -> Result<(), BootError> {
+    let ids = store.write(|tx| -> Result<_, BootError> {
+        let mut roles = store::roles(tx)?;
+        roles.current = None;
+        roles.fallback = None;
+        roles.trial = None;
+        roles.next = None;
+        store::set_roles(tx, &roles)?;
+        let ids: Vec<String> = store::bundles(tx)?.into_iter().map(|b| b.id).collect();
+        for id in &ids {
+            store::delete_bundle_row(tx, id)?;
+        }
+        Ok(ids)
+    })?;
+    for id in ids {
+        remove_bundle_files(store, &id)?;
+    }
+    Ok(())
+}
+
 /// Deletes an installed bundle that holds no role.
 pub fn delete(store: &mut Store, id: &str) -> Result<(), BootError> {
     store.write(|tx| -> Result<_, BootError> {

@@ -347,11 +347,13 @@ impl Engine {
     /// sent), a deletion request for the old id is queued and sent now in the background; the
     /// collector erases that id's rows. Returns the new install id.
     pub fn delete_data(&self) -> Result<DeletedData, CoreError> {
-        self.reset(crate::boot::ResetTarget::Builtin)?;
-        for b in self.list()? {
-            self.delete(&b.id)?;
-        }
+        let old_version = self.serving_version();
+        crate::boot::erase_bundles(&mut self.store())?;
         self.set_delay(&[])?;
+        self.report(Report::Reset {
+            old_version,
+            to: None,
+        });
         let old_id = self.device_id();
         let new_id = hex::encode(crate::crypto::random_bytes::<16>());
         let mut consent = self.inner.consent.lock().unwrap_or_else(|p| p.into_inner());
@@ -378,6 +380,12 @@ impl Engine {
             .device_id
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = new_id.clone();
+        let now = self.current()?;
+        self.emit(crate::events::Event::ReloadRequired {
+            bundle_id: now.id,
+            path: now.path.map(|p| p.to_string_lossy().into_owned()),
+            reason: "deleteData".into(),
+        });
         if request.is_some() {
             self.flush_in_background();
         }

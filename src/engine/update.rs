@@ -111,10 +111,6 @@ impl Engine {
             sequence: m.sequence,
             version: m.version.clone(),
         });
-        self.report(Report::DownloadStarted {
-            release: release.clone(),
-            delta: m.delta.is_some(),
-        });
         let result = self.fetch_and_install(&candidate, &limits);
         let report = match self.reported(Some(&release), result) {
             Ok(r) => r,
@@ -215,6 +211,10 @@ impl Engine {
         let url = c.url.join(&m.bundle.url).map_err(|_| NetError::BadUrl {
             url: m.bundle.url.clone(),
         })?;
+        self.report(Report::DownloadStarted {
+            release: ReleaseRef::of(m),
+            delta: false,
+        });
         let part = self.store().partial_download(&m.bundle.sha256)?;
         self.store().prune_downloads(&part);
         let fetcher = self.fetcher()?;
@@ -266,6 +266,10 @@ impl Engine {
             .into());
         }
         let key = install::content_key(m, &self.inner.config.bundle_keys)?;
+        self.report(Report::DownloadStarted {
+            release: ReleaseRef::of(m),
+            delta: true,
+        });
         let work = self.store().delta_work_dir(&install::bundle_id(m))?;
         let tree = work.join("tree");
         let _ = crate::fs::remove_any(&tree);
