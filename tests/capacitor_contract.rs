@@ -1053,24 +1053,42 @@ fn history_lists_the_transitions_with_iso_times() {
 }
 
 #[test]
-fn consent_is_a_boolean_the_core_keeps_across_restarts() {
+fn consent_is_a_level_the_core_keeps_across_restarts() {
     let a = app();
-    a.refused("setConsent", json!({}), "telemetry");
+    a.refused("setConsent", json!({}), "level");
+    a.refused("setConsent", json!({"level": "some"}), "level");
     a.refused("setConsent", json!({"telemetry": "yes"}), "telemetry");
+    a.refused(
+        "setConsent",
+        json!({"level": "anonymous", "telemetry": true}),
+        "telemetry",
+    );
     let export = |a: &App| -> Value {
         serde_json::from_str(a.ok("exportData", json!({}))["json"].as_str().unwrap()).unwrap()
     };
     assert_eq!(
         export(&a)["consent"],
-        json!({"telemetry": false}),
+        json!({"level": "off", "telemetry": false}),
         "no consent until given"
     );
     assert_eq!(
-        a.ok("setConsent", json!({"telemetry": true})),
-        json!({"telemetry": true})
+        a.ok("setConsent", json!({"level": "anonymous"})),
+        json!({"level": "anonymous", "telemetry": true, "purged": 0})
+    );
+    // The older yes/no form still works.
+    assert_eq!(
+        a.ok("setConsent", json!({"telemetry": true}))["level"],
+        "full"
     );
     let a = a.restart();
-    assert_eq!(export(&a)["consent"], json!({"telemetry": true}));
+    assert_eq!(
+        export(&a)["consent"],
+        json!({"level": "full", "telemetry": true})
+    );
+    assert_eq!(
+        a.ok("getConsent", json!({})),
+        json!({"level": "full", "telemetry": true})
+    );
 }
 
 #[test]
@@ -1093,7 +1111,8 @@ fn export_data_holds_the_devices_state_and_no_keys_or_urls() {
             "deviceId",
             "history",
             "nativeVersion",
-            "serving"
+            "serving",
+            "telemetry"
         ]
     );
     assert_eq!(data["deviceId"], a.ok("getDeviceId", json!({}))["deviceId"]);
@@ -1128,16 +1147,26 @@ fn delete_data_serves_the_built_in_bundle_and_forgets_downloads_delays_consent_a
         json!({"delayConditions": [{"kind": "kill"}]}),
     );
     a.ok("setConsent", json!({"telemetry": true}));
+    let old_id = a.ok("getDeviceId", json!({}))["deviceId"].clone();
     let (data, effects) = a.ok_with("deleteData", json!({}));
-    assert_eq!(data, Value::Null);
+    assert_ne!(data["deviceId"], old_id, "the install id is rotated");
+    assert_eq!(a.ok("getDeviceId", json!({}))["deviceId"], data["deviceId"]);
+    assert_eq!(
+        data["deletionRequested"], false,
+        "no statsUrl: nothing to ask"
+    );
     assert_eq!(effects, [serve_builtin()]);
     assert_eq!(a.ok("list", json!({})), json!({"bundles": []}));
     assert!(!a.dir.path().join("data/bundles").join(&second).exists());
     assert_eq!(a.ok("getFailedUpdate", json!({})), Value::Null);
     let export: Value =
         serde_json::from_str(a.ok("exportData", json!({}))["json"].as_str().unwrap()).unwrap();
-    assert_eq!(export["consent"], json!({"telemetry": false}));
+    assert_eq!(
+        export["consent"],
+        json!({"level": "off", "telemetry": false})
+    );
     assert_eq!(export["delayConditions"], json!([]));
+    assert_eq!(export["history"], json!([]), "the history is erased too");
 }
 
 // ---------------------------------------------------------------------------------------------

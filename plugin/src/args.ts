@@ -160,8 +160,21 @@ export function checkMultiDelay(options: unknown): MultiDelayConditions {
   return { delayConditions: o.delayConditions.map(checkCondition) };
 }
 
+const LEVELS = ['off', 'anonymous', 'full'];
+
 export function checkConsent(options: unknown): ConsentOptions {
   const o = record(options, 'options');
-  if (typeof o.telemetry !== 'boolean') throw new LiveshipArgumentError('telemetry', 'must be a boolean');
-  return { telemetry: o.telemetry };
+  if (o.level !== undefined && !LEVELS.includes(o.level as string)) {
+    throw new LiveshipArgumentError('level', 'must be "off", "anonymous" or "full"');
+  }
+  if (o.telemetry !== undefined && typeof o.telemetry !== 'boolean') {
+    throw new LiveshipArgumentError('telemetry', 'must be a boolean');
+  }
+  if (o.level === undefined && o.telemetry === undefined) {
+    throw new LiveshipArgumentError('level', 'is required: "off", "anonymous" or "full"');
+  }
+  const out: ConsentOptions = {};
+  if (o.level !== undefined) out.level = o.level as ConsentOptions['level'];
+  if (o.telemetry !== undefined) out.telemetry = o.telemetry as boolean;
+  return out;
 }

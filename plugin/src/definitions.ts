@@ -673,27 +673,76 @@ export interface HistoryResult {
 export interface ExportDataResult {
   /**
    * JSON text of everything Liveship keeps about this device: `{ deviceId, channel,
-   * nativeVersion, consent, serving, bundles, history, delayConditions }`. No keys, no URLs.
+   * nativeVersion, consent: { level, telemetry }, serving, bundles, history, delayConditions,
+   * telemetry: { queued: [{ kind, queuedAt, event }], dropped } }` (`queued` are the update events
+   * not yet sent, exactly as they will be sent). No keys, no URLs.
    *
    * @since 0.1.0
    */
   json: string;
 }
 
+/**
+ * What the device may send about its updates to `statsUrl` (docs/PRIVACY.md): `off` nothing
+ * (the default), `anonymous` events without the install id, `full` events with it.
+ *
+ * @since 0.2.0
+ */
+export type ConsentLevel = 'off' | 'anonymous' | 'full';
+
 /** @since 0.1.0 */
 export interface ConsentOptions {
   /**
-   * Whether the user agrees to telemetry. Stored on the device; nothing is sent today.
+   * The user's choice. Lowering it deletes the events queued under the higher level.
+   *
+   * @since 0.2.0
+   */
+  level?: ConsentLevel;
+  /**
+   * The older yes/no form: `true` is `full`, `false` is `off`. Given with `level`, both must agree.
    *
    * @since 0.1.0
    */
-  telemetry: boolean;
+  telemetry?: boolean;
 }
 
 /** @since 0.1.0 */
 export interface ConsentResult {
-  /** @since 0.1.0 */
+  /**
+   * The level in force.
+   *
+   * @since 0.2.0
+   */
+  level: ConsentLevel;
+  /**
+   * `level !== 'off'`.
+   *
+   * @since 0.1.0
+   */
   telemetry: boolean;
+  /**
+   * `setConsent` only: how many queued events the change deleted.
+   *
+   * @since 0.2.0
+   */
+  purged?: number;
+}
+
+/** @since 0.2.0 */
+export interface DeleteDataResult {
+  /**
+   * The new install id (the old one is gone from the device).
+   *
+   * @since 0.2.0
+   */
+  deviceId: string;
+  /**
+   * A request to erase the old id was sent to `statsUrl` (consent had been `full`, so the old
+   * id had been sent). It is retried until the collector takes it.
+   *
+   * @since 0.2.0
+   */
+  deletionRequested: boolean;
 }
 
 /** @since 0.1.0 */
@@ -1053,21 +1102,31 @@ export interface LiveshipPlugin {
   exportData(): Promise<ExportDataResult>;
 
   /**
-   * Resets to the built-in bundle, deletes every downloaded bundle, forgets the consent flag and
-   * delay conditions, and reloads (for a data-deletion request). The core's transition history
-   * stays: it holds bundle ids, versions and reasons only, and the core has no call to erase it.
+   * Erases what Liveship keeps about this install (for a data-deletion request): the built-in
+   * bundle serves and the page reloads, every downloaded bundle, the transition history, the
+   * queued events, the delay conditions and the consent choice are deleted, and the install id
+   * is replaced by a new one. When the consent had been `full`, a request to erase the old id is
+   * sent to `statsUrl`. The channel chosen with `setChannel` stays (a setting, not data).
    *
    * @since 0.1.0
    */
-  deleteData(): Promise<void>;
+  deleteData(): Promise<DeleteDataResult>;
 
   /**
-   * Stores the user's telemetry consent on the device. Nothing is sent today; the flag is
-   * included in `exportData()`.
+   * Sets the user's consent level for update events (docs/PRIVACY.md). Until it is called the
+   * level is `defaultConsent` (`off` unless the app configured `anonymous`). Nothing is sent
+   * without a `statsUrl`.
    *
    * @since 0.1.0
    */
   setConsent(options: ConsentOptions): Promise<ConsentResult>;
+
+  /**
+   * The consent level in force.
+   *
+   * @since 0.2.0
+   */
+  getConsent(): Promise<ConsentResult>;
 
   /**
    * Removes every listener of this plugin.

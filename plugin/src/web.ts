@@ -8,6 +8,7 @@ import type {
   BundleListResult,
   ChannelRes,
   ConsentResult,
+  DeleteDataResult,
   CurrentBundleResult,
   DeviceId,
   ExportDataResult,
@@ -120,10 +121,13 @@ export class LiveshipWeb extends WebPlugin implements LiveshipNativePlugin {
   async triggerUpdateCheck(): Promise<TriggerUpdateCheckResult> {
     throw this.unimplemented(`triggerUpdateCheck: ${WHY}`);
   }
-  async deleteData(): Promise<void> {
+  async deleteData(): Promise<DeleteDataResult> {
     throw this.unimplemented(`deleteData: ${WHY}`);
   }
   async setConsent(): Promise<ConsentResult> {
     throw this.unimplemented(`setConsent: ${WHY}`);
+  }
+  async getConsent(): Promise<ConsentResult> {
+    throw this.unimplemented(`getConsent: ${WHY}`);
   }
 }

@@ -6,7 +6,7 @@ import { LiveshipWeb } from '../src/web';
 test('the browser build refuses to pretend it updates', async () => {
   const web = new LiveshipWeb();
   const refused = ['download', 'next', 'set', 'reset', 'delete', 'getLatest', 'setChannel', 'unsetChannel',
-    'getChannel', 'getDeviceId', 'setMultiDelay', 'cancelDelay', 'triggerUpdateCheck', 'deleteData', 'setConsent'];
+    'getChannel', 'getDeviceId', 'setMultiDelay', 'cancelDelay', 'triggerUpdateCheck', 'deleteData', 'setConsent', 'getConsent'];
   for (const m of refused) {
     await assert.rejects((web as unknown as Record<string, () => Promise<unknown>>)[m](), (e: unknown) => {
       const err = e as { code?: string; message: string };

@@ -132,6 +132,7 @@ class LiveshipPlugin : Plugin() {
     @PluginMethod fun exportData(call: PluginCall) = forward(call)
     @PluginMethod fun deleteData(call: PluginCall) = forward(call)
     @PluginMethod fun setConsent(call: PluginCall) = forward(call)
+    @PluginMethod fun getConsent(call: PluginCall) = forward(call)
 
     /** The call, answered by the core on [work]; the reply's effects then run on the main thread. */
     private fun forward(call: PluginCall) {
