@@ -83,11 +83,18 @@ fn dynamic_endpoint_gets_device_info_and_answers_204_or_an_envelope() {
             reason: "the update endpoint has no update for this device".into()
         }
     );
+    // The install id goes with the check only under consent `full` (docs/PRIVACY.md).
+    d.updater
+        .set_consent(liveship::config::Consent::Full)
+        .unwrap();
     let (id, seq) = installed(d.updater.update().unwrap());
     assert_eq!(seq, 1);
 
     let reqs = net.server.requests();
-    let post = reqs.iter().find(|r| r.method == "POST").unwrap();
+    let first = reqs.iter().find(|r| r.method == "POST").unwrap();
+    let first: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+    assert_eq!(first.get("deviceId"), None, "consent off: {first}");
+    let post = reqs.iter().rfind(|r| r.method == "POST").unwrap();
     assert_eq!(post.header("content-type"), Some("application/json"));
     let info: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
     let mut keys: Vec<&str> = info

@@ -369,3 +369,96 @@ fn expired_incident_is_not_obeyed() {
         .any(|e| matches!(e, Event::UpdateFailed { .. } | Event::ReloadRequired { .. })));
     assert_eq!(d.updater.current().unwrap().id, id);
 }
+
+// ---------------------------------------------------------------- publish::revoke (the guard's)
+
+fn revoke(p: &Publisher, sequence: u64) -> liveship::publish::Revoked {
+    liveship::publish::revoke(&liveship::publish::RevokeOptions {
+        repo: &p.repo(),
+        channel: "production",
+        sequence,
+        signing_key: &p.signing,
+        expires_in: 7 * 86_400,
+        now: support::now(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_revoked_release_is_reverted_on_devices_and_the_last_good_one_serves() {
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    let net = Net::repo(p.repo());
+    let running = device(&p, &net);
+    let first = take_and_confirm(&running);
+    p.pack(2, "two");
+    let bad = take_and_confirm(&running);
+    assert_ne!(bad, first);
+    let fresh = device(&p, &net);
+
+    let r = revoke(&p, 2);
+    assert_eq!((r.manifest.sequence, r.base), (3, Some(1)));
+    let incident = r.manifest.incident.clone().unwrap();
+    assert_eq!(incident.revoked_sequences, [2]);
+    assert!(!incident.revert_to_builtin);
+    assert_eq!(
+        r.manifest.bundle,
+        p_manifest(&p, 1).bundle,
+        "release 1's content"
+    );
+
+    // The device running 2 reverts to 1 at its next check.
+    let _ = running.updater.update().unwrap();
+    let now = running.updater.launch();
+    assert_eq!(running.updater.current().unwrap().version, "1.0.1");
+    assert_ne!(now.id, bad);
+    assert!(running
+        .updater
+        .list()
+        .unwrap()
+        .iter()
+        .any(|b| b.id == bad && b.failed_reason.is_some()));
+    // A device that never had 2 never takes it: it gets release 1's content.
+    let _ = fresh.updater.update().unwrap();
+    let served = fresh.updater.launch();
+    assert_eq!(served.version, "1.0.1");
+}
+
+#[test]
+fn revoking_the_first_release_of_a_channel_sends_devices_to_the_built_in_bundle() {
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    let net = Net::repo(p.repo());
+    let d = device(&p, &net);
+    take_and_confirm(&d);
+    let r = revoke(&p, 1);
+    assert_eq!(r.base, None);
+    assert!(r.manifest.incident.as_ref().unwrap().revert_to_builtin);
+    let _ = d.updater.update();
+    assert_eq!(d.updater.launch().id, "builtin");
+}
+
+#[test]
+fn revoke_refuses_a_sequence_the_channel_never_published() {
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    let err = liveship::publish::revoke(&liveship::publish::RevokeOptions {
+        repo: &p.repo(),
+        channel: "production",
+        sequence: 9,
+        signing_key: &p.signing,
+        expires_in: 86_400,
+        now: support::now(),
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no release 9"), "{err}");
+}
+
+fn p_manifest(p: &Publisher, seq: u64) -> liveship::release::Manifest {
+    let path = p.repo().join(format!("releases/production.{seq}.json"));
+    let bytes = std::fs::read(path).unwrap();
+    liveship::release::verify_envelope(&bytes, &[pinned(&p.signing, &["*"])])
+        .unwrap()
+        .manifest
+}

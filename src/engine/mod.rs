@@ -473,21 +473,25 @@ impl Engine {
         Ok(self.inner.fetcher.get_or_init(|| f).clone())
     }
 
-    /// What the dynamic endpoint receives. Nothing personal: ids of the app, the bundle and a
-    /// random per-install device id (used for rollout buckets), never user data.
+    /// What the dynamic endpoint receives: ids of the app and the bundle, the channel and the
+    /// native version, never user data. The random install id goes with it only under consent
+    /// `full` (the device decides rollout buckets itself; a server needs no id for that).
     pub fn device_info(&self) -> Result<serde_json::Value, CoreError> {
         let channel = self.channel()?;
         let status = self.status()?;
-        Ok(serde_json::json!({
+        let mut info = serde_json::json!({
             "appId": self.inner.config.app_id,
             "platform": self.inner.config.platform,
             "nativeVersion": self.inner.config.native_version,
             "channel": channel,
-            "deviceId": self.device_id(),
             "sequence": status.high_water,
             "bundleId": status.serving.id,
             "bundleVersion": status.serving.version,
-        }))
+        });
+        if self.consent() == crate::config::Consent::Full {
+            info["deviceId"] = serde_json::Value::String(self.device_id());
+        }
+        Ok(info)
     }
 
     /// Switches to the installed `next` bundle now (apply mode `immediate`, Capgo's `set`): it

@@ -31,8 +31,10 @@ use crate::unpack;
 
 mod log;
 mod refresh;
+mod revoke;
 pub use log::{history, LogEntry, Refresh};
 pub use refresh::{refresh, RefreshOptions, Refreshed};
+pub use revoke::{revoke, RevokeOptions, Revoked};
 
 /// Deflate level of every zip entry. Fixed so that the same input gives the same bytes.
 pub const ZIP_COMPRESSION_LEVEL: i64 = 6;

@@ -1,0 +1,165 @@
+//! `revoke`: contains a bad release. It publishes a new sequence of the channel whose signed
+//! incident revokes the bad sequence (devices running it revert, devices that do not have it
+//! never take it: the high-water mark passes it) and whose content is the newest earlier release
+//! of the channel that no incident revoked, so the devices that kept it keep it and new devices
+//! get it. Without such a release the incident also tells devices to serve the built-in bundle.
+//! The rollout guard (`liveship guard --apply`) calls it; people can too.
+//!
+//! Only releases that verify under the signing key are read (the key that would sign the
+//! incident), so a file replaced on the host is never re-published. Writes
+//! `releases/<ch>.<new>.json`, then `channels/<ch>.json`, each atomically.
+
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+
+use super::{io_at, write_file_atomic, PublishError};
+use crate::release::{self, Incident, Manifest, PinnedKey};
+
+/// What to revoke.
+pub struct RevokeOptions<'a> {
+    pub repo: &'a Path,
+    pub channel: &'a str,
+    /// The sequence devices must stop running.
+    pub sequence: u64,
+    pub signing_key: &'a SigningKey,
+    /// Seconds from now until devices refuse the incident.
+    pub expires_in: u64,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+/// What `revoke` published.
+#[derive(Debug)]
+pub struct Revoked {
+    pub manifest: Manifest,
+    /// The sequence whose content the incident carries, or `None` (revert to built-in).
+    pub base: Option<u64>,
+    pub release_path: PathBuf,
+}
+
+fn own_key(key: &SigningKey) -> PinnedKey {
+    let public = key.verifying_key();
+    PinnedKey {
+        key_id: crate::crypto::public_key_id(public.as_bytes()),
+        public_key: base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            public.as_bytes(),
+        ),
+        channels: release::all_channels(),
+    }
+}
+
+/// Every release of `channel` under `repo/releases` that verifies under `key`, by sequence.
+fn releases(repo: &Path, channel: &str, key: &PinnedKey) -> Result<Vec<Manifest>, PublishError> {
+    let dir = repo.join("releases");
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(&dir).map_err(io_at("listing", &dir))?;
+    for entry in entries {
+        let path = entry.map_err(io_at("listing", &dir))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(seq) = name
+            .strip_prefix(&format!("{channel}."))
+            .and_then(|rest| rest.strip_suffix(".json"))
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let file = std::fs::File::open(&path).map_err(io_at("opening", &path))?;
+        let bytes = release::read_envelope(file).map_err(io_at("reading", &path))?;
+        match release::verify_envelope(&bytes, std::slice::from_ref(key)) {
+            Ok(v) if v.manifest.channel == channel && v.manifest.sequence == seq => {
+                out.push(v.manifest)
+            }
+            Ok(_) => log::warn!(
+                "{}: names another channel or sequence; skipped",
+                path.display()
+            ),
+            Err(e) => log::warn!(
+                "{}: does not verify under {} ({e}); skipped",
+                path.display(),
+                key.key_id
+            ),
+        }
+    }
+    out.sort_by_key(|m| m.sequence);
+    Ok(out)
+}
+
+/// Publishes the incident that revokes `opts.sequence` (see the module docs).
+pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
+    super::validate_channel(opts.channel)?;
+    let key = own_key(opts.signing_key);
+    let all = releases(opts.repo, opts.channel, &key)?;
+    let Some(bad) = all.iter().find(|m| m.sequence == opts.sequence) else {
+        return Err(PublishError::Invalid {
+            what: "sequence",
+            reason: format!(
+                "{}: channel {:?} has no release {} signed by key {} in {}",
+                opts.sequence,
+                opts.channel,
+                opts.sequence,
+                key.key_id,
+                opts.repo.join("releases").display()
+            ),
+        });
+    };
+    let revoked: Vec<u64> = all
+        .iter()
+        .filter_map(|m| m.incident.as_ref())
+        .flat_map(|i| i.revoked_sequences.iter().copied())
+        .chain([opts.sequence])
+        .collect();
+    let base = all
+        .iter()
+        .filter(|m| m.sequence < opts.sequence && !revoked.contains(&m.sequence))
+        .filter(|m| !m.incident.as_ref().is_some_and(|i| i.revert_to_builtin))
+        .next_back();
+    let latest = all.last().map(|m| m.sequence).unwrap_or(0);
+    let published = super::published_sequence(
+        &opts
+            .repo
+            .join("channels")
+            .join(format!("{}.json", opts.channel)),
+    )?
+    .unwrap_or(0);
+    let sequence = latest.max(published) + 1;
+    let carried = base.unwrap_or(bad);
+    let manifest = Manifest {
+        sequence,
+        version: carried.version.clone(),
+        issued_at: opts.now,
+        expires_at: opts.now.saturating_add(opts.expires_in),
+        rollout: None,
+        incident: Some(Incident {
+            revoked_sequences: vec![opts.sequence],
+            revoked_sha256: vec![],
+            revert_to_builtin: base.is_none(),
+        }),
+        ..carried.clone()
+    };
+    let (_, bytes) = super::sign(&manifest, opts.signing_key)?;
+    let release_path = opts
+        .repo
+        .join("releases")
+        .join(format!("{}.{sequence}.json", opts.channel));
+    if release_path.exists() {
+        return Err(PublishError::Invalid {
+            what: "sequence",
+            reason: format!("{sequence}: {} already exists", release_path.display()),
+        });
+    }
+    write_file_atomic(&release_path, &bytes, 0o644)?;
+    let channel_path = opts
+        .repo
+        .join("channels")
+        .join(format!("{}.json", opts.channel));
+    write_file_atomic(&channel_path, &bytes, 0o644)?;
+    Ok(Revoked {
+        manifest,
+        base: base.map(|m| m.sequence),
+        release_path,
+    })
+}
