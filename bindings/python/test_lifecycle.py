@@ -111,6 +111,13 @@ def main():
     first = u.launch()
     assert first.id == "builtin" and first.path is None and not first.trial, first
     assert len(u.device_id()) == 32
+    # Consent is a typed level across the FFI; nothing is queued without a statsUrl.
+    assert u.consent() == ls.Consent.OFF
+    assert u.set_consent(ls.Consent.ANONYMOUS) == 0
+    assert u.consent() == ls.Consent.ANONYMOUS
+    assert u.set_consent(ls.Consent.OFF) == 0
+    flushed = u.flush_stats()
+    assert (flushed.sent, flushed.remaining) == (0, 0), flushed
 
     check = u.check()
     assert check.is_update_available(), check

@@ -33,9 +33,9 @@ pub use crate::boot::{
     BundleInfo, BundleStatus, Confirmed as ReadyOutcome, DelayCondition, LaunchResult, ResetTarget,
     Reverted,
 };
-use crate::config::Config;
-use crate::engine::Engine;
+use crate::config::{Config, Consent};
 pub use crate::engine::{CheckResult, InstalledBundle, Status, UpdateOutcome};
+use crate::engine::{DeletedData, Engine, FlushReport};
 use crate::events::Event;
 pub use crate::store::HistoryEntry;
 
@@ -268,9 +268,31 @@ impl Updater {
         core("unsetChannel", || self.inner.set_channel(None))
     }
 
-    /// The random per-install id (rollout buckets); no personal data.
+    /// The random per-install id (rollout buckets); no personal data. `delete_data` replaces it.
     pub fn device_id(&self) -> String {
-        self.inner.device_id().to_string()
+        self.inner.device_id()
+    }
+
+    /// The consent level in force for update events (docs/PRIVACY.md).
+    pub fn consent(&self) -> Consent {
+        self.inner.consent()
+    }
+
+    /// Sets the user's consent level; lowering it deletes the events queued under the higher
+    /// level. Returns how many.
+    pub fn set_consent(&self, level: Consent) -> Result<u64, LiveshipError> {
+        core("setConsent", || self.inner.set_consent(level))
+    }
+
+    /// Sends the queued update events to `statsUrl` now (blocking; call it off the main thread).
+    pub fn flush_stats(&self) -> Result<FlushReport, LiveshipError> {
+        core("flushStats", || self.inner.flush_stats(true))
+    }
+
+    /// Erases this install's data and rotates its id (`deleteData`, docs/PRIVACY.md). The
+    /// native layer reloads the WebView (`ReloadRequired`).
+    pub fn delete_data(&self) -> Result<DeletedData, LiveshipError> {
+        core("deleteData", || self.inner.delete_data())
     }
 
     pub fn app_moved_to_background(&self) {

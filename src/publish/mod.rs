@@ -34,7 +34,7 @@ mod refresh;
 mod revoke;
 pub use log::{history, LogEntry, Refresh};
 pub use refresh::{refresh, RefreshOptions, Refreshed};
-pub use revoke::{revoke, RevokeOptions, Revoked};
+pub use revoke::{revoke, revoked_sequences, RevokeOptions, Revoked};
 
 /// Deflate level of every zip entry. Fixed so that the same input gives the same bytes.
 pub const ZIP_COMPRESSION_LEVEL: i64 = 6;

@@ -88,6 +88,22 @@ fn releases(repo: &Path, channel: &str, key: &PinnedKey) -> Result<Vec<Manifest>
     Ok(out)
 }
 
+/// The sequences of `channel` that a published incident (signed by `signing_key`) revoked.
+pub fn revoked_sequences(
+    repo: &Path,
+    channel: &str,
+    signing_key: &SigningKey,
+) -> Result<Vec<u64>, PublishError> {
+    let mut out: Vec<u64> = releases(repo, channel, &own_key(signing_key))?
+        .iter()
+        .filter_map(|m| m.incident.as_ref())
+        .flat_map(|i| i.revoked_sequences.iter().copied())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 /// Publishes the incident that revokes `opts.sequence` (see the module docs).
 pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
     super::validate_channel(opts.channel)?;
