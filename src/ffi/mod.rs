@@ -54,6 +54,12 @@ pub struct HostInfo {
     pub native_build: Option<String>,
     pub data_dir: String,
     pub builtin_dir: String,
+    /// The OS version (config `osVersion`, sent in update events only with consent).
+    #[uniffi(default = None)]
+    pub os_version: Option<String>,
+    /// Running in an emulator or simulator (config `isEmulator`).
+    #[uniffi(default = false)]
+    pub is_emulator: bool,
 }
 
 impl HostInfo {
@@ -74,6 +80,10 @@ impl HostInfo {
         }
         obj.insert("dataDir".into(), self.data_dir.clone().into());
         obj.insert("builtinDir".into(), self.builtin_dir.clone().into());
+        if let Some(os) = &self.os_version {
+            obj.insert("osVersion".into(), os.clone().into());
+        }
+        obj.insert("isEmulator".into(), self.is_emulator.into());
         serde_json::from_value(value).map_err(|e| invalid(format!("config JSON is not valid: {e}")))
     }
 }

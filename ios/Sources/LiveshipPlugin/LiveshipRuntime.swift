@@ -42,7 +42,9 @@ final class LiveshipRuntime: @unchecked Sendable {
             let host = HostInfo(appId: Bundle.main.bundleIdentifier ?? "app", platform: "ios",
                                 nativeVersion: info["CFBundleShortVersionString"] as? String ?? "0",
                                 nativeBuild: info["CFBundleVersion"] as? String, dataDir: Self.dataDir.path,
-                                builtinDir: Bundle.main.url(forResource: "public", withExtension: nil)?.path ?? "")
+                                builtinDir: Bundle.main.url(forResource: "public", withExtension: nil)?.path ?? "",
+                                osVersion: ProcessInfo.processInfo.operatingSystemVersionString,
+                                isEmulator: Self.isSimulator)
             // Not JSON: text the core cannot parse, so it refuses with its reason.
             let opened = CapacitorPlugin.open(configJson: Self.jsonText(config) ?? "", host: host, listener: Listener())
             core = opened
@@ -117,6 +119,15 @@ final class LiveshipRuntime: @unchecked Sendable {
         FileManager.default.urls(for: .libraryDirectory, in: .userDomainMask)[0].appendingPathComponent("NoCloud", isDirectory: true)
     }
     static var snapshots: URL { noCloud.appendingPathComponent("ionic_built_snapshots", isDirectory: true) }
+    /// Sent as `is_emulator` in update events (only with consent, docs/PRIVACY.md).
+    static var isSimulator: Bool {
+        #if targetEnvironment(simulator)
+        return true
+        #else
+        return false
+        #endif
+    }
+
     static var dataDir: URL { noCloud.appendingPathComponent("liveship", isDirectory: true) }
 
     /// Capacitor's path for a bundle the core serves: <dataDir>/bundles/<id> seen through the link.

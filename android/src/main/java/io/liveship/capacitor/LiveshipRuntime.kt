@@ -3,6 +3,7 @@
 package io.liveship.capacitor
 
 import android.content.Context
+import android.os.Build
 import android.util.Log
 import androidx.core.content.pm.PackageInfoCompat
 import com.getcapacitor.CapConfig
@@ -72,6 +73,9 @@ internal object LiveshipRuntime {
             // The built-in bundle lives in the APK's assets, not in a folder: deltas draw on
             // downloaded bundles only (docs/PLUGIN.md). A folder that does not exist says so.
             builtinDir = File(app.filesDir, "liveship-builtin-in-apk-assets").absolutePath,
+            // Sent in update events only with the user's consent (docs/PRIVACY.md).
+            osVersion = Build.VERSION.RELEASE,
+            isEmulator = Build.FINGERPRINT.startsWith("generic") || Build.PRODUCT.contains("sdk"),
         )
         return CapacitorPlugin.open(pluginConfig, host, listener).also { core = it }
     }
