@@ -334,6 +334,8 @@ fn a_configuration_the_core_refuses_serves_the_built_in_bundle_and_every_call_sa
         native_build: Some("31".into()),
         data_dir: dir.path().join("data").to_string_lossy().into_owned(),
         builtin_dir: dir.path().join("builtin").to_string_lossy().into_owned(),
+        os_version: None,
+        is_emulator: false,
     };
     let shell = Arc::new(Shell::default());
     let plugin = CapacitorPlugin::open(

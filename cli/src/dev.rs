@@ -443,6 +443,8 @@ async fn serve(args: DevArgs) -> Result<()> {
         native_build: None,
         data_dir: data_dir.to_string_lossy().into_owned(),
         builtin_dir: args.web.to_string_lossy().into_owned(),
+        os_version: None,
+        is_emulator: false,
     };
     let (log, _) = broadcast::channel(1024);
     let state = Arc::new(Host {
@@ -732,6 +734,8 @@ mod tests {
                 native_build: None,
                 data_dir: "d".into(),
                 builtin_dir: "w".into(),
+                os_version: None,
+                is_emulator: false,
             },
             native_bridge: "/*native-bridge*/".into(),
             plugin: Mutex::new(None),

@@ -58,6 +58,8 @@ fn ffi_install_error(f: &Fixture) -> String {
         native_build: None,
         data_dir: p(&f.root.join("ffi-data")).into(),
         builtin_dir: p(&f.root.join("builtin")).into(),
+        os_version: None,
+        is_emulator: false,
     };
     let updater = Updater::from_json(config, host, None).expect("open the updater");
     let release = f.channel_file("production");

@@ -383,6 +383,8 @@ mod tests {
             native_build: None,
             data_dir: dir.path().join("data").to_string_lossy().into_owned(),
             builtin_dir: dir.path().join("builtin").to_string_lossy().into_owned(),
+            os_version: None,
+            is_emulator: false,
         };
         let json = r#"{"appId": "other.app", "defaultChannel": "beta"}"#;
         let u = Updater::from_json(json.into(), host.clone(), None).unwrap();
