@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use liveship::clock::{Clock, ManualClock};
+use liveship::clock::ManualClock;
 use liveship::config::Consent;
 use liveship::store::QUEUE_CAP;
 use liveship::telemetry::{StatsBody, StatsEvent, DELETE_ACTION};

@@ -128,11 +128,11 @@ pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
         .flat_map(|i| i.revoked_sequences.iter().copied())
         .chain([opts.sequence])
         .collect();
-    let base = all
-        .iter()
-        .filter(|m| m.sequence < opts.sequence && !revoked.contains(&m.sequence))
-        .filter(|m| !m.incident.as_ref().is_some_and(|i| i.revert_to_builtin))
-        .next_back();
+    let base = all.iter().rfind(|m| {
+        m.sequence < opts.sequence
+            && !revoked.contains(&m.sequence)
+            && !m.incident.as_ref().is_some_and(|i| i.revert_to_builtin)
+    });
     let latest = all.last().map(|m| m.sequence).unwrap_or(0);
     let published = super::published_sequence(
         &opts
