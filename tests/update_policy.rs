@@ -425,6 +425,26 @@ fn a_revoked_release_is_reverted_on_devices_and_the_last_good_one_serves() {
 }
 
 #[test]
+fn revoking_a_release_that_a_good_one_already_followed_carries_the_newer_one() {
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    p.pack(2, "two");
+    p.pack(3, "three");
+    let net = Net::repo(p.repo());
+    let d = device(&p, &net);
+    take_and_confirm(&d);
+    let r = revoke(&p, 2);
+    assert_eq!(
+        (r.manifest.sequence, r.base),
+        (4, Some(3)),
+        "never back to 1"
+    );
+    assert_eq!(r.manifest.bundle, p_manifest(&p, 3).bundle);
+    let _ = d.updater.update().unwrap();
+    assert_eq!(d.updater.launch().version, "1.0.3");
+}
+
+#[test]
 fn revoking_the_first_release_of_a_channel_sends_devices_to_the_built_in_bundle() {
     let p = Publisher::new(true);
     p.pack(1, "one");

@@ -1,8 +1,8 @@
 //! `revoke`: contains a bad release. It publishes a new sequence of the channel whose signed
 //! incident revokes the bad sequence (devices running it revert, devices that do not have it
-//! never take it: the high-water mark passes it) and whose content is the newest earlier release
-//! of the channel that no incident revoked, so the devices that kept it keep it and new devices
-//! get it. Without such a release the incident also tells devices to serve the built-in bundle.
+//! never take it: the high-water mark passes it) and whose content is the newest other release
+//! of the channel that no incident revoked (the one before it, or a good one published after
+//! it), so the devices that have it keep it and new devices get it. Without such a release the incident also tells devices to serve the built-in bundle.
 //! The rollout guard (`liveship guard --apply`) calls it; people can too.
 //!
 //! Only releases that verify under the signing key are read (the key that would sign the
@@ -128,10 +128,10 @@ pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
         .flat_map(|i| i.revoked_sequences.iter().copied())
         .chain([opts.sequence])
         .collect();
+    // The newest release still standing, before or after the bad one: carrying an older one
+    // when a newer good release is published would roll the devices on it back.
     let base = all.iter().rfind(|m| {
-        m.sequence < opts.sequence
-            && !revoked.contains(&m.sequence)
-            && !m.incident.as_ref().is_some_and(|i| i.revert_to_builtin)
+        !revoked.contains(&m.sequence) && !m.incident.as_ref().is_some_and(|i| i.revert_to_builtin)
     });
     let latest = all.last().map(|m| m.sequence).unwrap_or(0);
     let published = super::published_sequence(
