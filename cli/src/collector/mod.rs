@@ -3,8 +3,8 @@
 //!
 //! Guarantees of `POST /stats`:
 //! - **Bounded.** A body over [`MAX_BODY_BYTES`] is refused with `413` without reading past the
-//!   limit (axum's `DefaultBodyLimit`: a larger `Content-Length` is refused before any byte of
-//!   the body is read), more than [`MAX_BATCH`] events with `413`.
+//!   limit (axum's `DefaultBodyLimit` for a chunked body; a larger `Content-Length` is refused
+//!   before any byte of the body is read), more than [`MAX_BATCH`] events with `413`.
 //! - **Validated.** The body must parse as [`StatsBody`] (one event or an array), else `400`;
 //!   `app_id`, `device_id` and `action` must not be empty, no text field may be over
 //!   [`MAX_FIELD_BYTES`] bytes, and no number over `i64::MAX` (the stores' integer), else
@@ -26,8 +26,8 @@ pub mod store;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -193,8 +193,19 @@ fn check_event(index: usize, e: &StatsEvent) -> Result<(), Refusal> {
     Ok(())
 }
 
-async fn ingest(State(store): State<Shared>, body: Result<Bytes, BytesRejection>) -> Response {
-    let bytes = match body {
+async fn ingest(State(store): State<Shared>, req: Request) -> Response {
+    // `DefaultBodyLimit` stops reading at the limit but still waits for the bytes up to it; an
+    // announced length over the limit is refused before any of the body is read (so the body
+    // is extracted here, after this check, not by an extractor before the handler runs).
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Refusal::BodyTooLarge.into_response();
+    }
+    let bytes = match Bytes::from_request(req, &()).await {
         Ok(bytes) => bytes,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return Refusal::BodyTooLarge.into_response()
