@@ -76,15 +76,17 @@ body {{ font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin
 header {{ background: #1d2430; color: #fff; padding: 14px 28px; }}
 header h1 {{ font-size: 18px; margin: 0; font-weight: 600; }}
 header p {{ margin: 2px 0 0; color: #b9c1cf; font-size: 12px; }}
-main {{ padding: 20px 28px; max-width: 960px; }}
+main {{ padding: 20px 28px; max-width: 1000px; }}
 section {{ background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 14px 18px; margin-bottom: 18px; }}
 h2 {{ font-size: 15px; margin: 0 0 10px; }}
 .note {{ color: #5b6575; font-size: 12px; margin: 6px 0 0; }}
 table {{ border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }}
-th, td {{ padding: 5px 8px; border-bottom: 1px solid #e6e9ee; text-align: right; white-space: nowrap; }}
-th {{ font-size: 12px; color: #5b6575; font-weight: 600; }}
-th:first-child, td:first-child {{ text-align: left; }}
-td.reasons {{ text-align: left; white-space: normal; font-size: 12px; color: #5b6575; }}
+th, td {{ padding: 5px 6px; border-bottom: 1px solid #e6e9ee; text-align: right; white-space: nowrap; }}
+th {{ font-size: 12px; color: #5b6575; font-weight: 600; white-space: normal; vertical-align: bottom; }}
+th:first-child, td:first-child {{ text-align: left; white-space: normal; overflow-wrap: anywhere; min-width: 130px; max-width: 220px; }}
+.scroll {{ overflow-x: auto; }}
+th:last-child {{ text-align: left; }}
+td.reasons {{ text-align: left; white-space: normal; font-size: 12px; color: #5b6575; min-width: 110px; overflow-wrap: anywhere; }}
 .legend {{ display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 12px; margin-top: 6px; }}
 .swatch {{ display: inline-block; width: 18px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 5px; }}
 .swatch.dashed {{ border-top-style: dashed; }}
@@ -171,22 +173,25 @@ fn adoption_section(html: &mut String, releases: &[Release], rows: &[AdoptionRow
             ty = y(v) + 4.0,
         );
     }
-    let ticks = buckets.min(6);
-    for t in 0..ticks {
-        let i = if ticks == 1 {
-            0
-        } else {
-            t * (buckets - 1) / (ticks - 1)
-        };
-        let when = (first + i as i64) * width;
+    // One label every `step` buckets, at most one per 120 px; a label names the day only when
+    // it changes.
+    let most = ((plot_w / 120.0) as usize).max(2);
+    let step = (buckets - 1).div_ceil(most - 1).max(1);
+    let mut last_day = String::new();
+    for i in (0..buckets).step_by(step) {
+        let when = short_time((first + i as i64) * width);
+        let (day, hour) = when.split_once(' ').unwrap_or((&when, ""));
         let label = if width >= 24 * 3600 {
-            short_time(when)[..10].to_owned()
+            day.to_owned()
+        } else if day != last_day {
+            format!("{} {hour}", day.get(5..).unwrap_or(day))
         } else {
-            short_time(when)
+            hour.to_owned()
         };
-        let anchor = match t {
+        last_day = day.to_owned();
+        let anchor = match i {
             0 => "start",
-            t if t + 1 == ticks => "end",
+            i if i + 1 == buckets => "end",
             _ => "middle",
         };
         let _ = writeln!(
@@ -303,8 +308,8 @@ fn table_section(html: &mut String, stats: &[ReleaseStats]) {
         return;
     }
     html.push_str(
-        "<table>\n<thead><tr><th>Release</th><th>Devices</th><th>Downloads</th><th>Installs</th>\
-         <th>Confirmed</th><th>Reverted</th><th>Failed</th><th>Failure rate (95% interval)</th>\
+        "<div class=\"scroll\"><table>\n<thead><tr><th>Release</th><th>Devices</th><th>Downloads</th><th>Installs</th>\
+         <th>Confirmed</th><th>Reverted</th><th>Failed</th><th>Failure rate<br>[95% interval]</th>\
          <th>Top reasons</th></tr></thead>\n<tbody>\n",
     );
     for s in stats {
@@ -344,7 +349,7 @@ fn table_section(html: &mut String, stats: &[ReleaseStats]) {
             ))),
         );
     }
-    html.push_str("</tbody>\n</table>\n</section>\n");
+    html.push_str("</tbody>\n</table></div>\n</section>\n");
 }
 
 /// `12.5% [4.1%, 33.0%]`.
@@ -362,14 +367,14 @@ fn colour_of(releases: &[Release], release: &Release) -> &'static str {
     PALETTE[i % PALETTE.len()]
 }
 
-/// The smallest of 1, 2, 5 × 10^k (at least 4, so the four grid steps are whole) ≥ `v`.
+/// The top of a scale of four equal grid steps, each 1, 2 or 5 × 10^k, that reaches `v`.
 fn nice_max(v: u64) -> u64 {
+    let need = v.div_ceil(4).max(1);
     let mut unit = 1u64;
     loop {
         for m in [1, 2, 5] {
-            let candidate = (m * unit).max(4);
-            if candidate >= v {
-                return candidate;
+            if m * unit >= need {
+                return 4 * m * unit;
             }
         }
         unit = unit.saturating_mul(10);
@@ -389,13 +394,13 @@ mod tests {
     }
 
     #[test]
-    fn chart_scale_is_a_round_number_at_or_above_the_maximum() {
+    fn chart_scale_has_four_round_steps_up_to_the_maximum() {
         assert_eq!(nice_max(0), 4);
         assert_eq!(nice_max(3), 4);
-        assert_eq!(nice_max(7), 10);
-        assert_eq!(nice_max(11), 20);
-        assert_eq!(nice_max(48), 50);
-        assert_eq!(nice_max(501), 1000);
+        assert_eq!(nice_max(8), 8);
+        assert_eq!(nice_max(9), 20);
+        assert_eq!(nice_max(48), 80);
+        assert_eq!(nice_max(501), 800);
     }
 
     #[test]
