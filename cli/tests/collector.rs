@@ -770,3 +770,40 @@ mod on_postgres {
         cases::the_dashboard_shows_the_releases_and_escapes_hostile_text(&db("dashboard")).await;
     }
 }
+
+/// The ingest rate into SQLite: 200 POSTs of 50 events each, one after the other, over
+/// loopback into a real `liveship serve --stats`. docs/COLLECTOR.md records the figure and
+/// this command: `cargo test -p liveship-cli --test collector ingest_rate -- --ignored
+/// --nocapture` (add `--release` for the optimised build).
+#[tokio::test]
+#[ignore = "a measurement, not a check: docs/COLLECTOR.md runs it"]
+async fn ingest_rate_into_sqlite_with_batches_of_50() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("stats.db").to_str().unwrap().to_owned();
+    let repo = Repo::new();
+    let server = start(&repo, &db);
+    let batch: Vec<Value> = (0..50)
+        .map(|i| {
+            with(
+                event(&format!("d{i}"), "download_complete", A),
+                "bytes",
+                json!(i),
+            )
+        })
+        .collect();
+    let body = serde_json::to_vec(&batch).unwrap();
+    post(&server, body.clone()).await; // warm-up: connection, page cache
+    let posts = 200;
+    let started = std::time::Instant::now();
+    for _ in 0..posts {
+        let (status, _) = post(&server, body.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let events = posts * 50;
+    println!(
+        "ingest: {events} events in {posts} POSTs of 50 in {seconds:.2} s = {:.0} events/s",
+        events as f64 / seconds
+    );
+    assert_eq!(rows(&db).len(), events + 50);
+}
