@@ -150,3 +150,25 @@ pub mod actions {
         action == UPDATE_FAIL || FAILURES.contains(&action)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::actions;
+
+    #[test]
+    fn every_failure_action_and_a_revert_count_as_failed_and_nothing_else_does() {
+        for a in actions::FAILURES {
+            assert!(actions::is_failure(a), "{a}");
+        }
+        assert!(actions::is_failure(actions::UPDATE_FAIL));
+        for a in [
+            actions::APP_READY,
+            actions::DOWNLOAD_COMPLETE,
+            actions::TRIAL_START,
+            actions::NO_NEW,
+            super::DELETE_ACTION,
+        ] {
+            assert!(!actions::is_failure(a), "{a}");
+        }
+    }
+}
