@@ -29,6 +29,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 log_dir=$(mktemp -d "${TMPDIR:-/tmp}/liveship-test.XXXXXX")
 echo "== cargo test --workspace"
 cargo test --workspace 2>&1 | tee "$log_dir/cargo-test.log"
+echo "== collector on PostgreSQL"
+scripts/postgres-test.sh
 
 echo "== bindings (Kotlin, Python, Swift generation) against a loopback server"
 scripts/bindings-test.sh

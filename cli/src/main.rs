@@ -1,7 +1,7 @@
 //! `liveship`: the publisher CLI and the desktop device harness. Generates keys, packs a web
 //! folder into a signed and encrypted release in a static repository folder, verifies a
-//! published release the way a device would, serves a repository for development, drives the
-//! device core from a shell (`device`), re-signs a channel with a new expiry (`refresh`), and runs the end-to-end demo. Exit status: 0 on
+//! published release the way a device would, serves a repository for development, collects device stats and prints
+//! their figures (`serve --stats`, `stats`), drives the device core from a shell (`device`), re-signs a channel with a new expiry (`refresh`), and runs the end-to-end demo. Exit status: 0 on
 //! success, 1 when a command fails (including a failed check), 2 on a usage error. A failure is
 //! one `error: ...` line on stderr with each cause once ([`liveship::error::chain_text`]).
 
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod collector;
 mod demo;
 mod dev;
 mod device;
@@ -18,6 +19,7 @@ mod log;
 mod pack;
 mod refresh;
 mod serve;
+mod stats;
 mod verify;
 
 #[derive(Debug, Parser)]
@@ -50,8 +52,10 @@ enum Command {
     Log(log::Args),
     /// Check a published release end to end: signature, expiry, bundle, decryption, files, delta
     Verify(verify::Args),
-    /// Serve a release repository over HTTP(S) for development (read-only)
+    /// Serve a release repository over HTTP(S) (read-only); with --stats, collect device stats
     Serve(serve::ServeArgs),
+    /// Per-release figures from the stats collector's store: devices, downloads, failures
+    Stats(stats::Args),
     /// Run the whole flow end to end on loopback: publish, serve, update, revert, delta
     Demo(demo::DemoArgs),
     /// Drive the device core from a shell: install, launch, ready, status, check, update, ...
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Command::Log(a) => log::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Serve(a) => serve::run(a).map_err(Into::into),
+        Command::Stats(a) => stats::run(a),
         Command::Device(a) => device::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Dev(a) => dev::run(*a),

@@ -45,6 +45,11 @@
 //!   let in-flight requests finish (up to [`GRACE`]); their handlers are installed before the
 //!   `listening on` line, so a signal sent as soon as it is read is honoured, not fatal.
 //!
+//! - **Stats collector** (`--stats DB`): `POST /stats` and `GET /dashboard` are mounted next to
+//!   the files ([`crate::collector`], docs/COLLECTOR.md); every other path stays read-only as
+//!   above (a `POST` elsewhere is still `405`). The database is opened, and its table created,
+//!   before the `listening on` line.
+//!
 //! The ETag is computed from the file before `ServeDir` opens it again; a write landing between
 //! the two can pair a fresh body with the previous ETag. That window is a development-server
 //! trade-off; the core verifies every byte it downloads against the signed manifest anyway.
@@ -106,6 +111,11 @@ pub struct ServeArgs {
     /// Connections open at once; one more is closed as soon as it is accepted.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Collect the devices' stats events at POST /stats and show them at GET /dashboard:
+    /// a SQLite file (created if missing) or a postgres:// URL (docs/COLLECTOR.md).
+    #[arg(long, value_name = "DB")]
+    pub stats: Option<String>,
 }
 
 /// Why `serve` could not start or stopped with an error.
@@ -143,6 +153,8 @@ pub enum ServeError {
     Runtime { source: io::Error },
     #[error("cannot install the SIGINT/SIGTERM handlers: {source}")]
     Signals { source: io::Error },
+    #[error("cannot open the stats store: {cause:#}")]
+    Stats { cause: anyhow::Error },
     #[error("server stopped with an error: {source}")]
     Serve { source: io::Error },
 }
@@ -172,6 +184,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         _ => None,
     };
 
+    let collector = match &args.stats {
+        Some(db) => {
+            let db = db.clone();
+            let store = tokio::task::spawn_blocking(move || crate::collector::Store::open(&db))
+                .await
+                .map_err(|e| ServeError::Stats { cause: e.into() })?
+                .map_err(|cause| ServeError::Stats { cause })?;
+            Some(crate::collector::router(store))
+        }
+        None => None,
+    };
+
     let bind_err = |source| ServeError::Bind {
         addr: args.addr,
         source,
@@ -181,7 +205,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone())?);
-    let service = router(root.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let service = app(root.clone(), collector).into_make_service_with_connect_info::<SocketAddr>();
 
     let scheme = if tls.is_some() { "https" } else { "http" };
     // The one machine-readable line: tests and the demo read the port from it.
@@ -193,6 +217,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         "liveship serve: serving {} read-only on {scheme}://{local}",
         root.display()
     );
+    if let Some(db) = &args.stats {
+        eprintln!(
+            "liveship serve: collecting stats at {scheme}://{local}/stats into {}, dashboard at /dashboard",
+            crate::collector::store::display_db(db)
+        );
+    }
 
     let timeout = Duration::from_secs(args.header_timeout);
     let cap = ConnectionCap::new(args.max_connections as usize);
@@ -326,16 +356,26 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Capped<I> {
 /// The request pipeline: request log, then the confinement check, then validators and caching
 /// headers, then `ServeDir`.
 pub fn router(root: PathBuf) -> Router {
+    app(root, None)
+}
+
+/// [`router`], with the collector's routes (`collector`) in front of the files when given: the
+/// request log covers both, the file layers only the files.
+fn app(root: PathBuf, collector: Option<Router>) -> Router {
     let files = ServeDir::new(&root).append_index_html_on_directories(false);
     let validators = Arc::new(Validators {
         root: root.clone(),
         cache: Mutex::new(HashMap::new()),
     });
-    Router::new()
+    let files = Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(validators, revalidate))
-        .layer(middleware::from_fn_with_state(Arc::new(root), confine))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(Arc::new(root), confine));
+    match collector {
+        Some(collector) => collector.fallback_service(files),
+        None => files,
+    }
+    .layer(middleware::from_fn(log_request))
 }
 
 /// Answers `404` for a path that exists but resolves (through symbolic links) outside the

@@ -94,3 +94,81 @@ impl StatsBody {
         }
     }
 }
+
+/// The action names a device sends, in Capgo's spelling where the meaning is the same
+/// (docs/PRIVACY.md lists them with their fields). The collector counts releases by them.
+pub mod actions {
+    /// Check: nothing new (`reason` = the refusal code, e.g. `upToDate`).
+    pub const NO_NEW: &str = "noNew";
+    /// Check: a release is on offer.
+    pub const UPDATE_AVAILABLE: &str = "update_available";
+    /// A full download started.
+    pub const DOWNLOAD_ZIP_START: &str = "download_zip_start";
+    /// A delta download started.
+    pub const DOWNLOAD_MANIFEST_START: &str = "download_manifest_start";
+    /// A download finished and verified (`bytes`, `delta`).
+    pub const DOWNLOAD_COMPLETE: &str = "download_complete";
+    pub const SIGNATURE_FAIL: &str = "signature_fail";
+    pub const ROLLBACK_FAIL: &str = "rollback_fail";
+    pub const EXPIRED_FAIL: &str = "expired_fail";
+    pub const SIZE_FAIL: &str = "size_fail";
+    pub const CHECKSUM_FAIL: &str = "checksum_fail";
+    pub const DECRYPT_FAIL: &str = "decrypt_fail";
+    pub const UNZIP_FAIL: &str = "unzip_fail";
+    pub const INSUFFICIENT_DISK_SPACE: &str = "insufficient_disk_space";
+    pub const DOWNLOAD_FAIL: &str = "download_fail";
+    pub const SET_FAIL: &str = "set_fail";
+    pub const SET: &str = "set";
+    pub const SET_NEXT: &str = "set_next";
+    /// The bundle started its trial: an install.
+    pub const TRIAL_START: &str = "trial_start";
+    /// The bundle confirmed (`notifyAppReady`).
+    pub const APP_READY: &str = "app_ready";
+    /// The bundle was reverted (`reason`: `neverConfirmed`, `appReadyTimeout`, `revoked`, ...).
+    pub const UPDATE_FAIL: &str = "update_fail";
+    pub const RESET: &str = "reset";
+    pub const NATIVE_UPDATE_DETECTED: &str = "native_update_detected";
+    pub const UPDATES_STALE: &str = "updates_stale";
+
+    /// The failures before a bundle runs, each with a typed `reason`.
+    pub const FAILURES: &[&str] = &[
+        SIGNATURE_FAIL,
+        ROLLBACK_FAIL,
+        EXPIRED_FAIL,
+        SIZE_FAIL,
+        CHECKSUM_FAIL,
+        DECRYPT_FAIL,
+        UNZIP_FAIL,
+        INSUFFICIENT_DISK_SPACE,
+        DOWNLOAD_FAIL,
+        SET_FAIL,
+    ];
+
+    /// Whether `action` counts a device as failed for its release: a failure before the bundle
+    /// ran, or a revert.
+    pub fn is_failure(action: &str) -> bool {
+        action == UPDATE_FAIL || FAILURES.contains(&action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::actions;
+
+    #[test]
+    fn every_failure_action_and_a_revert_count_as_failed_and_nothing_else_does() {
+        for a in actions::FAILURES {
+            assert!(actions::is_failure(a), "{a}");
+        }
+        assert!(actions::is_failure(actions::UPDATE_FAIL));
+        for a in [
+            actions::APP_READY,
+            actions::DOWNLOAD_COMPLETE,
+            actions::TRIAL_START,
+            actions::NO_NEW,
+            super::DELETE_ACTION,
+        ] {
+            assert!(!actions::is_failure(a), "{a}");
+        }
+    }
+}

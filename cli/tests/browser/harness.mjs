@@ -248,3 +248,45 @@ export async function must(page, method, options) {
 export function bundleIn(state, id) {
   return state.bundles.find((b) => b.id === id);
 }
+
+/**
+ * Starts `liveship serve REPO --stats DB` on a free loopback port and waits for its `listening
+ * on` line; stderr goes to OUT/<name>.serve.log.
+ */
+export async function startServe({ dir, name, repo, db }) {
+  fs.mkdirSync(repo, { recursive: true });
+  const logFile = path.join(OUT, `${name}.serve.log`);
+  const log = fs.openSync(logFile, 'w');
+  const child = spawn(CLI, ['serve', repo, '--addr', '127.0.0.1:0', '--stats', db],
+    { cwd: dir, stdio: ['ignore', 'pipe', log] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      if (m) { child.stdout.off('data', onData); resolve(m[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code, signal) => reject(new Error(
+      `liveship serve (${name}) exited (${code ?? signal}) before listening:\n${fs.readFileSync(logFile, 'utf8')}`)));
+  });
+  child.removeAllListeners('exit');
+  child.stdout.resume();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    url,
+    logFile,
+    /** POST /stats with `events` (one batch); resolves to the JSON answer, throws unless 200. */
+    async post(events) {
+      const r = await fetch(url + '/stats', { method: 'POST', body: JSON.stringify(events) });
+      const answer = await r.json();
+      if (r.status !== 200) throw new Error(`POST /stats: ${r.status} ${JSON.stringify(answer)}`);
+      return answer;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      fs.closeSync(log);
+    },
+  };
+}

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {
-  OUT, bundleIn, call, keygen, launchBrowser, logOf, must, openApp, pack, scenarioDir, startDev, waitFor, webFolder,
+  APP_ID, OUT, bundleIn, call, keygen, launchBrowser, logOf, must, openApp, pack, scenarioDir, startDev, startServe, waitFor,
+  webFolder,
 } from './harness.mjs';
 
 /** Long enough for a page to confirm in any scenario that is not about the timeout. */
@@ -333,5 +334,92 @@ scenario('screenshots of the app page and of the control page are saved', async 
     const head = fs.readFileSync(f).subarray(0, 8);
     assert.deepEqual([...head], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${f} is a PNG`);
     console.log(`  screenshot: ${f}`);
+  }
+});
+
+/**
+ * The collector's dashboard (`liveship serve --stats`): a known fleet posted to /stats shows up
+ * with its numbers in the table, the adoption lines and failure bars are drawn (non-empty
+ * boxes), and a hostile version name is shown as text, never run.
+ */
+test('dashboard of the stats collector shows the posted fleet with drawn charts', { timeout: 60000 }, async () => {
+  const dir = scenarioDir('dashboard');
+  const serve = await startServe({ dir, name: 'dashboard', repo: path.join(dir, 'repo'), db: path.join(dir, 'stats.db') });
+  const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  const page = await context.newPage();
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const event = (device, action, [channel, sequence, version], hoursAgo, extra = {}) => ({
+      platform: 'android', device_id: device, app_id: APP_ID, version_build: '1.0.0', version_name: version,
+      old_version_name: 'builtin', plugin_version: '0.1.0', channel, sequence, action,
+      at: now - Math.round(hoursAgo * 3600), consent: 'anonymous', ...extra,
+    });
+    const A = ['production', 1, '1.0.1'];
+    const B = ['production', 2, '1.0.2'];
+    const H = ['beta', 1, '<script>window.__pwned = 1</script>'];
+    const events = [];
+    // A: 8 devices over 8 hours; each downloads, then confirms an hour later.
+    for (let d = 1; d <= 8; d++) {
+      events.push(event(`a${d}`, 'download_complete', A, 10 - d, { bytes: 1000 }));
+      events.push(event(`a${d}`, 'trial_start', A, 9.5 - d));
+      events.push(event(`a${d}`, 'app_ready', A, 9 - d));
+    }
+    // B: 4 devices download; 2 revert (appReadyTimeout), 1 confirms; 1 more fails the signature.
+    for (let d = 1; d <= 4; d++) events.push(event(`b${d}`, 'download_complete', B, 4 - d / 2));
+    events.push(event('b1', 'update_fail', B, 2, { reason: 'appReadyTimeout' }));
+    events.push(event('b2', 'update_fail', B, 1.5, { reason: 'appReadyTimeout' }));
+    events.push(event('b3', 'app_ready', B, 1));
+    events.push(event('b5', 'signature_fail', B, 1, { reason: 'release.signatureInvalid' }));
+    events.push(event('h1', 'download_complete', H, 0.5));
+    const answer = await serve.post(events);
+    assert.equal(answer.stored, events.length);
+
+    const res = await page.goto(serve.url + '/dashboard');
+    assert.equal(res.status(), 200);
+    const cells = (channel, sequence) => page.evaluate(({ channel, sequence }) => {
+      const row = document.querySelector(`tr[data-channel="${channel}"][data-sequence="${sequence}"]`);
+      if (!row) return null;
+      const get = (c) => row.querySelector(`td.${c}`).textContent;
+      return Object.fromEntries(['devices', 'downloads', 'installs', 'confirmed', 'reverted', 'failed', 'rate'].map((c) => [c, get(c)]));
+    }, { channel, sequence });
+    assert.deepEqual(await cells('production', 1), {
+      devices: '8', downloads: '8', installs: '8', confirmed: '8', reverted: '0', failed: '0', rate: '0.0% [0.0%, 32.4%]',
+    });
+    // B: 5 devices, 3 failed (two reverts, one signature failure): Wilson 95% of 3/5.
+    assert.deepEqual(await cells('production', 2), {
+      devices: '5', downloads: '4', installs: '0', confirmed: '1', reverted: '2', failed: '3', rate: '60.0% [23.1%, 88.2%]',
+    });
+
+    const boxes = (selector) => page.$$eval(selector, (els) => els.map((e) => {
+      const b = e.getBoundingClientRect();
+      return { w: b.width, h: b.height };
+    }));
+    const lines = await boxes('#adoption polyline.series');
+    // A, B and the hostile release downloaded; A and B confirmed: five lines.
+    assert.equal(lines.length, 5, JSON.stringify(lines));
+    assert.ok(lines.every((b) => b.w > 100), `adoption lines span the chart: ${JSON.stringify(lines)}`);
+    assert.ok(lines.some((b) => b.h > 50), `some adoption line rises: ${JSON.stringify(lines)}`);
+    const bars = await boxes('#failures rect.bar');
+    assert.equal(bars.length, 2, JSON.stringify(bars));
+    assert.ok(bars.every((b) => b.w > 0 && b.h > 0), JSON.stringify(bars));
+    const text = await page.evaluate(() => document.body.innerText);
+    assert.match(text, /update_fail · appReadyTimeout/);
+    assert.match(text, /release\.signatureInvalid/);
+
+    assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 0, 'no script element on the page');
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'the hostile version name ran');
+    assert.ok(text.includes('beta #1 (<script>window.__pwned = 1</script>)'), 'the hostile name is shown as text');
+
+    const shot = path.join(OUT, 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(fs.statSync(shot).size > 10_000, 'the screenshot has content');
+    console.log(`  screenshot: ${shot}`);
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'dashboard.failed.png'), fullPage: true }).catch(() => {});
+    e.message += `\n(liveship serve log: ${serve.logFile})`;
+    throw e;
+  } finally {
+    await context.close();
+    await serve.stop();
   }
 });
