@@ -177,7 +177,10 @@ fn print_table(args: &Args, max_rate: f64, decisions: &[Decision]) {
         println!(
             "  #{:<5} {:<16} devices {:>6}  failed {:>6}  lower bound {:>6.2}%  {what}",
             d.sequence,
-            d.version.chars().filter(|c| !c.is_control()).collect::<String>(),
+            d.version
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>(),
             d.devices,
             d.failed,
             d.failure_rate_low * 100.0
@@ -188,6 +191,47 @@ fn print_table(args: &Args, max_rate: f64, decisions: &[Decision]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn release(devices: u64, failed: u64, low: f64) -> ReleaseStats {
+        ReleaseStats {
+            channel: "production".into(),
+            sequence: 2,
+            version: "1.0.2".into(),
+            devices,
+            downloads: devices,
+            installs: devices,
+            confirmed: devices - failed,
+            reverted: failed,
+            failed,
+            failure_rate: failed as f64 / devices as f64,
+            failure_rate_low: low,
+            failure_rate_high: 1.0,
+            failures: vec![],
+        }
+    }
+
+    #[test]
+    fn the_guard_revokes_on_the_lower_bound_with_enough_devices_only() {
+        // 6 of 20 failed: lower bound 0.1455 > 5%.
+        assert_eq!(
+            verdict(&release(20, 6, 0.1455), 0.05, 20, false),
+            Verdict::Revoke
+        );
+        // 2 of 20: rate 10% but lower bound 0.0279 is under 5%: not yet clear.
+        assert_eq!(
+            verdict(&release(20, 2, 0.0279), 0.05, 20, false),
+            Verdict::Healthy
+        );
+        // Too few devices, however bad.
+        assert_eq!(
+            verdict(&release(3, 3, 0.4385), 0.05, 20, false),
+            Verdict::TooFewDevices
+        );
+        assert_eq!(
+            verdict(&release(20, 6, 0.1455), 0.05, 20, true),
+            Verdict::AlreadyRevoked
+        );
+    }
 
     #[test]
     fn rates_are_percentages_or_fractions_strictly_between_0_and_1() {

@@ -13,6 +13,7 @@ mod collector;
 mod demo;
 mod dev;
 mod device;
+mod guard;
 mod keygen;
 mod keys;
 mod log;
@@ -56,6 +57,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Per-release figures from the stats collector's store: devices, downloads, failures
     Stats(stats::Args),
+    /// Revoke a release whose failure rate is clearly above a threshold (dry run by default)
+    Guard(guard::Args),
     /// Run the whole flow end to end on loopback: publish, serve, update, revert, delta
     Demo(demo::DemoArgs),
     /// Drive the device core from a shell: install, launch, ready, status, check, update, ...
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Serve(a) => serve::run(a).map_err(Into::into),
         Command::Stats(a) => stats::run(a),
+        Command::Guard(a) => guard::run(a),
         Command::Device(a) => device::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Dev(a) => dev::run(*a),

@@ -22,7 +22,7 @@ pub struct ReleaseStats {
     pub devices: u64,
     /// Devices that completed a download of it (`download_complete`).
     pub downloads: u64,
-    /// Devices that started it on trial (`trial_start`).
+    /// Devices that started it on trial (`trial_start`, or `set`: made current at once).
     pub installs: u64,
     /// Devices that confirmed it (`app_ready`).
     pub confirmed: u64,

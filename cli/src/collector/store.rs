@@ -43,7 +43,11 @@ fn release_counts_sql(channel_filter: bool) -> String {
          FROM events WHERE sequence IS NOT NULL{filter} \
          GROUP BY channel, sequence, version_name ORDER BY channel, sequence, version_name",
         downloads = distinct_with(actions::DOWNLOAD_COMPLETE),
-        installs = distinct_with(actions::TRIAL_START),
+        // A trial started at a launch, or made current at once (`set`, immediate apply).
+        installs = format!(
+            "COUNT(DISTINCT CASE WHEN action IN ({}) THEN device_id END)",
+            sql_list([actions::TRIAL_START, actions::SET].into_iter())
+        ),
         confirmed = distinct_with(actions::APP_READY),
         reverted = distinct_with(actions::UPDATE_FAIL),
         filter = if channel_filter {
