@@ -36,6 +36,11 @@ fn release_counts_sql(channel_filter: bool) -> String {
     );
     let distinct_with =
         |action: &str| format!("COUNT(DISTINCT CASE WHEN action = '{action}' THEN device_id END)");
+    // A trial started at a launch, or made current at once (`set`, immediate apply).
+    let installs = format!(
+        "COUNT(DISTINCT CASE WHEN action IN ({}) THEN device_id END)",
+        sql_list([actions::TRIAL_START, actions::SET].into_iter())
+    );
     format!(
         "SELECT channel, sequence, version_name, COUNT(DISTINCT device_id), {downloads}, \
          {installs}, {confirmed}, {reverted}, \
@@ -43,11 +48,7 @@ fn release_counts_sql(channel_filter: bool) -> String {
          FROM events WHERE sequence IS NOT NULL{filter} \
          GROUP BY channel, sequence, version_name ORDER BY channel, sequence, version_name",
         downloads = distinct_with(actions::DOWNLOAD_COMPLETE),
-        // A trial started at a launch, or made current at once (`set`, immediate apply).
-        installs = format!(
-            "COUNT(DISTINCT CASE WHEN action IN ({}) THEN device_id END)",
-            sql_list([actions::TRIAL_START, actions::SET].into_iter())
-        ),
+        installs = installs,
         confirmed = distinct_with(actions::APP_READY),
         reverted = distinct_with(actions::UPDATE_FAIL),
         filter = if channel_filter {
