@@ -88,7 +88,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Serves `repo` on 127.0.0.1 with `liveship serve`'s router, counting bundle downloads.
-fn start_server(repo: PathBuf, bundle_gets: Arc<AtomicUsize>) -> Result<String> {
+fn start_server(repo: PathBuf, stats_db: &Path, bundle_gets: Arc<AtomicUsize>) -> Result<String> {
+    let collector = crate::collector::router(crate::collector::Store::open(
+        stats_db.to_str().context("the demo folder is not UTF-8")?,
+    )?);
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
@@ -101,17 +104,18 @@ fn start_server(repo: PathBuf, bundle_gets: Arc<AtomicUsize>) -> Result<String> 
                 .expect("runtime");
             rt.block_on(async move {
                 let counter = bundle_gets.clone();
-                let app = crate::serve::router(repo).layer(axum::middleware::from_fn(
-                    move |req: axum::extract::Request, next: axum::middleware::Next| {
-                        let counter = counter.clone();
-                        async move {
-                            if req.uri().path().starts_with("/bundles/") {
-                                counter.fetch_add(1, Ordering::SeqCst);
+                let app =
+                    crate::serve::app(repo, Some(collector)).layer(axum::middleware::from_fn(
+                        move |req: axum::extract::Request, next: axum::middleware::Next| {
+                            let counter = counter.clone();
+                            async move {
+                                if req.uri().path().starts_with("/bundles/") {
+                                    counter.fetch_add(1, Ordering::SeqCst);
+                                }
+                                next.run(req).await
                             }
-                            next.run(req).await
-                        }
-                    },
-                ));
+                        },
+                    ));
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
                 let _ = axum::serve(listener, service).await;
@@ -246,8 +250,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let repo = root.join("repo");
     std::fs::create_dir_all(&repo)?;
     let bundle_gets = Arc::new(AtomicUsize::new(0));
-    let url = start_server(repo.clone(), bundle_gets.clone())?;
-    t.say(&format!("serve the release repository on {url}"));
+    let stats_db = root.join("stats.db");
+    let url = start_server(repo.clone(), &stats_db, bundle_gets.clone())?;
+    t.say(&format!(
+        "serve the release repository on {url}, with the stats collector at {url}stats"
+    ));
 
     let config: Config = serde_json::from_value(serde_json::json!({
         "appId": APP_ID,
@@ -256,6 +263,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         "builtinDir": builtin,
         "builtinVersion": "1.0.0",
         "updateUrl": url,
+        "statsUrl": format!("{url}stats"),
         "allowInsecureLoopback": true,
         "publicKeys": [pinned],
         "bundleKeys": [bundle_key],
@@ -283,6 +291,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     t.say("device: app starts; native start-up asks which bundle to load");
     let app = demo.start_app()?;
+    expect(
+        app.consent() == liveship::config::Consent::Off,
+        "nothing may be collected before the user agrees",
+    )?;
+    // The app asks; this user agrees to anonymous update statistics (docs/PRIVACY.md).
+    app.set_consent(liveship::config::Consent::Anonymous)?;
     let l = app.launch();
     expect(
         l.id == "builtin" && !l.trial,
@@ -447,6 +461,39 @@ pub fn run(args: DemoArgs) -> Result<()> {
     )?;
     t.ok(&format!(
         "restart: {id3} (1.3.0) launched on trial, confirmed, current"
+    ));
+
+    // Monitoring: what the fleet (here, one device with consent) told the collector.
+    t.say("device: send the queued update events (anonymous: no install id) to statsUrl");
+    let flushed = app.flush_stats(true)?;
+    expect(
+        flushed.sent > 0 && flushed.remaining == 0 && flushed.error.is_none(),
+        format!("expected every queued event sent, got {flushed:?}"),
+    )?;
+    t.ok(&format!("{} events sent in batches", flushed.sent));
+    t.say("operator: liveship stats --db stats.db (also at /dashboard)");
+    let stats = crate::stats::release_stats(stats_db.to_str().unwrap_or_default(), Some(CHANNEL))?;
+    crate::stats::print_table(&stats);
+    let of = |seq: u64| stats.iter().find(|s| s.sequence == seq);
+    let counts =
+        |seq: u64| of(seq).map(|s| (s.downloads, s.installs, s.confirmed, s.reverted, s.failed));
+    expect(
+        counts(1) == Some((1, 1, 1, 0, 0))
+            && counts(2) == Some((1, 1, 0, 1, 1))
+            && counts(3) == Some((1, 1, 1, 0, 0)),
+        format!("expected 1.1.0 and 1.3.0 confirmed and 1.2.0 reverted, got {stats:?}"),
+    )?;
+    t.ok("1.1.0 and 1.3.0: downloaded, installed, confirmed; 1.2.0: reverted (notConfirmed)");
+    t.say("operator: liveship guard --max-failure-rate 5% --min-devices 1 (dry run)");
+    let bad = of(2).expect("checked above");
+    let verdict = crate::guard::verdict(bad, 0.05, 1, false);
+    expect(
+        verdict == crate::guard::Verdict::Revoke,
+        format!("expected the guard to stop 1.2.0, got {verdict:?}"),
+    )?;
+    t.ok(&format!(
+        "1.2.0: failure rate lower bound {:.1}% > 5%: `--apply` would publish an incident revoking it",
+        bad.failure_rate_low * 100.0
     ));
 
     println!("\nDemo passed: {} steps behaved as described.", t.step);

@@ -361,7 +361,7 @@ pub fn router(root: PathBuf) -> Router {
 
 /// [`router`], with the collector's routes (`collector`) in front of the files when given: the
 /// request log covers both, the file layers only the files.
-fn app(root: PathBuf, collector: Option<Router>) -> Router {
+pub fn app(root: PathBuf, collector: Option<Router>) -> Router {
     let files = ServeDir::new(&root).append_index_html_on_directories(false);
     let validators = Arc::new(Validators {
         root: root.clone(),

@@ -53,7 +53,7 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-fn print_table(stats: &[ReleaseStats]) {
+pub fn print_table(stats: &[ReleaseStats]) {
     if stats.is_empty() {
         println!("no events about a release");
         return;
