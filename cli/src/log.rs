@@ -61,27 +61,21 @@ fn print_table(entries: &[LogEntry]) {
         println!("no releases");
         return;
     }
-    let rows: Vec<[String; 8]> = entries.iter().map(row).collect();
+    let rows: Vec<[String; 9]> = entries
+        .iter()
+        .map(|e| {
+            let [a, b, c, d, k, i, x, r] = row(e);
+            [a, b, c, d, k, i, x, r, notes(e)]
+        })
+        .collect();
     let header = [
-        "CHANNEL", "SEQ", "KIND", "VERSION", "KEY", "ISSUED", "EXPIRES", "ROLLOUT",
+        "CHANNEL", "SEQ", "KIND", "VERSION", "KEY", "ISSUED", "EXPIRES", "ROLLOUT", "NOTES",
     ];
-    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    // Every column left-aligned.
+    let columns = crate::table::Columns::new(&header, &rows, header.len());
+    println!("{}", columns.line(&header));
     for r in &rows {
-        for (w, cell) in width.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&width)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    println!("{}  NOTES", line(&header.map(String::from)));
-    for (r, e) in rows.iter().zip(entries) {
-        println!("{}  {}", line(r), notes(e));
+        println!("{}", columns.line(r));
     }
 }
 

@@ -21,6 +21,7 @@ mod pack;
 mod refresh;
 mod serve;
 mod stats;
+mod table;
 mod verify;
 
 #[derive(Debug, Parser)]

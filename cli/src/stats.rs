@@ -87,32 +87,10 @@ pub fn print_table(stats: &[ReleaseStats]) {
             ]
         })
         .collect();
-    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, cell) in width.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&width)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                if i < 3 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    println!("{}", line(&header.map(String::from)));
+    let columns = crate::table::Columns::new(&header, &rows, 3);
+    println!("{}", columns.line(&header));
     for (r, s) in rows.iter().zip(stats) {
-        println!("{}", line(r));
+        println!("{}", columns.line(r));
         for f in &s.failures {
             let reason = if f.reason.is_empty() {
                 "(no reason)".to_owned()
