@@ -19,6 +19,8 @@ fuzz_target!(|data: &[u8]| {
         native_build: Some("7".into()),
         data_dir: "/data/liveship".into(),
         builtin_dir: "/data/builtin".into(),
+        os_version: Some("14".into()),
+        is_emulator: false,
     };
     let Ok(cfg) = host.config_from_json(json) else {
         return;
