@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ struct Scene {
     d: Device,
     clock: Arc<ManualClock>,
     status: Arc<AtomicU16>,
+    /// The collector answers 400 to deletion requests (and counts those it takes).
+    refuse_deletions: Arc<AtomicBool>,
+    deletions_taken: Arc<AtomicUsize>,
 }
 
 fn scene_with(tweak: impl FnOnce(&mut liveship::config::Config)) -> Scene {
@@ -34,8 +37,17 @@ fn scene_with(tweak: impl FnOnce(&mut liveship::config::Config)) -> Scene {
     let root = p.repo();
     let status = Arc::new(AtomicU16::new(200));
     let s = status.clone();
+    let refuse_deletions = Arc::new(AtomicBool::new(false));
+    let deletions_taken = Arc::new(AtomicUsize::new(0));
+    let (refuse, taken) = (refuse_deletions.clone(), deletions_taken.clone());
     let net = Net::scripted(move |_, req| {
         if req.path == "/stats" {
+            if String::from_utf8_lossy(&req.body).contains(DELETE_ACTION) {
+                if refuse.load(Ordering::SeqCst) {
+                    return respond("400 Bad Request", &[], b"{\"error\":\"unknown action\"}");
+                }
+                taken.fetch_add(1, Ordering::SeqCst);
+            }
             let code = s.load(Ordering::SeqCst);
             let line = match code {
                 200 => "200 OK",
@@ -59,6 +71,8 @@ fn scene_with(tweak: impl FnOnce(&mut liveship::config::Config)) -> Scene {
         d,
         clock,
         status,
+        refuse_deletions,
+        deletions_taken,
     }
 }
 
@@ -348,6 +362,61 @@ fn delete_data_erases_rotates_the_id_and_asks_the_collector_to_erase_the_old_one
     assert_eq!(export["history"].as_array().unwrap().len(), 0);
     assert_eq!(export["consent"]["level"], "off");
     assert!(!export.to_string().contains(&old_id));
+}
+
+#[test]
+fn a_refused_deletion_request_stays_queued_while_the_events_behind_it_go() {
+    let s = scene();
+    s.d.updater.set_consent(Consent::Full).unwrap();
+    s.d.updater.check().unwrap();
+    s.refuse_deletions.store(true, Ordering::SeqCst);
+    assert!(s.d.updater.delete_data().unwrap().deletion_requested);
+    s.d.updater.set_consent(Consent::Anonymous).unwrap();
+    s.d.updater.check().unwrap();
+    let r = s.d.updater.flush_stats(true).unwrap();
+    assert_eq!((r.sent, r.deletions_sent, r.refused), (1, 0, 0), "{r:?}");
+    assert!(r.error.unwrap().contains("deletion request"));
+    let queued = s.d.updater.queued_stats().unwrap();
+    assert_eq!(queued.len(), 1, "the deletion request is kept: {queued:?}");
+    assert!(queued[0].body.contains(DELETE_ACTION));
+    // The collector is fixed: the request goes at the next flush.
+    s.refuse_deletions.store(false, Ordering::SeqCst);
+    s.d.updater.flush_stats(true).unwrap();
+    assert_eq!(s.queued(), 0);
+    assert_eq!(s.deletions_taken.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn events_recorded_under_a_higher_level_than_the_one_in_force_are_removed_not_sent() {
+    let s = scene();
+    s.d.updater.set_consent(Consent::Full).unwrap();
+    s.d.updater.check().unwrap();
+    assert_eq!(s.queued(), 1);
+    // What a lowering racing an event could leave behind: an event carrying the install id
+    // queued while the level in force is `anonymous` (written here behind the engine's back,
+    // then the app restarts).
+    let data = s.d.dir.path().join("data");
+    let (mut store, _) = liveship::store::Store::open(&data).unwrap();
+    store
+        .write(|tx| liveship::store::set_consent(tx, Some(Consent::Anonymous)))
+        .unwrap();
+    drop(store);
+    let again = liveship::engine::Engine::open_with_clock(
+        s.d.updater.config().clone(),
+        &data,
+        support::Recorder::default().sink(),
+        fast_http(),
+        s.clock.clone(),
+    )
+    .unwrap();
+    assert_eq!(again.consent(), Consent::Anonymous);
+    again.check().unwrap();
+    let r = again.flush_stats(true).unwrap();
+    assert_eq!((r.sent, r.remaining), (1, 0), "{r:?}");
+    let got = s.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].consent, "anonymous");
+    assert!(!got.iter().any(|e| e.device_id == s.d.updater.device_id()));
 }
 
 #[test]

@@ -372,11 +372,11 @@ fn expired_incident_is_not_obeyed() {
 
 // ---------------------------------------------------------------- publish::revoke (the guard's)
 
-fn revoke(p: &Publisher, sequence: u64) -> liveship::publish::Revoked {
+fn revoke(p: &Publisher, sequences: &[u64]) -> liveship::publish::Revoked {
     liveship::publish::revoke(&liveship::publish::RevokeOptions {
         repo: &p.repo(),
         channel: "production",
-        sequence,
+        sequences,
         signing_key: &p.signing,
         expires_in: 7 * 86_400,
         now: support::now(),
@@ -396,7 +396,7 @@ fn a_revoked_release_is_reverted_on_devices_and_the_last_good_one_serves() {
     assert_ne!(bad, first);
     let fresh = device(&p, &net);
 
-    let r = revoke(&p, 2);
+    let r = revoke(&p, &[2]);
     assert_eq!((r.manifest.sequence, r.base), (3, Some(1)));
     let incident = r.manifest.incident.clone().unwrap();
     assert_eq!(incident.revoked_sequences, [2]);
@@ -433,7 +433,7 @@ fn revoking_a_release_that_a_good_one_already_followed_carries_the_newer_one() {
     let net = Net::repo(p.repo());
     let d = device(&p, &net);
     take_and_confirm(&d);
-    let r = revoke(&p, 2);
+    let r = revoke(&p, &[2]);
     assert_eq!(
         (r.manifest.sequence, r.base),
         (4, Some(3)),
@@ -445,13 +445,69 @@ fn revoking_a_release_that_a_good_one_already_followed_carries_the_newer_one() {
 }
 
 #[test]
+fn two_bad_releases_revoked_together_send_devices_back_to_the_good_one_and_their_content_stays_out()
+{
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    p.pack(2, "two");
+    p.pack(3, "three");
+    let net = Net::repo(p.repo());
+    let d = device(&p, &net);
+    take_and_confirm(&d);
+    let r = revoke(&p, &[2, 3]);
+    assert_eq!((r.manifest.sequence, r.base), (4, Some(1)));
+    let incident = r.manifest.incident.clone().unwrap();
+    assert_eq!(incident.revoked_sequences, [2, 3]);
+    let mut bad = vec![
+        p_manifest(&p, 2).content_id(),
+        p_manifest(&p, 3).content_id(),
+    ];
+    bad.sort();
+    assert_eq!(
+        incident.revoked_sha256, bad,
+        "the bad content is revoked too"
+    );
+    let _ = d.updater.update().unwrap();
+    assert_eq!(d.updater.launch().version, "1.0.1");
+}
+
+#[test]
+fn a_second_revocation_never_republishes_bad_content_an_earlier_incident_carried() {
+    let p = Publisher::new(true);
+    p.pack(1, "one");
+    p.pack(2, "two");
+    p.pack(3, "three");
+    let net = Net::repo(p.repo());
+    // 2 is revoked first; its incident (4) carries 3's content. Then 3 turns out bad too: the
+    // next incident must carry neither 3 nor 4 (3's content under another sequence), but 1.
+    let first = revoke(&p, &[2]);
+    assert_eq!(first.base, Some(3));
+    let d = device(&p, &net);
+    take_and_confirm(&d);
+    assert_eq!(d.updater.current().unwrap().version, "1.0.3");
+    let r = revoke(&p, &[3]);
+    assert_eq!((r.manifest.sequence, r.base), (5, Some(1)));
+    let incident = r.manifest.incident.clone().unwrap();
+    assert_eq!(incident.revoked_sequences, [2, 3], "cumulative");
+    assert_eq!(r.manifest.bundle, p_manifest(&p, 1).bundle);
+    let _ = d.updater.update().unwrap();
+    assert_eq!(d.updater.launch().version, "1.0.1");
+    assert!(d
+        .updater
+        .list()
+        .unwrap()
+        .iter()
+        .any(|b| b.version == "1.0.3" && b.failed_reason.is_some()));
+}
+
+#[test]
 fn revoking_the_first_release_of_a_channel_sends_devices_to_the_built_in_bundle() {
     let p = Publisher::new(true);
     p.pack(1, "one");
     let net = Net::repo(p.repo());
     let d = device(&p, &net);
     take_and_confirm(&d);
-    let r = revoke(&p, 1);
+    let r = revoke(&p, &[1]);
     assert_eq!(r.base, None);
     assert!(r.manifest.incident.as_ref().unwrap().revert_to_builtin);
     let _ = d.updater.update();
@@ -465,7 +521,7 @@ fn revoke_refuses_a_sequence_the_channel_never_published() {
     let err = liveship::publish::revoke(&liveship::publish::RevokeOptions {
         repo: &p.repo(),
         channel: "production",
-        sequence: 9,
+        sequences: &[9],
         signing_key: &p.signing,
         expires_in: 86_400,
         now: support::now(),

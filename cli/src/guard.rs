@@ -111,31 +111,39 @@ pub fn run(args: Args) -> Result<()> {
     let signing = keys::load_signing_key(args.signing_key.as_deref())?;
     let stats = crate::stats::release_stats(&args.db, Some(&args.channel))?;
     let revoked = publish::revoked_sequences(&args.repo, &args.channel, &signing)?;
-    let mut decisions = Vec::new();
-    for s in &stats {
-        let v = verdict(s, max_rate, args.min_devices, revoked.contains(&s.sequence));
-        let mut incident_sequence = None;
-        if v == Verdict::Revoke && args.apply {
-            let done = publish::revoke(&RevokeOptions {
-                repo: &args.repo,
-                channel: &args.channel,
-                sequence: s.sequence,
-                signing_key: &signing,
-                expires_in,
-                now: SystemClock.now(),
-            })
-            .with_context(|| format!("revoking {}#{}", args.channel, s.sequence))?;
-            incident_sequence = Some(done.manifest.sequence);
-        }
-        decisions.push(Decision {
+    let mut decisions: Vec<Decision> = stats
+        .iter()
+        .map(|s| Decision {
             sequence: s.sequence,
             version: s.version.clone(),
             devices: s.devices,
             failed: s.failed,
             failure_rate_low: s.failure_rate_low,
-            verdict: v,
-            incident_sequence,
-        });
+            verdict: verdict(s, max_rate, args.min_devices, revoked.contains(&s.sequence)),
+            incident_sequence: None,
+        })
+        .collect();
+    let to_revoke: Vec<u64> = decisions
+        .iter()
+        .filter(|d| d.verdict == Verdict::Revoke)
+        .map(|d| d.sequence)
+        .collect();
+    if args.apply && !to_revoke.is_empty() {
+        // One incident for all of them: one by one, the first would carry the next bad one.
+        let done = publish::revoke(&RevokeOptions {
+            repo: &args.repo,
+            channel: &args.channel,
+            sequences: &to_revoke,
+            signing_key: &signing,
+            expires_in,
+            now: SystemClock.now(),
+        })
+        .with_context(|| format!("revoking {}#{to_revoke:?}", args.channel))?;
+        for d in &mut decisions {
+            if d.verdict == Verdict::Revoke {
+                d.incident_sequence = Some(done.manifest.sequence);
+            }
+        }
     }
     if args.json {
         println!(

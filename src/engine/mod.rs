@@ -197,10 +197,7 @@ impl Engine {
             }),
         };
         if let Some(old) = native_before {
-            engine.report(Report::NativeUpdateDetected {
-                old,
-                new: engine.inner.config.native_version.clone(),
-            });
+            engine.report(Report::NativeUpdateDetected { old });
         }
         Ok(engine)
     }

@@ -140,13 +140,18 @@ impl Engine {
     }
 
     /// Queues the event for `report` when the consent level and a `statsUrl` allow it. Never
-    /// fails: telemetry must not break what it reports on.
+    /// fails: telemetry must not break what it reports on. The consent level is held until the
+    /// event is queued, so a `setConsent` that lowers it either comes first (nothing is queued)
+    /// or purges this event too.
     pub(super) fn report(&self, report: Report) {
-        let consent = self.consent();
-        if consent == Consent::Off || self.stats_url().is_none() {
+        if self.stats_url().is_none() {
             return;
         }
-        if let Err(e) = self.queue_report(&report, consent) {
+        let consent = self.inner.consent.lock().unwrap_or_else(|p| p.into_inner());
+        if *consent == Consent::Off {
+            return;
+        }
+        if let Err(e) = self.queue_report(&report, *consent) {
             log::warn!("telemetry: could not queue {report:?}: {e}");
         }
     }
@@ -224,11 +229,20 @@ impl Engine {
             } else {
                 MAX_BATCH
             };
+            // Deletion requests the collector refused stay queued (the user's erasure must not
+            // be lost to a misconfigured collector) and are tried again at the next flush.
+            let mut kept = 0;
             loop {
-                if kind == QueueKind::Event && self.consent() == Consent::Off {
-                    break;
-                }
-                let rows = store::queued_stats(self.store().read(), kind, batch)?;
+                let rows = match kind {
+                    QueueKind::Deletion => {
+                        let rows = store::queued_stats(self.store().read(), kind, kept + 1)?;
+                        rows.into_iter().skip(kept).collect::<Vec<_>>()
+                    }
+                    QueueKind::Event => match self.events_to_send(batch)? {
+                        Some(rows) => rows,
+                        None => break,
+                    },
+                };
                 if rows.is_empty() {
                     break;
                 }
@@ -261,6 +275,14 @@ impl Engine {
                 if delivery == Delivery::Retry {
                     break;
                 }
+                if delivery == Delivery::Refused && kind == QueueKind::Deletion {
+                    kept += 1;
+                    report.error = Some(
+                        "the collector refused a deletion request; it stays queued and is sent again"
+                            .into(),
+                    );
+                    continue;
+                }
                 let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
                 self.store().write(|tx| store::remove_stats(tx, &seqs))?;
                 let n = rows.len() as u64;
@@ -284,8 +306,42 @@ impl Engine {
             }
             None => *backoff = Backoff::default(),
         }
-        report.error = failed;
+        if failed.is_some() {
+            report.error = failed;
+        }
         self.finish_report(report)
+    }
+
+    /// The next batch of events to send, read while the consent level is held: `None` under
+    /// `off`; events recorded under a higher level than the one in force now (which lowering it
+    /// purges) are removed, never sent.
+    fn events_to_send(&self, batch: usize) -> Result<Option<Vec<store::Queued>>, CoreError> {
+        let consent = self.inner.consent.lock().unwrap_or_else(|p| p.into_inner());
+        if *consent == Consent::Off {
+            return Ok(None);
+        }
+        let mut store = self.store();
+        loop {
+            let rows = store::queued_stats(store.read(), QueueKind::Event, batch)?;
+            let (send, above): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| {
+                let recorded = serde_json::from_str::<telemetry::StatsEvent>(&r.body)
+                    .ok()
+                    .and_then(|e| Consent::parse(&e.consent));
+                recorded.is_some_and(|level| level <= *consent)
+            });
+            if above.is_empty() {
+                return Ok(Some(send));
+            }
+            let seqs: Vec<i64> = above.iter().map(|r| r.seq).collect();
+            store.write(|tx| store::remove_stats(tx, &seqs))?;
+            log::warn!(
+                "telemetry: removed {} event(s) recorded under a higher consent level",
+                seqs.len()
+            );
+            if !send.is_empty() {
+                return Ok(Some(send));
+            }
+        }
     }
 
     fn finish_report(&self, mut report: FlushReport) -> Result<FlushReport, CoreError> {
@@ -347,16 +403,12 @@ impl Engine {
     /// sent), a deletion request for the old id is queued and sent now in the background; the
     /// collector erases that id's rows. Returns the new install id.
     pub fn delete_data(&self) -> Result<DeletedData, CoreError> {
-        let old_version = self.serving_version();
+        // No `reset` event: it would be erased with the queue a moment later.
         crate::boot::erase_bundles(&mut self.store())?;
         self.set_delay(&[])?;
-        self.report(Report::Reset {
-            old_version,
-            to: None,
-        });
+        let mut consent = self.inner.consent.lock().unwrap_or_else(|p| p.into_inner());
         let old_id = self.device_id();
         let new_id = hex::encode(crate::crypto::random_bytes::<16>());
-        let mut consent = self.inner.consent.lock().unwrap_or_else(|p| p.into_inner());
         let request = (*consent == Consent::Full && self.stats_url().is_some()).then(|| {
             telemetry::deletion_request(&self.inner.config, &old_id, self.inner.clock.now())
         });
@@ -373,13 +425,15 @@ impl Engine {
             }
             Ok(())
         })?;
-        *consent = self.inner.config.default_consent.unwrap_or_default();
-        drop(consent);
+        // The new id is in place before the consent level is released: an event reported in
+        // between never carries the old id.
         *self
             .inner
             .device_id
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = new_id.clone();
+        *consent = self.inner.config.default_consent.unwrap_or_default();
+        drop(consent);
         let now = self.current()?;
         self.emit(crate::events::Event::ReloadRequired {
             bundle_id: now.id,

@@ -1,8 +1,12 @@
-//! `revoke`: contains a bad release. It publishes a new sequence of the channel whose signed
-//! incident revokes the bad sequence (devices running it revert, devices that do not have it
-//! never take it: the high-water mark passes it) and whose content is the newest other release
-//! of the channel that no incident revoked (the one before it, or a good one published after
-//! it), so the devices that have it keep it and new devices get it. Without such a release the incident also tells devices to serve the built-in bundle.
+//! `revoke`: contains bad releases. It publishes a new sequence of the channel whose signed
+//! incident revokes the bad sequences and their content (devices running them revert, devices
+//! that do not have them never take them: the high-water mark passes them and their content is
+//! blocklisted) and whose content is the newest other release of the channel that is not bad:
+//! not revoked by this or an earlier incident, and not carrying the content of a revoked
+//! release (an earlier incident re-publishes content under a new sequence). So the devices that
+//! have it keep it and new devices get it. Without such a release the incident also tells
+//! devices to serve the built-in bundle. Each incident repeats every earlier revocation of the
+//! channel, so the newest sequence alone says everything a device must obey.
 //! The rollout guard (`liveship guard --apply`) calls it; people can too.
 //!
 //! Only releases that verify under the signing key are read (the key that would sign the
@@ -20,8 +24,9 @@ use crate::release::{self, Incident, Manifest, PinnedKey};
 pub struct RevokeOptions<'a> {
     pub repo: &'a Path,
     pub channel: &'a str,
-    /// The sequence devices must stop running.
-    pub sequence: u64,
+    /// The sequences devices must stop running (all at once: revoking them one by one would
+    /// publish, in between, an incident carrying the next bad one).
+    pub sequences: &'a [u64],
     pub signing_key: &'a SigningKey,
     /// Seconds from now until devices refuse the incident.
     pub expires_in: u64,
@@ -104,34 +109,58 @@ pub fn revoked_sequences(
     Ok(out)
 }
 
-/// Publishes the incident that revokes `opts.sequence` (see the module docs).
+/// Publishes the incident that revokes `opts.sequences` (see the module docs).
 pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
     super::validate_channel(opts.channel)?;
     let key = own_key(opts.signing_key);
     let all = releases(opts.repo, opts.channel, &key)?;
-    let Some(bad) = all.iter().find(|m| m.sequence == opts.sequence) else {
+    if opts.sequences.is_empty() {
         return Err(PublishError::Invalid {
             what: "sequence",
-            reason: format!(
-                "{}: channel {:?} has no release {} signed by key {} in {}",
-                opts.sequence,
-                opts.channel,
-                opts.sequence,
-                key.key_id,
-                opts.repo.join("releases").display()
-            ),
+            reason: "no sequence to revoke".into(),
         });
-    };
-    let revoked: Vec<u64> = all
+    }
+    let mut bad = Vec::new();
+    for seq in opts.sequences {
+        let Some(m) = all.iter().find(|m| m.sequence == *seq) else {
+            return Err(PublishError::Invalid {
+                what: "sequence",
+                reason: format!(
+                    "{seq}: channel {:?} has no release {seq} signed by key {} in {}",
+                    opts.channel,
+                    key.key_id,
+                    opts.repo.join("releases").display()
+                ),
+            });
+        };
+        bad.push(m);
+    }
+    let mut revoked: Vec<u64> = all
         .iter()
         .filter_map(|m| m.incident.as_ref())
         .flat_map(|i| i.revoked_sequences.iter().copied())
-        .chain([opts.sequence])
+        .chain(opts.sequences.iter().copied())
         .collect();
-    // The newest release still standing, before or after the bad one: carrying an older one
+    revoked.sort_unstable();
+    revoked.dedup();
+    let mut bad_content: Vec<String> = all
+        .iter()
+        .filter(|m| revoked.contains(&m.sequence))
+        .map(|m| m.content_id())
+        .chain(
+            all.iter()
+                .filter_map(|m| m.incident.as_ref())
+                .flat_map(|i| i.revoked_sha256.iter().cloned()),
+        )
+        .collect();
+    bad_content.sort_unstable();
+    bad_content.dedup();
+    // The newest release still standing, before or after the bad ones: carrying an older one
     // when a newer good release is published would roll the devices on it back.
     let base = all.iter().rfind(|m| {
-        !revoked.contains(&m.sequence) && !m.incident.as_ref().is_some_and(|i| i.revert_to_builtin)
+        !revoked.contains(&m.sequence)
+            && !bad_content.contains(&m.content_id())
+            && !m.incident.as_ref().is_some_and(|i| i.revert_to_builtin)
     });
     let latest = all.last().map(|m| m.sequence).unwrap_or(0);
     let published = super::published_sequence(
@@ -142,7 +171,9 @@ pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
     )?
     .unwrap_or(0);
     let sequence = latest.max(published) + 1;
-    let carried = base.unwrap_or(bad);
+    // A revert to built-in carries the newest bad release's files: its content is revoked by
+    // the same incident, so no device installs it.
+    let carried = base.unwrap_or(bad[bad.len() - 1]);
     let manifest = Manifest {
         sequence,
         version: carried.version.clone(),
@@ -150,8 +181,8 @@ pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
         expires_at: opts.now.saturating_add(opts.expires_in),
         rollout: None,
         incident: Some(Incident {
-            revoked_sequences: vec![opts.sequence],
-            revoked_sha256: vec![],
+            revoked_sequences: revoked,
+            revoked_sha256: bad_content,
             revert_to_builtin: base.is_none(),
         }),
         ..carried.clone()

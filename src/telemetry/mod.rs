@@ -206,9 +206,9 @@ pub enum Report {
         old_version: String,
         to: Option<ReleaseRef>,
     },
+    /// The native version changed since the last start (`old`: the one before).
     NativeUpdateDetected {
         old: String,
-        new: String,
     },
     UpdatesStale {
         channel: String,
@@ -314,9 +314,9 @@ pub fn event(report: &Report, d: &Device<'_>) -> Option<StatsEvent> {
             }
             ("reset", to.as_ref())
         }
-        Report::NativeUpdateDetected { old, new } => {
+        Report::NativeUpdateDetected { old } => {
+            // The new native version is `version_build`, like every event's.
             e.old_version_name = old.clone();
-            e.reason = Some(format!("native {old} -> {new}"));
             ("native_update_detected", None)
         }
         Report::UpdatesStale {
@@ -326,7 +326,7 @@ pub fn event(report: &Report, d: &Device<'_>) -> Option<StatsEvent> {
         } => {
             e.channel = channel.clone();
             e.sequence = Some(*sequence);
-            e.reason = Some(format!("ageSeconds {age_seconds}"));
+            e.age_seconds = Some(*age_seconds);
             ("updates_stale", None)
         }
     };
@@ -334,31 +334,34 @@ pub fn event(report: &Report, d: &Device<'_>) -> Option<StatsEvent> {
     if let Some(r) = release {
         about(&mut e, r);
     }
-    e.device_id = match d.consent {
-        Consent::Full => d.install_id.to_string(),
-        _ => anonymous_id(d.secret, &e.channel, e.sequence),
+    e.device_id = match (d.consent, e.sequence) {
+        (Consent::Full, _) => d.install_id.to_string(),
+        (_, Some(sequence)) => anonymous_id(d.secret, &e.channel, sequence),
+        // An event about no release (a check that found nothing, a native update) gets a
+        // pseudonym of its own: one shared by all of them would link them over the years.
+        (_, None) => uuid_shaped(&crate::crypto::random_bytes::<16>()),
     };
     Some(e)
 }
 
-/// The pseudonym an anonymous event carries: a UUID-shaped digest of the device-local
-/// `secret` (never sent), the channel and the release sequence. Events of one device about one
-/// release share it (so a collector counts that device once for that release); it is unrelated
-/// to the install id, and ids of different releases cannot be linked without the secret.
-pub fn anonymous_id(secret: &str, channel: &str, sequence: Option<u64>) -> String {
+/// The pseudonym an anonymous event about a release carries: a UUID-shaped digest of the
+/// device-local `secret` (never sent), the channel and the release sequence. Events of one
+/// device about one release share it (so a collector counts that device once for that
+/// release); it is unrelated to the install id, and ids of different releases cannot be linked
+/// without the secret. Events about no release carry a random one each.
+pub fn anonymous_id(secret: &str, channel: &str, sequence: u64) -> String {
     let mut h = Sha256::new();
     h.update(b"liveship anonymous id\n");
     h.update(secret.as_bytes());
     h.update(b"\n");
     h.update(channel.as_bytes());
     h.update(b"\n");
-    h.update(
-        sequence
-            .map(|s| s.to_string())
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    let d = hex::encode(&h.finalize()[..16]);
+    h.update(sequence.to_string().as_bytes());
+    uuid_shaped(&h.finalize()[..16])
+}
+
+fn uuid_shaped(bytes: &[u8]) -> String {
+    let d = hex::encode(bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &d[..8],

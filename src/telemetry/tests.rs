@@ -130,8 +130,41 @@ fn an_anonymous_event_never_carries_the_install_id_and_its_id_is_per_release() {
     );
     // Another secret (after deleteData) gives an unrelated id for the same release.
     assert_ne!(
-        anonymous_id("local secret", "production", Some(2)),
-        anonymous_id("new secret", "production", Some(2))
+        anonymous_id("local secret", "production", 2),
+        anonymous_id("new secret", "production", 2)
+    );
+}
+
+#[test]
+fn anonymous_events_about_no_release_cannot_be_linked_to_each_other() {
+    let reports = [
+        Report::NoUpdate {
+            code: "upToDate".into(),
+        },
+        Report::NoUpdate {
+            code: "upToDate".into(),
+        },
+        Report::NativeUpdateDetected {
+            old: "2.0.0".into(),
+        },
+    ];
+    let ids: Vec<String> = reports
+        .iter()
+        .map(|r| event_at(r, Consent::Anonymous).unwrap().device_id)
+        .collect();
+    assert_ne!(
+        ids[0], ids[1],
+        "two checks a day apart must not share an id"
+    );
+    assert_ne!(ids[1], ids[2]);
+    assert!(ids.iter().all(|id| id.len() == 36 && id != INSTALL_ID));
+    // Under `full` they all carry the install id.
+    let full = event_at(&reports[2], Consent::Full).unwrap();
+    assert_eq!(full.device_id, INSTALL_ID);
+    assert_eq!(
+        (full.old_version_name.as_str(), full.reason),
+        ("2.0.0", None),
+        "the native versions are fields, not text in `reason`"
     );
 }
 

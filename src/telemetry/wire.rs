@@ -69,6 +69,9 @@ pub struct StatsEvent {
     /// Liveship: whether the download was a delta (`download_complete`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta: Option<bool>,
+    /// Liveship: how old the newest verified envelope is, in seconds (`updates_stale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<u64>,
     /// Liveship: when it happened on the device, Unix seconds (events are sent in batches,
     /// later than they happen).
     #[serde(default)]
