@@ -22,34 +22,53 @@ if ((${#missing[@]})); then
 fi
 need_tool cargo || { echo "test.sh: FAILED: cargo is missing (install Rust stable)" >&2; exit 1; }
 
-echo "== cargo fmt --check"
+# Each phase prints its duration, and the closing line lists them: CI must stay under 30 minutes
+# on 2 cores, and this is where to look when it grows.
+timings=()
+phase_start=$(date +%s)
+phase_name="" phase_label=""
+phase() {
+  local now; now=$(date +%s)
+  if [[ -n "$phase_name" ]]; then
+    echo "-- $phase_name took $((now - phase_start)) s"
+    timings+=("$phase_label $((now - phase_start))s")
+  fi
+  phase_name="$1" phase_label="${2:-}" phase_start=$now
+  [[ -n "$phase_name" ]] && echo "== $phase_name"
+  return 0
+}
+test_start=$(date +%s)
+
+phase "cargo fmt --check" fmt
 cargo fmt --all -- --check
-echo "== cargo clippy"
+phase "cargo clippy" clippy
 cargo clippy --workspace --all-targets -- -D warnings
 log_dir=$(mktemp -d "${TMPDIR:-/tmp}/liveship-test.XXXXXX")
-echo "== cargo test --workspace"
+phase "cargo test --workspace" rust
 cargo test --workspace 2>&1 | tee "$log_dir/cargo-test.log"
-echo "== collector on PostgreSQL"
+phase "collector on PostgreSQL" postgres
 scripts/postgres-test.sh
 
-echo "== bindings (Kotlin, Python, Swift generation) against a loopback server"
+phase "bindings (Kotlin, Python, Swift generation) against a loopback server" bindings
 scripts/bindings-test.sh
-echo "== Capacitor plugin: TypeScript build and tests, host Kotlin tests against the library"
+phase "Capacitor plugin: TypeScript build and tests, host Kotlin tests against the library" plugin
 scripts/plugin-test.sh
-echo "== Android Kotlin compiled against the real Capacitor API (android/compile-check/README.md)"
+phase "Android Kotlin compiled against the real Capacitor API (android/compile-check/README.md)" android
 scripts/android-compile-check.sh
-echo "== the app in headless Chromium on Capacitor's bridge, through liveship dev"
+phase "the app in headless Chromium on Capacitor's bridge, through liveship dev" browser
 scripts/browser-test.sh
-echo "== aarch64 tests under qemu-user"
+phase "aarch64 tests under qemu-user" aarch64
 scripts/test-aarch64.sh
 
-echo "== fuzz targets, bounded (docs/FUZZING.md runs them for hours)"
+phase "fuzz targets, bounded (docs/FUZZING.md runs them for hours)" fuzz
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz.sh
-echo "== liveship demo (the README's first command)"
+phase "liveship demo (the README's first command)" demo
 cargo run -q -p liveship-cli -- demo
 
+phase ""
 # One closing line that counts every Rust test (cargo prints one result line per test binary).
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
 echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, Android compile, browser, aarch64, fuzz, demo)"
 echo "rust tests: ${passed} passed, ${failed} failed"
+echo "took $(( $(date +%s) - test_start )) s: $(IFS=,; echo "${timings[*]}")"
