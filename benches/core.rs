@@ -137,5 +137,26 @@ fn install(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stream_open, launch, install);
+/// Capgo v2 bundles: AES-128-CBC decryption as one stream, hashing the plaintext (the work
+/// before the RSA checksum check, which is one public-key operation).
+fn capgo_decrypt(c: &mut Criterion) {
+    use cbc::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
+    let (key, iv) = ([7u8; 16], [9u8; 16]);
+    let mut group = c.benchmark_group("capgo_decrypt");
+    for size in [1usize << 20, 8 << 20] {
+        let plain: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &iv.into())
+            .encrypt_padded_vec::<Pkcs7>(&plain);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &enc, |b, enc| {
+            b.iter(|| {
+                let session = liveship::capgo::SessionKey::from_parts(key, iv);
+                black_box(liveship::capgo::decrypt(&session, &enc[..], std::io::sink()).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, stream_open, launch, install, capgo_decrypt);
 criterion_main!(benches);

@@ -49,6 +49,9 @@ cargo test --workspace 2>&1 | tee "$log_dir/cargo-test.log"
 phase "collector on PostgreSQL" postgres
 scripts/postgres-test.sh
 
+phase "Capgo v2 bundles made by the real @capgo/cli (docs/CAPGO.md)" capgo
+scripts/capgo-test.sh
+
 phase "bindings (Kotlin, Python, Swift generation) against a loopback server" bindings
 scripts/bindings-test.sh
 phase "Capacitor plugin: TypeScript build and tests, host Kotlin tests against the library" plugin
@@ -69,6 +72,6 @@ phase ""
 # One closing line that counts every Rust test (cargo prints one result line per test binary).
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
-echo "test.sh: all checks passed (fmt, clippy, Rust tests, bindings, plugin, Android compile, browser, aarch64, fuzz, demo)"
+echo "test.sh: all checks passed (fmt, clippy, Rust tests, PostgreSQL, Capgo bundles, bindings, plugin, Android compile, browser, aarch64, fuzz, demo)"
 echo "rust tests: ${passed} passed, ${failed} failed"
 echo "took $(( $(date +%s) - test_start )) s: $(IFS=,; echo "${timings[*]}")"

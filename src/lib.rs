@@ -12,6 +12,7 @@
 mod android;
 pub mod boot;
 pub mod capacitor;
+pub mod capgo;
 pub mod check;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Capgo v2 bundles made by the real @capgo/cli, opened by the core (tests/capgo_bundles.rs).
+#
+# Installs the pinned @capgo/cli and @capgo/capacitor-updater (the CLI refuses to zip without the
+# plugin installed) into target/capgo/npm when missing, then makes the fixtures in a fresh
+# target/capgo/fixtures, offline: two key pairs (`key create`), one web folder zipped
+# (`bundle zip --key-v2`) and encrypted with each key (`bundle encrypt`). Nothing made here is
+# committed. Then runs the ignored tests of tests/capgo_bundles.rs with LIVESHIP_CAPGO_FIXTURES
+# naming the fixtures' JSON.
+#
+# Needs: node and npm (fails naming them).
+# Usage: scripts/capgo-test.sh [test name filter]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+die() { echo "capgo-test: FAILED: $*" >&2; exit 1; }
+command -v node >/dev/null || die "node is missing (install Node 20 or later)"
+command -v npm >/dev/null || die "npm is missing"
+
+CLI_VERSION=8.68.1
+UPDATER_VERSION=8.51.23
+NPM_DIR="$ROOT/target/capgo/npm"
+CAPGO="$NPM_DIR/node_modules/.bin/capgo"
+if [[ ! -x "$CAPGO" ]] || ! grep -q "\"version\": \"$CLI_VERSION\"" "$NPM_DIR/node_modules/@capgo/cli/package.json" 2>/dev/null; then
+    echo "capgo-test: installing @capgo/cli@$CLI_VERSION and @capgo/capacitor-updater@$UPDATER_VERSION into $NPM_DIR"
+    mkdir -p "$NPM_DIR"
+    [[ -f "$NPM_DIR/package.json" ]] || echo '{"name":"liveship-capgo-fixtures","private":true}' > "$NPM_DIR/package.json"
+    (cd "$NPM_DIR" && npm install --no-audit --no-fund --loglevel=error \
+        "@capgo/cli@$CLI_VERSION" "@capgo/capacitor-updater@$UPDATER_VERSION" "@capacitor/core@8") \
+        || die "npm install @capgo/cli@$CLI_VERSION failed"
+fi
+
+FIX="$ROOT/target/capgo/fixtures"
+rm -rf "$FIX"
+mkdir -p "$FIX"
+# The CLI looks for the plugin in the project's node_modules.
+project() {
+    local dir=$1
+    mkdir -p "$dir/www/assets"
+    ln -s "$NPM_DIR/node_modules" "$dir/node_modules"
+    echo "{\"name\":\"fixture-app\",\"version\":\"1.0.0\",\"dependencies\":{\"@capgo/capacitor-updater\":\"$UPDATER_VERSION\"}}" > "$dir/package.json"
+    echo '{"appId":"com.example.app","appName":"Fixture","webDir":"www","plugins":{"CapacitorUpdater":{}}}' \
+        > "$dir/capacitor.config.json"
+}
+capgo() { (cd "$1" && shift && CI=1 "$CAPGO" "$@" </dev/null) 2> >(grep -v "Node.js 20 and below" >&2); }
+
+project "$FIX/app"
+project "$FIX/other"
+cat > "$FIX/app/www/index.html" <<'EOF'
+<!doctype html><html><head><script src="assets/app.js"></script></head>
+<body><h1>Capgo fixture 1.0.1</h1></body></html>
+EOF
+echo 'window.CapacitorUpdater && window.CapacitorUpdater.notifyAppReady();' > "$FIX/app/www/assets/app.js"
+# Enough bytes that the zip spans many AES blocks and reads.
+node -e 'const c=require("crypto");require("fs").writeFileSync(process.argv[1],c.randomBytes(300000))' \
+    "$FIX/app/www/assets/blob.bin"
+
+capgo "$FIX/app" key create >/dev/null || true
+capgo "$FIX/other" key create >/dev/null || true
+for d in app other; do
+    [[ -s "$FIX/$d/.capgo_key_v2" && -s "$FIX/$d/.capgo_key_v2.pub" ]] \
+        || die "@capgo/cli key create wrote no key pair in $FIX/$d"
+done
+capgo "$FIX/app" bundle zip com.example.app --path www --bundle 1.0.1 --name bundle.zip --key-v2 --json \
+    > "$FIX/zip.json" || die "@capgo/cli bundle zip failed: $(cat "$FIX/zip.json")"
+[[ -s "$FIX/app/bundle.zip" ]] || die "@capgo/cli bundle zip wrote no bundle.zip"
+# The CLI may print notices before its JSON: read from the first brace.
+field() { node -e 'const t=require("fs").readFileSync(process.argv[1],"utf8");console.log(JSON.parse(t.slice(t.indexOf("{")))[process.argv[2]])' "$1" "$2"; }
+checksum=$(field "$FIX/zip.json" checksum)
+capgo "$FIX/app" bundle encrypt bundle.zip "$checksum" --json > "$FIX/encrypt-app.json" \
+    || die "@capgo/cli bundle encrypt failed: $(cat "$FIX/encrypt-app.json")"
+mv "$FIX/app/bundle.zip_encrypted.zip" "$FIX/app/bundle.app.enc.zip"
+capgo "$FIX/app" bundle encrypt bundle.zip "$checksum" --key "$FIX/other/.capgo_key_v2" --json \
+    > "$FIX/encrypt-other.json" || die "@capgo/cli bundle encrypt --key (second key pair) failed"
+mv "$FIX/app/bundle.zip_encrypted.zip" "$FIX/app/bundle.other.enc.zip"
+
+# One JSON document for the tests; the SPKI form of the public key comes from node's crypto.
+CLI_VERSION=$CLI_VERSION node - "$FIX" "$checksum" <<'EOF'
+const fs = require("fs"), path = require("path"), crypto = require("crypto");
+const [fix, checksum] = process.argv.slice(2);
+const json = (f) => { const t = fs.readFileSync(path.join(fix, f), "utf8"); return JSON.parse(t.slice(t.indexOf("{"))); };
+const pub = (d) => fs.readFileSync(path.join(fix, d, ".capgo_key_v2.pub"), "utf8");
+const a = json("encrypt-app.json"), b = json("encrypt-other.json");
+// A key block in the wrong padding (PKCS#1 type 2, the encryption padding, where Capgo uses
+// type 1), made with the app's own private key: the device must refuse it.
+const priv = fs.readFileSync(path.join(fix, "app", ".capgo_key_v2"), "utf8");
+const k = crypto.createPrivateKey(priv).asymmetricKeyDetails.modulusLength / 8;
+const block = Buffer.concat([Buffer.from([0, 2]), Buffer.alloc(k - 19, 0xff), Buffer.from([0]), crypto.randomBytes(16)]);
+const wrongPadding = crypto.privateEncrypt({ key: priv, padding: crypto.constants.RSA_NO_PADDING }, block);
+const out = {
+  cliVersion: process.env.CLI_VERSION,
+  publicKey: pub("app"),
+  publicKeySpki: crypto.createPublicKey(pub("app")).export({ type: "spki", format: "pem" }),
+  otherPublicKey: pub("other"),
+  zip: path.join(fix, "app", "bundle.zip"),
+  sha256: checksum,
+  app: { encrypted: path.join(fix, "app", "bundle.app.enc.zip"), sessionKey: a.ivSessionKey, checksum: a.checksum },
+  wrongPaddingSessionKey: a.ivSessionKey.split(":")[0] + ":" + wrongPadding.toString("base64"),
+  other: { encrypted: path.join(fix, "app", "bundle.other.enc.zip"), sessionKey: b.ivSessionKey, checksum: b.checksum },
+};
+fs.writeFileSync(path.join(fix, "fixtures.json"), JSON.stringify(out, null, 2));
+EOF
+echo "capgo-test: fixtures made by @capgo/cli $CLI_VERSION in $FIX"
+
+LIVESHIP_CAPGO_FIXTURES="$FIX/fixtures.json" \
+    cargo test -p liveship --test capgo_bundles -- --ignored ${1:+"$1"}
