@@ -94,6 +94,7 @@ const out = {
   publicKeySpki: crypto.createPublicKey(pub("app")).export({ type: "spki", format: "pem" }),
   otherPublicKey: pub("other"),
   zip: path.join(fix, "app", "bundle.zip"),
+  webDir: path.join(fix, "app", "www"),
   sha256: checksum,
   app: { encrypted: path.join(fix, "app", "bundle.app.enc.zip"), sessionKey: a.ivSessionKey, checksum: a.checksum },
   wrongPaddingSessionKey: a.ivSessionKey.split(":")[0] + ":" + wrongPadding.toString("base64"),

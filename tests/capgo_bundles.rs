@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use liveship::capgo::{self, CapgoError, CapgoKey, ChecksumKind};
+use liveship::unpack::{self, Budgets, UnpackError};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -25,6 +26,7 @@ struct Fixtures {
     public_key_spki: String,
     other_public_key: String,
     zip: PathBuf,
+    web_dir: PathBuf,
     sha256: String,
     app: Encrypted,
     wrong_padding_session_key: String,
@@ -97,6 +99,49 @@ fn a_bundle_encrypted_by_capgo_cli_decrypts_byte_for_byte_and_its_checksum_verif
         names.iter().any(|n| n.ends_with("assets/blob.bin")),
         "{names:?}"
     );
+}
+
+#[test]
+#[ignore = "needs fixtures from @capgo/cli: scripts/capgo-test.sh"]
+fn a_verified_capgo_bundle_extracts_under_liveships_budgets_to_the_web_folder() {
+    let f = fixtures();
+    let (r, plain, dir) = open(
+        &f,
+        &f.app.encrypted,
+        &f.app.session_key,
+        &f.app.checksum,
+        false,
+    );
+    r.unwrap();
+    let files = unpack::list_zip(&plain, &Budgets::default()).unwrap();
+    let dest = dir.path().join("bundle");
+    let done = unpack::extract_verified(&plain, &files, &dest, &Budgets::default()).unwrap();
+    assert_eq!(done.files, 3, "{files:?}");
+    unpack::check_dir(&dest, &files).unwrap();
+    for rel in ["index.html", "assets/app.js", "assets/blob.bin"] {
+        assert_eq!(
+            std::fs::read(dest.join(rel)).unwrap(),
+            std::fs::read(f.web_dir.join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+    // The budgets hold for Capgo bundles too: a total budget below the bundle's size refuses it
+    // before a byte is written.
+    let small = Budgets {
+        max_total_bytes: 100_000,
+        ..Budgets::default()
+    };
+    let err = unpack::list_zip(&plain, &small).unwrap_err();
+    assert!(
+        matches!(err, UnpackError::TotalSizeExceeded { .. }),
+        "{err}"
+    );
+    let few = Budgets {
+        max_entries: 2,
+        ..Budgets::default()
+    };
+    let err = unpack::list_zip(&plain, &few).unwrap_err();
+    assert!(matches!(err, UnpackError::TooManyEntries { .. }), "{err}");
 }
 
 #[test]

@@ -164,6 +164,23 @@ fn bomb_lying_about_its_size_is_stopped_at_the_signed_size() {
 }
 
 #[test]
+fn listing_an_authenticated_zip_stops_a_bomb_lying_about_its_size_at_the_recorded_size() {
+    // A Capgo bundle has no signed file list: `list_zip` makes one from the zip, so the zip's
+    // own size records must bound the reading (the publisher's key says nothing about them).
+    let case = Case::new();
+    case.python_zip(
+        r#"put("bomb.bin", bytes(1_000_000))"#,
+        &patch_declared_size(20_000),
+        &[],
+    );
+    let err = liveship::unpack::list_zip(&case.zip, &Budgets::default()).unwrap_err();
+    assert!(
+        matches!(&err, UnpackError::SizeExceeded { path, limit: 20_000 } if path == "bomb.bin"),
+        "{err}"
+    );
+}
+
+#[test]
 fn entry_shorter_than_declared_is_rejected() {
     let case = Case::new();
     let content = noise(1000, 3);

@@ -133,6 +133,71 @@ pub fn extract_verified(
     }
 }
 
+/// The file list of a zip that was authenticated as a whole (a Capgo bundle whose RSA-signed
+/// checksum verified, `crate::capgo`), to extract it with [`extract_verified`]: each file
+/// entry's path, size and SHA-256, in zip order. Directory entries are not listed. Read under
+/// the same budgets as extraction: the end record and central directory are bounded before the
+/// zip reader parses them, and each entry is read through one buffer, at most its recorded size
+/// (more is [`UnpackError::SizeExceeded`]) and at most the total budget overall. Names, types
+/// and layout are checked by [`extract_verified`] itself.
+pub fn list_zip(zip_path: &Path, budgets: &Budgets) -> Result<Vec<FileEntry>, UnpackError> {
+    use sha2::{Digest, Sha256};
+    let mut file = File::open(zip_path).map_err(io("opening zip", zip_path))?;
+    let directory = directory::locate(&mut file, zip_path, budgets)?;
+    plan::scan_directory(&file, zip_path, &directory, budgets)?;
+    let (fenced, fence) = directory::Fence::new(BufReader::new(file), directory.start)
+        .map_err(io("reading zip", zip_path))?;
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(directory.archive_offset),
+    };
+    let mut archive = ZipArchive::with_config(config, fenced)?;
+    fence.lift();
+    let mut files = Vec::new();
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; COPY_BUFFER];
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let path = entry.name().to_string();
+        let recorded = entry.size();
+        let mut hash = Sha256::new();
+        let mut size: u64 = 0;
+        loop {
+            let n = io::Read::read(&mut entry, &mut buf).map_err(|source| {
+                UnpackError::EntryCorrupt {
+                    name: path.clone(),
+                    source,
+                }
+            })?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > recorded {
+                return Err(UnpackError::SizeExceeded {
+                    path,
+                    limit: recorded,
+                });
+            }
+            if total + size > budgets.max_total_bytes {
+                return Err(UnpackError::TotalSizeExceeded {
+                    limit: budgets.max_total_bytes,
+                });
+            }
+            hash.update(&buf[..n]);
+        }
+        total += size;
+        files.push(FileEntry {
+            path,
+            size,
+            sha256: hex::encode(hash.finalize()),
+        });
+    }
+    Ok(files)
+}
+
 /// The signed list by path; a path listed twice is refused (it could not be told apart).
 fn signed_index(files: &[FileEntry]) -> Result<HashMap<&str, &FileEntry>, UnpackError> {
     let mut signed: HashMap<&str, &FileEntry> = HashMap::with_capacity(files.len());
