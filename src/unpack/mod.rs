@@ -101,17 +101,11 @@ pub fn extract_verified(
             path: dest.to_path_buf(),
         });
     }
-    let mut file = File::open(zip_path).map_err(io("opening zip", zip_path))?;
-    let directory = directory::locate(&mut file, zip_path, budgets)?;
-    // The names, count and layout of the raw records, before the zip reader parses them.
-    let raw = plan::scan_directory(&file, zip_path, &directory, budgets)?;
-    let (fenced, fence) = directory::Fence::new(BufReader::new(file), directory.start)
-        .map_err(io("reading zip", zip_path))?;
-    let config = zip::read::Config {
-        archive_offset: zip::read::ArchiveOffset::Known(directory.archive_offset),
-    };
-    let mut archive = ZipArchive::with_config(config, fenced)?;
-    fence.lift();
+    let Opened {
+        mut archive,
+        directory,
+        raw,
+    } = open_bounded(zip_path, budgets)?;
     let plan = plan::plan(&mut archive, zip_path, &raw, &directory, files, budgets)?;
 
     fs::create_dir(dest).map_err(|source| {
@@ -133,6 +127,35 @@ pub fn extract_verified(
     }
 }
 
+/// A zip opened by the zip reader after its end record and raw directory records passed the
+/// budgets.
+struct Opened {
+    archive: ZipArchive<directory::Fence<BufReader<File>>>,
+    directory: directory::Directory,
+    raw: plan::RawDirectory,
+}
+
+/// Opens `zip_path` for reading: the end record and the raw central directory records (names,
+/// count, size) are checked against `budgets` before the zip reader parses anything, and the
+/// reader is fenced to the checked directory while it does.
+fn open_bounded(zip_path: &Path, budgets: &Budgets) -> Result<Opened, UnpackError> {
+    let mut file = File::open(zip_path).map_err(io("opening zip", zip_path))?;
+    let directory = directory::locate(&mut file, zip_path, budgets)?;
+    let raw = plan::scan_directory(&file, zip_path, &directory, budgets)?;
+    let (fenced, fence) = directory::Fence::new(BufReader::new(file), directory.start)
+        .map_err(io("reading zip", zip_path))?;
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(directory.archive_offset),
+    };
+    let archive = ZipArchive::with_config(config, fenced)?;
+    fence.lift();
+    Ok(Opened {
+        archive,
+        directory,
+        raw,
+    })
+}
+
 /// The file list of a zip that was authenticated as a whole (a Capgo bundle whose RSA-signed
 /// checksum verified, `crate::capgo`), to extract it with [`extract_verified`]: each file
 /// entry's path, size and SHA-256, in zip order. Directory entries are not listed. Read under
@@ -142,16 +165,7 @@ pub fn extract_verified(
 /// and layout are checked by [`extract_verified`] itself.
 pub fn list_zip(zip_path: &Path, budgets: &Budgets) -> Result<Vec<FileEntry>, UnpackError> {
     use sha2::{Digest, Sha256};
-    let mut file = File::open(zip_path).map_err(io("opening zip", zip_path))?;
-    let directory = directory::locate(&mut file, zip_path, budgets)?;
-    plan::scan_directory(&file, zip_path, &directory, budgets)?;
-    let (fenced, fence) = directory::Fence::new(BufReader::new(file), directory.start)
-        .map_err(io("reading zip", zip_path))?;
-    let config = zip::read::Config {
-        archive_offset: zip::read::ArchiveOffset::Known(directory.archive_offset),
-    };
-    let mut archive = ZipArchive::with_config(config, fenced)?;
-    fence.lift();
+    let mut archive = open_bounded(zip_path, budgets)?.archive;
     let mut files = Vec::new();
     let mut total: u64 = 0;
     let mut buf = vec![0u8; COPY_BUFFER];
