@@ -1,4 +1,4 @@
-//! Capgo's bundle format, read on the device (Capgo mode, docs/CAPGO.md): what
+//! Capgo's bundle format, read on the device, and its update check ([`protocol`]) (Capgo mode, docs/CAPGO.md): what
 //! `@capgo/cli bundle encrypt` makes, opened with the app's RSA public key (`publicKey`, the PEM
 //! `@capgo/cli key create` writes).
 //!
@@ -30,6 +30,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::{BoxedUint, Pkcs1v15Sign, PublicKey};
 use sha2::{Digest, Sha256};
 
+pub mod protocol;
 #[cfg(test)]
 mod tests;
 

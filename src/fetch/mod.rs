@@ -146,6 +146,15 @@ impl fmt::Display for RedirectRefused {
 impl StdError for RedirectRefused {}
 
 /// One failed attempt, and how the retry loop should treat it.
+/// An HTTP answer of any status ([`Fetcher::post_for_answer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// The `Retry-After` header, as sent.
+    pub retry_after: Option<String>,
+    pub body: Vec<u8>,
+}
+
 struct Failure {
     error: FetchError,
     retry: bool,
@@ -290,6 +299,40 @@ impl Fetcher {
                 StatusCode::OK => Ok(Some(self.read_capped(&mut resp, max_bytes, url).await?)),
                 _ => Err(status_failure(&resp, url)),
             }
+        })
+        .await
+    }
+
+    /// POSTs `json_body` to an endpoint that answers in its body whatever the status (Capgo's
+    /// `/updates` classifies refusals in 4xx bodies; `crate::capgo::protocol` reads them):
+    /// every status is an answer, with its `Retry-After` header and its body capped at
+    /// `max_bytes`. Only transport failures are retried here; a 429's wait is the caller's.
+    pub async fn post_for_answer(
+        &self,
+        url: &Url,
+        json_body: &[u8],
+        max_bytes: u64,
+    ) -> Result<HttpAnswer, FetchError> {
+        check_url(url, self.cfg.allow_insecure_loopback)?;
+        self.with_retries("update endpoint", url, |_| async move {
+            let req = self
+                .client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(json_body.to_vec());
+            let mut resp = self.send(req, url).await?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = self.read_capped(&mut resp, max_bytes, url).await?;
+            Ok(HttpAnswer {
+                status,
+                retry_after,
+                body,
+            })
         })
         .await
     }
