@@ -240,7 +240,7 @@ fn rate_limit_wait(header: Option<&str>, body: Option<&Value>, now_ms: u64) -> O
                 .or_else(|| field("rateLimitResetAt"))
         });
     let wait_ms = deadline_ms? - now_ms as f64;
-    if !(wait_ms > 0.0) {
+    if wait_ms.is_nan() || wait_ms <= 0.0 {
         return None;
     }
     let wait = (wait_ms / 1000.0).ceil() as u64;
