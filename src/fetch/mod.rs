@@ -288,12 +288,7 @@ impl Fetcher {
     ) -> Result<Option<Vec<u8>>, FetchError> {
         check_url(url, self.cfg.allow_insecure_loopback)?;
         self.with_retries("update endpoint", url, |_| async move {
-            let req = self
-                .client
-                .post(url.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .body(json_body.to_vec());
-            let mut resp = self.send(req, url).await?;
+            let mut resp = self.send_json(url, json_body).await?;
             match resp.status() {
                 StatusCode::NO_CONTENT => Ok(None),
                 StatusCode::OK => Ok(Some(self.read_capped(&mut resp, max_bytes, url).await?)),
@@ -315,12 +310,7 @@ impl Fetcher {
     ) -> Result<HttpAnswer, FetchError> {
         check_url(url, self.cfg.allow_insecure_loopback)?;
         self.with_retries("update endpoint", url, |_| async move {
-            let req = self
-                .client
-                .post(url.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .body(json_body.to_vec());
-            let mut resp = self.send(req, url).await?;
+            let mut resp = self.send_json(url, json_body).await?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()
@@ -335,6 +325,16 @@ impl Fetcher {
             })
         })
         .await
+    }
+
+    /// One POST of a JSON body, within the response timeout.
+    async fn send_json(&self, url: &Url, json_body: &[u8]) -> Result<Response, FetchError> {
+        let req = self
+            .client
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(json_body.to_vec());
+        self.send(req, url).await
     }
 
     /// Reads a whole body into memory, refusing anything over `limit`.
