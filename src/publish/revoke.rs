@@ -99,14 +99,23 @@ pub fn revoked_sequences(
     channel: &str,
     signing_key: &SigningKey,
 ) -> Result<Vec<u64>, PublishError> {
-    let mut out: Vec<u64> = releases(repo, channel, &own_key(signing_key))?
+    Ok(revoked_in(
+        &releases(repo, channel, &own_key(signing_key))?,
+        &[],
+    ))
+}
+
+/// Every sequence the incidents among `all` revoke, with `more`, sorted and once each.
+fn revoked_in(all: &[Manifest], more: &[u64]) -> Vec<u64> {
+    let mut out: Vec<u64> = all
         .iter()
         .filter_map(|m| m.incident.as_ref())
         .flat_map(|i| i.revoked_sequences.iter().copied())
+        .chain(more.iter().copied())
         .collect();
     out.sort_unstable();
     out.dedup();
-    Ok(out)
+    out
 }
 
 /// Publishes the incident that revokes `opts.sequences` (see the module docs).
@@ -135,14 +144,7 @@ pub fn revoke(opts: &RevokeOptions<'_>) -> Result<Revoked, PublishError> {
         };
         bad.push(m);
     }
-    let mut revoked: Vec<u64> = all
-        .iter()
-        .filter_map(|m| m.incident.as_ref())
-        .flat_map(|i| i.revoked_sequences.iter().copied())
-        .chain(opts.sequences.iter().copied())
-        .collect();
-    revoked.sort_unstable();
-    revoked.dedup();
+    let revoked = revoked_in(&all, opts.sequences);
     let mut bad_content: Vec<String> = all
         .iter()
         .filter(|m| revoked.contains(&m.sequence))
