@@ -104,5 +104,6 @@ fs.writeFileSync(path.join(fix, "fixtures.json"), JSON.stringify(out, null, 2));
 EOF
 echo "capgo-test: fixtures made by @capgo/cli $CLI_VERSION in $FIX"
 
+# --workspace, as scripts/test.sh builds: the same features, so the build is reused, not redone.
 LIVESHIP_CAPGO_FIXTURES="$FIX/fixtures.json" \
-    cargo test -p liveship --test capgo_bundles -- --ignored ${1:+"$1"}
+    cargo test --workspace --test capgo_bundles -- --ignored ${1:+"$1"}

@@ -60,6 +60,7 @@ echo "== PostgreSQL $("$BIN/postgres" --version | grep -o '[0-9][0-9.]*' | head 
 started=1
 
 echo "== collector tests on PostgreSQL"
+# --workspace, as scripts/test.sh builds: the same features, so the build is reused, not redone.
 LIVESHIP_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PORT/postgres" \
-    cargo test -p liveship-cli --test collector -- --ignored --skip ingest_rate "${1:-on_postgres::}" \
+    cargo test --workspace --test collector -- --ignored --skip ingest_rate "${1:-on_postgres::}" \
     || { tail -n 30 "$WORK/server.log" >&2; die "collector tests on PostgreSQL"; }

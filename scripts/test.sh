@@ -30,7 +30,7 @@ phase_name="" phase_label=""
 phase() {
   local now; now=$(date +%s)
   if [[ -n "$phase_name" ]]; then
-    echo "-- $phase_name took $((now - phase_start)) s"
+    echo "-- $phase_name took $((now - phase_start)) s; $(df -h --output=avail . | tail -n 1 | tr -d ' ') free on disk"
     timings+=("$phase_label $((now - phase_start))s")
   fi
   phase_name="$1" phase_label="${2:-}" phase_start=$now
@@ -38,6 +38,9 @@ phase() {
   return 0
 }
 test_start=$(date +%s)
+# The test command builds the workspace for several targets and feature sets; incremental caches
+# only speed up a developer's next edit, and on a CI disk they were a gigabyte per build.
+export CARGO_INCREMENTAL=0
 
 phase "cargo fmt --check" fmt
 cargo fmt --all -- --check
