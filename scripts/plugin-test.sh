@@ -56,6 +56,17 @@ if wants js; then
         }
         if (pkg.capacitor.android.src !== "android" || pkg.capacitor.ios.src !== "ios") throw new Error("package.json capacitor field");
     ' || die "the built package is not what package.json promises"
+    step "Capgo compatibility: every method and event of @capgo/capacitor-updater's definitions (docs/CAPGO.md)"
+    npx tsc -p plugin/test/capgo/tsconfig.json || die "LiveshipPlugin is not assignable to Capgo's CapacitorUpdaterPlugin"
+    node -e '
+        const fs = require("fs");
+        const names = (f) => new Set([...fs.readFileSync(f, "utf8").matchAll(/addListener\(\s*(?:eventName: )?\x27([A-Za-z]+)\x27/g)].map((m) => m[1]));
+        const capgo = names(require.resolve("@capgo/capacitor-updater/dist/esm/definitions.d.ts"));
+        const checked = names("plugin/test/capgo/compat.ts");
+        const unchecked = [...capgo].filter((n) => !checked.has(n));
+        if (capgo.size === 0 || unchecked.length) throw new Error("events of Capgo not checked in plugin/test/capgo/compat.ts: " + unchecked.join(", "));
+        console.log("capgo: " + capgo.size + " events and every method of CapacitorUpdaterPlugin " + require("@capgo/capacitor-updater/package.json").version + " type-check");
+    ' || die "Capgo's events are not all checked"
     [[ -f example/tsconfig.json ]] || die "example/tsconfig.json missing"
     npx tsc -p example/tsconfig.json --noEmit || die "the example app does not type-check against the plugin"
 

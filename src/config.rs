@@ -215,6 +215,41 @@ pub struct Config {
     #[serde(default)]
     #[uniffi(default = false)]
     pub background_charging_only: bool,
+    /// Capgo mode: the channel endpoint (`channel_self`: set, get, unset, list).
+    #[serde(default)]
+    #[uniffi(default = None)]
+    pub channel_url: Option<String>,
+    /// Capgo's option: JavaScript may change `updateUrl`, `statsUrl` and `channelUrl`
+    /// (`setUpdateUrl`, ...). Releases are still verified against the pinned keys, so a new URL
+    /// can only serve what the app's keys signed.
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub allow_modify_url: bool,
+    /// Capgo's option: URLs set from JavaScript survive a restart (else they last until it).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub persist_modify_url: bool,
+    /// Capgo's option: JavaScript may change the app id (`setAppId`), for container apps that
+    /// preview other apps. The signed manifests must then name the new id.
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub allow_modify_app_id: bool,
+    /// Capgo's option: the `setCustomId` id survives a restart (else it lasts until it).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub persist_custom_id: bool,
+    /// Capgo's option: JavaScript may declare a bundle broken (`setBundleError`).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub allow_manual_bundle_error: bool,
+    /// Capgo's option: the debug menu opens on a shake (`setShakeMenu` changes it at run time).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub shake_menu: bool,
+    /// Capgo's option: the debug menu offers the channels a device may switch to.
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub allow_shake_channel_selector: bool,
 }
 
 /// The longest `updateTimeout` accepted, in seconds: a day.
@@ -257,6 +292,12 @@ fn yes() -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A run-time change the configuration does not permit (Capgo's `allowModify…` gates).
+    #[error("{what} is not allowed: the plugin configuration must set {option}: true")]
+    NotAllowed {
+        what: &'static str,
+        option: &'static str,
+    },
     #[error("cannot read config {path}: {source}")]
     Read {
         path: PathBuf,

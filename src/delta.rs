@@ -68,7 +68,7 @@ pub fn object_size(entry: &FileEntry, encrypted: bool) -> u64 {
 
 /// Index of the files the device holds, by SHA-256: installed (ready) bundles from their signed
 /// lists, and the built-in bundle from its index ([`builtin_files`]).
-fn local_index(
+pub fn local_index(
     store: &mut Store,
     builtin_dir: &Path,
     native_version: &str,

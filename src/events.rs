@@ -24,6 +24,11 @@ pub enum Event {
     NoNeedUpdate {
         reason: String,
     },
+    /// A check found a release whose native range excludes this app build: it needs a native
+    /// update first (Capgo's `breakingAvailable` / `majorAvailable`).
+    NativeUpdateRequired {
+        version: String,
+    },
     /// A check found a release this device may take.
     UpdateAvailable {
         sequence: u64,

@@ -616,21 +616,23 @@ export interface MultiDelayConditions {
   delayConditions: DelayCondition[];
 }
 
-/** @since 0.1.0 */
+/**
+ * Capgo's answer to `triggerUpdateCheck()`.
+ *
+ * @since 0.1.0
+ */
 export interface TriggerUpdateCheckResult {
   /**
-   * Whether a release this device may take is on offer; when it is, its download has started
-   * (progress arrives as `download` events, the end as `updateCheckResult`).
+   * `queued`: an update cycle started (its end arrives as `updateAvailable`, `noNeedUpdate`,
+   * `downloadComplete`, `downloadFailed` and `updateCheckResult`); `already_running`: one is
+   * running and reports for this request too; `unavailable`: no `updateUrl` is set, or in a
+   * browser.
    *
-   * @since 0.1.0
+   * @since 0.2.0
    */
-  updateAvailable: boolean;
-  /** @since 0.1.0 */
-  version?: string;
-  /** @since 0.1.0 */
-  code?: string;
-  /** @since 0.1.0 */
-  reason?: string;
+  status: 'queued' | 'already_running' | 'unavailable';
+  /** `true` only with `status: "queued"`. @since 0.2.0 */
+  queued: boolean;
 }
 
 /** @since 0.1.0 */
@@ -860,8 +862,17 @@ export interface UpdateCheckResultEvent {
    * @since 0.1.0
    */
   outcome: 'installed' | 'noUpdate' | 'error';
-  /** @since 0.1.0 */
-  bundle?: BundleInfo;
+  /**
+   * Capgo's classification: `up_to_date` (nothing newer, or it was just installed),
+   * `blocked` (a release this device must not take: policy, incident), `failed`.
+   *
+   * @since 0.2.0
+   */
+  kind: 'up_to_date' | 'blocked' | 'failed';
+  /** The installed bundle (`installed`), else the one serving. @since 0.1.0 */
+  bundle: BundleInfo;
+  /** For `error`: the reason again, under Capgo's name. @since 0.2.0 */
+  message?: string;
   /** @since 0.1.0 */
   code?: string;
   /** @since 0.1.0 */
@@ -908,9 +919,249 @@ export interface ReasonEvent {
 }
 
 /**
+ * A URL to use from now on (`setUpdateUrl`, `setStatsUrl`, `setChannelUrl`).
+ *
+ * @since 0.2.0
+ */
+export interface UpdateUrl {
+  /** `https://` (or loopback `http://` with `allowInsecureLoopback`). */
+  url: string;
+}
+/** @since 0.2.0 */
+export type StatsUrl = UpdateUrl;
+/** @since 0.2.0 */
+export type ChannelUrl = UpdateUrl;
+
+/** @since 0.2.0 */
+export interface GetAppIdRes {
+  /** The app id in force (`appId`, or what `setAppId` set). */
+  appId: string;
+}
+
+/** @since 0.2.0 */
+export interface SetAppIdOptions {
+  appId: string;
+}
+
+/** @since 0.2.0 */
+export interface SetCustomIdOptions {
+  /** Your own id for this device (`""` clears it). Sent in events under consent `full` only. */
+  customId: string;
+}
+
+/** @since 0.2.0 */
+export interface AutoUpdateAvailable {
+  /** An `updateUrl` is set, so checks can run. */
+  available: boolean;
+}
+
+/**
+ * One file of a bundle, as Capgo's delta manifests list them. Liveship fills `file_hash` with
+ * the file's SHA-256 from the signed file list.
+ *
+ * @since 0.2.0
+ */
+export interface ManifestEntry {
+  file_name: string | null;
+  file_hash: string | null;
+  download_url: string | null;
+}
+
+/** @since 0.2.0 */
+export interface GetMissingBundleFilesOptions {
+  /** The entries to look for; absent: the files of the release on offer now. */
+  manifest?: ManifestEntry[];
+  /** With no `manifest`: the version you expect on offer (refused if another is). */
+  version?: string;
+  /** Accepted for Capgo's signature; encrypted hashes are not matched (they count as missing). */
+  sessionKey?: string;
+}
+
+/** @since 0.2.0 */
+export interface GetMissingBundleFilesResult {
+  /** The entries whose content this device holds nowhere (installed bundles, built-in bundle). */
+  missing: ManifestEntry[];
+  total: number;
+  missingCount: number;
+  reusableCount: number;
+}
+
+/** @since 0.2.0 */
+export interface GetBundleDownloadSizeOptions {
+  /** The entries to size; absent: the files of the release on offer now. */
+  manifest?: ManifestEntry[];
+  version?: string;
+}
+
+/** @since 0.2.0 */
+export interface BundleFileSize extends ManifestEntry {
+  /** Bytes, from the signed file list of the release on offer. */
+  size?: number;
+  /** Why there is no size (not in the signed list; a release that downloads whole). */
+  error?: string;
+}
+
+/** @since 0.2.0 */
+export interface GetBundleDownloadSizeResult {
+  /** Bytes of the sized entries; for a release without per-file objects, the whole bundle. */
+  totalSize: number;
+  knownFiles: number;
+  unknownFiles: number;
+  files: BundleFileSize[];
+}
+
+/** @since 0.2.0 */
+export interface ChannelInfo {
+  id: number;
+  name: string;
+  public: boolean;
+  allow_self_set: boolean;
+}
+
+/** @since 0.2.0 */
+export interface ListChannelsResult {
+  channels: ChannelInfo[];
+}
+
+/** @since 0.2.0 */
+export interface SetShakeMenuOptions {
+  enabled: boolean;
+}
+
+/** @since 0.2.0 */
+export interface ShakeMenuEnabled {
+  enabled: boolean;
+  gesture?: 'shake' | 'threeFingerPinch';
+}
+
+/** @since 0.2.0 */
+export interface SetShakeChannelSelectorOptions {
+  enabled: boolean;
+}
+
+/** @since 0.2.0 */
+export interface ShakeChannelSelectorEnabled {
+  enabled: boolean;
+}
+
+/** @since 0.2.0 */
+export interface StartPreviewSessionOptions {
+  appId?: string;
+  payloadUrl?: string;
+  name?: string;
+  source?: string;
+}
+
+/** @since 0.2.0 */
+export interface PreviewInfo {
+  id: string;
+  bundle: BundleInfo;
+  name?: string;
+  source?: string;
+  appId?: string;
+  payloadUrl?: string;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string;
+  isActive: boolean;
+}
+
+/** @since 0.2.0 */
+export interface PreviewListResult {
+  previews: PreviewInfo[];
+  current?: PreviewInfo;
+  currentBundle: BundleInfo;
+  liveBundle?: BundleInfo;
+}
+
+/** @since 0.2.0 */
+export interface DeletePreviewResult {
+  removed: boolean;
+  deleted: boolean;
+}
+
+/** @since 0.2.0 */
+export interface PreviewUpdateResult {
+  preview: PreviewInfo;
+  latestVersion?: string;
+  upToDate: boolean;
+  updated: boolean;
+  bundle?: BundleInfo;
+}
+
+/** @since 0.2.0 */
+export interface GetAppUpdateInfoOptions {
+  country?: string;
+}
+
+/**
+ * The store's view of the native app. `updateAvailability`, `installStatus` and
+ * `AppUpdateResult.code` carry the numbers of Capgo's `AppUpdateAvailability`,
+ * `FlexibleUpdateInstallStatus` and `AppUpdateResultCode` enums (Google Play's values).
+ *
+ * @since 0.2.0
+ */
+export interface AppUpdateInfo {
+  currentVersionName: string;
+  availableVersionName?: string;
+  currentVersionCode: string;
+  availableVersionCode?: string;
+  availableVersionReleaseDate?: string;
+  updateAvailability: number;
+  updatePriority?: number;
+  immediateUpdateAllowed?: boolean;
+  flexibleUpdateAllowed?: boolean;
+  clientVersionStalenessDays?: number;
+  installStatus?: number;
+  minimumOsVersion?: string;
+}
+
+/** @since 0.2.0 */
+export interface OpenAppStoreOptions {
+  packageName?: string;
+  appId?: string;
+}
+
+/** @since 0.2.0 */
+export interface AppUpdateResult {
+  code: number;
+}
+
+/**
+ * `breakingAvailable` (and its older name `majorAvailable`): a release is on offer that this app
+ * build cannot run (outside its signed native range); it needs a native update first.
+ *
+ * @since 0.2.0
+ */
+export interface MajorAvailableEvent {
+  version: string;
+}
+/** @since 0.2.0 */
+export type BreakingAvailableEvent = MajorAvailableEvent;
+
+/** Declared for Capgo's signature; this version never sends `channelPrivate`. @since 0.2.0 */
+export interface ChannelPrivateEvent {
+  channel: string;
+  message: string;
+}
+
+/**
+ * Declared for Capgo's signature; this version never sends `onFlexibleUpdateStateChange`
+ * (no Play in-app updates yet).
+ *
+ * @since 0.2.0
+ */
+export interface FlexibleUpdateState {
+  installStatus: number;
+  bytesDownloaded?: number;
+  totalBytesToDownload?: number;
+}
+
+/**
  * The plugin as the app calls it. Failed calls reject with an `Error` whose `code` is the
  * error kind (`network`, `verification`, `incompatible`, `storage`, `busy`, `invalidArgument`,
- * `internal`, `unimplemented` on the web) and whose `data.check` names the failed check of a
+ * `internal`, `unavailable` for what this version or platform cannot do, `unimplemented` on
+ * the web) and whose `data.check` names the failed check of a
  * verification error.
  *
  * @since 0.1.0
@@ -1080,8 +1331,10 @@ export interface LiveshipPlugin {
   cancelDelay(): Promise<void>;
 
   /**
-   * Checks for a release now and, when one is on offer, starts downloading it in the background.
-   * Resolves after the check; the download reports through `download` and `updateCheckResult`.
+   * Starts an update cycle now (check, and download and install what is on offer) in the
+   * background, also with `autoUpdate` off. Resolves once it is queued, as Capgo's does; the
+   * result arrives as events (`updateAvailable` or `noNeedUpdate`, `download`,
+   * `downloadComplete`, `updateCheckResult`).
    *
    * @since 0.1.0
    */
@@ -1127,6 +1380,139 @@ export interface LiveshipPlugin {
    * @since 0.2.0
    */
   getConsent(): Promise<ConsentResult>;
+
+  /**
+   * Uses `url` as `updateUrl` from now on. Needs `allowModifyUrl: true` in the configuration
+   * (else rejects `invalidArgument`); kept across restarts only with `persistModifyUrl: true`.
+   * Releases are still verified against the pinned keys: a new URL can only serve what they
+   * signed.
+   *
+   * @since 0.2.0
+   */
+  setUpdateUrl(options: UpdateUrl): Promise<void>;
+
+  /**
+   * Uses `url` as `statsUrl` from now on (gated and kept like `setUpdateUrl`). Consent still
+   * decides what is sent.
+   *
+   * @since 0.2.0
+   */
+  setStatsUrl(options: StatsUrl): Promise<void>;
+
+  /**
+   * Uses `url` as `channelUrl` (Capgo mode's channel endpoint) from now on (gated and kept like
+   * `setUpdateUrl`).
+   *
+   * @since 0.2.0
+   */
+  setChannelUrl(options: ChannelUrl): Promise<void>;
+
+  /**
+   * The app id in force.
+   *
+   * @since 0.2.0
+   */
+  getAppId(): Promise<GetAppIdRes>;
+
+  /**
+   * Uses another app id from now on (container apps). Needs `allowModifyAppId: true`; kept
+   * across restarts with `persistModifyUrl: true`. Signed manifests must name the new id.
+   *
+   * @since 0.2.0
+   */
+  setAppId(options: SetAppIdOptions): Promise<void>;
+
+  /**
+   * Sets your own id for this device (`""` clears it); kept across restarts with
+   * `persistCustomId: true`. It leaves the device only in events under consent `full`, is in
+   * `exportData()` and is erased by `deleteData()`.
+   *
+   * @since 0.2.0
+   */
+  setCustomId(options: SetCustomIdOptions): Promise<void>;
+
+  /**
+   * Whether checks can run: an `updateUrl` is set (Capgo answers `false` for any custom
+   * `updateUrl`; Liveship always has one).
+   *
+   * @since 0.2.0
+   */
+  isAutoUpdateAvailable(): Promise<AutoUpdateAvailable>;
+
+  /**
+   * Declares bundle `id` broken (needs `allowManualBundleError: true`): it is reverted as an
+   * unconfirmed trial would be (status `error`, never offered again, its roles taken; the
+   * page reloads if it was serving) and `updateFailed` is sent. Resolves with the bundle.
+   *
+   * @since 0.2.0
+   */
+  setBundleError(options: BundleId): Promise<BundleInfo>;
+
+  /**
+   * Which files a delta would fetch: the entries given (or the release on offer's signed file
+   * list) whose content this device holds nowhere. Nothing is downloaded.
+   *
+   * @since 0.2.0
+   */
+  getMissingBundleFiles(options: GetMissingBundleFilesOptions): Promise<GetMissingBundleFilesResult>;
+
+  /**
+   * The bytes those files weigh, from the signed file list of the release on offer (never the
+   * server's word). A release without per-file objects downloads whole: the total is its size.
+   *
+   * @since 0.2.0
+   */
+  getBundleDownloadSize(options: GetBundleDownloadSizeOptions): Promise<GetBundleDownloadSizeResult>;
+
+  /**
+   * Not in this version: rejects `unavailable` (the reason says so). `setChannel()` sets the
+   * channel.
+   *
+   * @since 0.2.0
+   */
+  listChannels(): Promise<ListChannelsResult>;
+
+  /**
+   * Not in this version: `enabled: true` rejects `unavailable`; `false` resolves (it is off).
+   *
+   * @since 0.2.0
+   */
+  setShakeMenu(options: SetShakeMenuOptions): Promise<void>;
+
+  /** Always `enabled: false` in this version. @since 0.2.0 */
+  isShakeMenuEnabled(): Promise<ShakeMenuEnabled>;
+
+  /** As `setShakeMenu`. @since 0.2.0 */
+  setShakeChannelSelector(options: SetShakeChannelSelectorOptions): Promise<void>;
+
+  /** Always `enabled: false` in this version. @since 0.2.0 */
+  isShakeChannelSelectorEnabled(): Promise<ShakeChannelSelectorEnabled>;
+
+  /** Preview sessions are not in this version: rejects `unavailable`. @since 0.2.0 */
+  startPreviewSession(options?: StartPreviewSessionOptions): Promise<void>;
+  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  listPreviews(): Promise<PreviewListResult>;
+  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  setPreview(options: BundleId): Promise<void>;
+  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  resetPreview(): Promise<void>;
+  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  deletePreview(options: BundleId): Promise<DeletePreviewResult>;
+  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  checkPreviewUpdate(options: BundleId): Promise<PreviewUpdateResult>;
+  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  updatePreview(options: BundleId): Promise<PreviewUpdateResult>;
+
+  /** Native app-store updates are not in this version: rejects `unavailable`. @since 0.2.0 */
+  getAppUpdateInfo(options?: GetAppUpdateInfoOptions): Promise<AppUpdateInfo>;
+  /** Rejects `unavailable` (no app-store integration in this version). @since 0.2.0 */
+  openAppStore(options?: OpenAppStoreOptions): Promise<void>;
+  /** Rejects `unavailable` (no Play in-app updates in this version). @since 0.2.0 */
+  performImmediateUpdate(): Promise<AppUpdateResult>;
+  /** Rejects `unavailable` (no Play in-app updates in this version). @since 0.2.0 */
+  startFlexibleUpdate(): Promise<AppUpdateResult>;
+  /** Rejects `unavailable` (no Play in-app updates in this version). @since 0.2.0 */
+  completeFlexibleUpdate(): Promise<void>;
 
   /**
    * Removes every listener of this plugin.
@@ -1248,6 +1634,29 @@ export interface LiveshipPlugin {
    * @since 0.1.0
    */
   addListener(eventName: 'updatesStale', listenerFunc: (state: UpdatesStaleEvent) => void): Promise<PluginListenerHandle>;
+
+  /**
+   * A release is on offer that needs a native update first (Capgo's event; sent with
+   * `majorAvailable` too).
+   *
+   * @since 0.2.0
+   */
+  addListener(
+    eventName: 'breakingAvailable',
+    listenerFunc: (state: BreakingAvailableEvent) => void,
+  ): Promise<PluginListenerHandle>;
+
+  /** Capgo's older name of `breakingAvailable`, sent with it. @since 0.2.0 */
+  addListener(eventName: 'majorAvailable', listenerFunc: (state: MajorAvailableEvent) => void): Promise<PluginListenerHandle>;
+
+  /** Never sent by this version (accepted for Capgo's signature). @since 0.2.0 */
+  addListener(eventName: 'channelPrivate', listenerFunc: (state: ChannelPrivateEvent) => void): Promise<PluginListenerHandle>;
+
+  /** Never sent by this version (no Play in-app updates yet). @since 0.2.0 */
+  addListener(
+    eventName: 'onFlexibleUpdateStateChange',
+    listenerFunc: (state: FlexibleUpdateState) => void,
+  ): Promise<PluginListenerHandle>;
 }
 
 /**

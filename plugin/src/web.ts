@@ -11,7 +11,19 @@ import type {
   DeleteDataResult,
   CurrentBundleResult,
   DeviceId,
+  AppUpdateInfo,
+  AppUpdateResult,
+  AutoUpdateAvailable,
+  DeletePreviewResult,
   ExportDataResult,
+  GetAppIdRes,
+  GetBundleDownloadSizeResult,
+  GetMissingBundleFilesResult,
+  ListChannelsResult,
+  PreviewListResult,
+  PreviewUpdateResult,
+  ShakeChannelSelectorEnabled,
+  ShakeMenuEnabled,
   GetChannelRes,
   HistoryResult,
   LatestVersion,
@@ -81,6 +93,15 @@ export class LiveshipWeb extends WebPlugin implements LiveshipNativePlugin {
   async reload(): Promise<void> {
     window.location.reload();
   }
+  async isAutoUpdateAvailable(): Promise<AutoUpdateAvailable> {
+    return { available: false };
+  }
+  async isShakeMenuEnabled(): Promise<ShakeMenuEnabled> {
+    return { enabled: false, gesture: 'shake' };
+  }
+  async isShakeChannelSelectorEnabled(): Promise<ShakeChannelSelectorEnabled> {
+    return { enabled: false };
+  }
 
   async download(): Promise<BundleInfo> {
     throw this.unimplemented(`download: ${WHY}`);
@@ -119,7 +140,7 @@ export class LiveshipWeb extends WebPlugin implements LiveshipNativePlugin {
     throw this.unimplemented(`cancelDelay: ${WHY}`);
   }
   async triggerUpdateCheck(): Promise<TriggerUpdateCheckResult> {
-    throw this.unimplemented(`triggerUpdateCheck: ${WHY}`);
+    return { status: 'unavailable', queued: false };
   }
   async deleteData(): Promise<DeleteDataResult> {
     throw this.unimplemented(`deleteData: ${WHY}`);
@@ -129,5 +150,77 @@ export class LiveshipWeb extends WebPlugin implements LiveshipNativePlugin {
   }
   async getConsent(): Promise<ConsentResult> {
     throw this.unimplemented(`getConsent: ${WHY}`);
+  }
+  async setUpdateUrl(): Promise<void> {
+    throw this.unimplemented(`setUpdateUrl: ${WHY}`);
+  }
+  async setStatsUrl(): Promise<void> {
+    throw this.unimplemented(`setStatsUrl: ${WHY}`);
+  }
+  async setChannelUrl(): Promise<void> {
+    throw this.unimplemented(`setChannelUrl: ${WHY}`);
+  }
+  async getAppId(): Promise<GetAppIdRes> {
+    throw this.unimplemented(`getAppId: ${WHY}`);
+  }
+  async setAppId(): Promise<void> {
+    throw this.unimplemented(`setAppId: ${WHY}`);
+  }
+  async setCustomId(): Promise<void> {
+    throw this.unimplemented(`setCustomId: ${WHY}`);
+  }
+  async setBundleError(): Promise<BundleInfo> {
+    throw this.unimplemented(`setBundleError: ${WHY}`);
+  }
+  async getMissingBundleFiles(): Promise<GetMissingBundleFilesResult> {
+    throw this.unimplemented(`getMissingBundleFiles: ${WHY}`);
+  }
+  async getBundleDownloadSize(): Promise<GetBundleDownloadSizeResult> {
+    throw this.unimplemented(`getBundleDownloadSize: ${WHY}`);
+  }
+  async listChannels(): Promise<ListChannelsResult> {
+    throw this.unimplemented(`listChannels: ${WHY}`);
+  }
+  async setShakeMenu(): Promise<void> {
+    throw this.unimplemented(`setShakeMenu: ${WHY}`);
+  }
+  async setShakeChannelSelector(): Promise<void> {
+    throw this.unimplemented(`setShakeChannelSelector: ${WHY}`);
+  }
+  async startPreviewSession(): Promise<void> {
+    throw this.unimplemented(`startPreviewSession: ${WHY}`);
+  }
+  async listPreviews(): Promise<PreviewListResult> {
+    throw this.unimplemented(`listPreviews: ${WHY}`);
+  }
+  async setPreview(): Promise<void> {
+    throw this.unimplemented(`setPreview: ${WHY}`);
+  }
+  async resetPreview(): Promise<void> {
+    throw this.unimplemented(`resetPreview: ${WHY}`);
+  }
+  async deletePreview(): Promise<DeletePreviewResult> {
+    throw this.unimplemented(`deletePreview: ${WHY}`);
+  }
+  async checkPreviewUpdate(): Promise<PreviewUpdateResult> {
+    throw this.unimplemented(`checkPreviewUpdate: ${WHY}`);
+  }
+  async updatePreview(): Promise<PreviewUpdateResult> {
+    throw this.unimplemented(`updatePreview: ${WHY}`);
+  }
+  async getAppUpdateInfo(): Promise<AppUpdateInfo> {
+    throw this.unimplemented(`getAppUpdateInfo: ${WHY}`);
+  }
+  async openAppStore(): Promise<void> {
+    throw this.unimplemented(`openAppStore: ${WHY}`);
+  }
+  async performImmediateUpdate(): Promise<AppUpdateResult> {
+    throw this.unimplemented(`performImmediateUpdate: ${WHY}`);
+  }
+  async startFlexibleUpdate(): Promise<AppUpdateResult> {
+    throw this.unimplemented(`startFlexibleUpdate: ${WHY}`);
+  }
+  async completeFlexibleUpdate(): Promise<void> {
+    throw this.unimplemented(`completeFlexibleUpdate: ${WHY}`);
   }
 }

@@ -5,8 +5,10 @@
 //! fallback, and a reset to the last good one blames nothing; [`delete`] refuses a bundle that
 //! holds a role; [`list`] reports each bundle with the one role it holds.
 
+use super::incident::drop_roles;
+use super::launch::fail_bundle;
 use super::retention::{remove_bundle_files, retain};
-use super::{BootError, BundleInfo, BundleStatus, ResetTarget};
+use super::{BootError, BundleInfo, BundleStatus, ResetTarget, Reverted};
 use crate::config::{self, Config};
 use crate::store::{self, BundleRow, BundleStatus as RowStatus, Roles, Store};
 
@@ -124,6 +126,27 @@ pub fn erase_bundles(store: &mut Store) -> Result<(), BootError> {
         remove_bundle_files(store, &id)?;
     }
     Ok(())
+}
+
+/// `setBundleError`: the app declares bundle `id` broken. It is marked failed and blocklisted
+/// like a revert, and loses its roles (a current one falls back, see `incident::drop_roles`).
+/// `None` when it had failed already. The caller reloads if it was serving.
+pub fn declare_failed(
+    store: &mut Store,
+    id: &str,
+    reason: &str,
+) -> Result<Option<Reverted>, BootError> {
+    store.write(|tx| -> Result<_, BootError> {
+        let b = store::bundle(tx, id)?.ok_or(BootError::UnknownBundle { id: id.into() })?;
+        if b.status == RowStatus::Failed {
+            return Ok(None);
+        }
+        let mut roles = store::roles(tx)?;
+        let reverted = fail_bundle(tx, id, reason)?;
+        drop_roles(&mut roles, id);
+        store::set_roles(tx, &roles)?;
+        Ok(Some(reverted))
+    })
 }
 
 /// Deletes an installed bundle that holds no role.

@@ -12,6 +12,19 @@ use super::{BootError, Reverted};
 use crate::release::{Incident, Manifest};
 use crate::store::{self, BundleStatus, Roles, Store};
 
+/// Takes every role from failed bundle `id`: a failed current falls back to the fallback (else
+/// the built-in bundle serves).
+pub(super) fn drop_roles(roles: &mut Roles, id: &str) {
+    for role in [&mut roles.trial, &mut roles.next, &mut roles.fallback] {
+        if role.as_deref() == Some(id) {
+            *role = None;
+        }
+    }
+    if roles.current.as_deref() == Some(id) {
+        roles.current = roles.fallback.take();
+    }
+}
+
 /// Obeys a signed incident: bundles of the manifest's channel whose sequence is revoked, or whose
 /// content id is revoked, are marked failed, blocklisted and lose their roles (current falls back
 /// to the fallback, else built-in); `revert_to_builtin` drops every role. Returns the reverts.
@@ -33,14 +46,7 @@ pub fn revoke(
             }
             let reason = format!("revoked by the publisher in {label}");
             reverted.push(fail_bundle(tx, &b.id, &reason)?);
-            for role in [&mut roles.trial, &mut roles.next, &mut roles.fallback] {
-                if role.as_deref() == Some(b.id.as_str()) {
-                    *role = None;
-                }
-            }
-            if roles.current.as_deref() == Some(b.id.as_str()) {
-                roles.current = roles.fallback.take();
-            }
+            drop_roles(&mut roles, &b.id);
         }
         // Revocations stick for releases this device does not have yet: revoked content is
         // blocklisted, and revoked sequences (and, for a revert to built-in, this manifest's

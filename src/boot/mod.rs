@@ -36,7 +36,7 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
-pub use admin::{delete, erase_bundles, info, list, reset, role_of, set_next};
+pub use admin::{declare_failed, delete, erase_bundles, info, list, reset, role_of, set_next};
 pub use confirm::{confirm, revert_trial};
 pub use delay::{delay, set_delay, settle, DelayCondition, Moment};
 pub use incident::revoke;

@@ -30,6 +30,9 @@ fn refuse<T>(field: &str, reason: &str) -> Result<T, ArgError> {
     })
 }
 
+/// The most manifest entries a call may pass (a bundle has at most as many files).
+pub const MAX_MANIFEST_ENTRIES: usize = 100_000;
+
 /// The options object of a call. Absent or `null` arguments are an empty object.
 pub struct Args(Map<String, Value>);
 
@@ -101,6 +104,50 @@ impl Args {
             None => Ok(default),
             Some(_) => self.boolean(field),
         }
+    }
+
+    /// A string (`allow_empty`: `""` too, which clears what it sets).
+    pub fn text(&self, field: &str, allow_empty: bool) -> Result<String, ArgError> {
+        match self.get(field) {
+            Some(Value::String(s)) if allow_empty || !s.is_empty() => Ok(s.clone()),
+            _ if allow_empty => refuse(field, "must be a string"),
+            _ => refuse(field, "must be a non-empty string"),
+        }
+    }
+
+    /// Capgo's manifest entries (`{file_name, file_hash, download_url}`, each a string or
+    /// `null`), when given: at most [`MAX_MANIFEST_ENTRIES`].
+    pub fn manifest_entries(&self, field: &str) -> Result<Option<Vec<Value>>, ArgError> {
+        const SHAPE: &str =
+            "must be a list of {file_name, file_hash, download_url} (strings or null)";
+        let Some(v) = self.get(field) else {
+            return Ok(None);
+        };
+        let Some(list) = v.as_array() else {
+            return refuse(field, SHAPE);
+        };
+        if list.len() > MAX_MANIFEST_ENTRIES {
+            return refuse(
+                field,
+                &format!("has more than {MAX_MANIFEST_ENTRIES} entries"),
+            );
+        }
+        let mut out = Vec::with_capacity(list.len());
+        for item in list {
+            let Some(o) = item.as_object() else {
+                return refuse(field, SHAPE);
+            };
+            let mut entry = Map::new();
+            for key in ["file_name", "file_hash", "download_url"] {
+                match o.get(key) {
+                    None | Some(Value::Null) => entry.insert(key.into(), Value::Null),
+                    Some(Value::String(s)) => entry.insert(key.into(), s.clone().into()),
+                    Some(_) => return refuse(field, SHAPE),
+                };
+            }
+            out.push(Value::Object(entry));
+        }
+        Ok(Some(out))
     }
 
     /// A non-empty string when given.

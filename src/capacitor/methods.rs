@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use super::args::{self, ArgError, Args};
 use super::{
-    auto_update_enabled, payload, CapacitorPlugin, Effect, Failure, Outcome, PLUGIN_VERSION,
+    auto_update_enabled, capgo_api, payload, CapacitorPlugin, Effect, Failure, Outcome,
+    PLUGIN_VERSION,
 };
 use crate::boot::{ResetTarget, BUILTIN};
 use crate::config::Consent;
@@ -142,7 +143,9 @@ impl CapacitorPlugin {
             "getDeviceId" => json!({ "deviceId": e.device_id() }),
             "getPluginVersion" => json!({ "version": PLUGIN_VERSION }),
             "getBuiltinVersion" => json!({ "version": c.builtin_version }),
-            "isAutoUpdateEnabled" => json!({ "enabled": auto_update_enabled(c) }),
+            "isAutoUpdateEnabled" => {
+                json!({ "enabled": auto_update_enabled(&e.effective_config()) })
+            }
             "getNextBundle" => match core("status", || e.status())?.next {
                 Some(b) => payload::bundle(&b),
                 None => return done(),
@@ -160,15 +163,19 @@ impl CapacitorPlugin {
                 run("cancelDelay", &|| e.set_delay(&[]))?;
                 return done();
             }
-            "triggerUpdateCheck" => match core("check", || e.check())? {
-                CheckResult::UpdateAvailable { version, .. } => {
-                    self.start_update(e);
-                    json!({ "updateAvailable": true, "version": version })
-                }
-                CheckResult::NoUpdate { code, reason } => {
-                    json!({ "updateAvailable": false, "code": code, "reason": reason })
-                }
-            },
+            // Capgo's answer: the cycle is queued (its end arrives as events), a cycle is
+            // running already, or no updateUrl is set. Unlike Capgo's, it also runs with
+            // autoUpdate off: it is the app's own request.
+            "triggerUpdateCheck" => {
+                let status = if !capgo_api::update_url_set(e) {
+                    "unavailable"
+                } else if self.start_update(e) {
+                    "queued"
+                } else {
+                    "already_running"
+                };
+                json!({ "status": status, "queued": status == "queued" })
+            }
             "getHistory" => {
                 let h = core("history", || e.history())?;
                 json!({ "history": h.iter().map(payload::history).collect::<Vec<_>>() })
@@ -185,10 +192,12 @@ impl CapacitorPlugin {
                 json!({ "level": level.as_str(), "telemetry": level != Consent::Off })
             }
             other => {
-                return Err(Failure::Plugin(
-                    "unimplemented",
-                    format!("Liveship has no method {other:?}"),
-                ))
+                return self.dispatch_capgo(e, other, a).unwrap_or_else(|| {
+                    Err(Failure::Plugin(
+                        "unimplemented",
+                        format!("Liveship has no method {other:?}"),
+                    ))
+                })
             }
         };
         Ok(Some(v))
@@ -215,7 +224,8 @@ impl CapacitorPlugin {
             )
         };
         if let Some(url) = url {
-            let configured = e.config().update_url.as_deref().filter(|u| !u.is_empty());
+            let effective = e.effective_config();
+            let configured = effective.update_url.as_deref().filter(|u| !u.is_empty());
             let Some(configured) = configured else {
                 return Err(refuse("url", "no updateUrl is configured".into()));
             };
@@ -265,7 +275,7 @@ impl CapacitorPlugin {
     }
 }
 
-/// Everything kept about this install, as one JSON document: the install id, channel,
+/// Everything kept about this install, as one JSON document: the install and custom ids, channel,
 /// consent, bundles, history, delay conditions and the telemetry queue. No keys, no URLs.
 pub fn export_data(e: &Engine) -> Result<Value, LiveshipError> {
     let status = core("status", || e.status())?;
@@ -286,6 +296,7 @@ pub fn export_data(e: &Engine) -> Result<Value, LiveshipError> {
     let dropped = core("queue", || e.stats_dropped())?;
     Ok(json!({
         "deviceId": status.device_id,
+        "customId": e.custom_id(),
         "channel": status.channel,
         "nativeVersion": status.native_version,
         "consent": { "level": consent.as_str(), "telemetry": consent != Consent::Off },

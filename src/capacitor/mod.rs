@@ -23,6 +23,7 @@
 //! payloads read the installed bundles, which needs the store).
 
 pub mod args;
+pub mod capgo_api;
 mod methods;
 
 pub use methods::export_data;
@@ -80,6 +81,34 @@ pub const METHODS: &[&str] = &[
     "deleteData",
     "setConsent",
     "getConsent",
+    // Capgo 8's methods beyond the update cycle (`capgo_api`).
+    "setUpdateUrl",
+    "setStatsUrl",
+    "setChannelUrl",
+    "getAppId",
+    "setAppId",
+    "setCustomId",
+    "isAutoUpdateAvailable",
+    "setBundleError",
+    "getMissingBundleFiles",
+    "getBundleDownloadSize",
+    "listChannels",
+    "setShakeMenu",
+    "isShakeMenuEnabled",
+    "setShakeChannelSelector",
+    "isShakeChannelSelectorEnabled",
+    "startPreviewSession",
+    "listPreviews",
+    "setPreview",
+    "resetPreview",
+    "deletePreview",
+    "checkPreviewUpdate",
+    "updatePreview",
+    "getAppUpdateInfo",
+    "openAppStore",
+    "performImmediateUpdate",
+    "startFlexibleUpdate",
+    "completeFlexibleUpdate",
 ];
 
 /// The plugin methods, for the iOS shell's `pluginMethods`.
@@ -312,21 +341,30 @@ fn deliver(
                 Some(out) => out,
                 None => continue,
             },
-            Message::Outcome(o) => (
-                "updateCheckResult",
-                payload::outcome(&o, &installed(), &builtin),
-            ),
+            Message::Outcome(o) => {
+                let installed = installed();
+                let serving = engine
+                    .upgrade()
+                    .and_then(|e| e.current().ok())
+                    .map(|l| payload::launch(&l, &installed, &builtin))
+                    .unwrap_or_else(|| payload::builtin(&builtin));
+                let data = payload::outcome(&o, &installed, &builtin, serving);
+                ("updateCheckResult", data)
+            }
             Message::Js(name, data) => (name, data),
         };
         if name == "updateFailed" {
             shared.state().failed = Some(data.clone());
         }
         let retain = payload::RETAINED.contains(&name);
-        let l = shared.listener.clone();
-        let text = data.to_string();
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            l.notify(name.to_string(), text, retain)
-        }));
+        let aliases = payload::ALIASES.iter().filter(|(n, _)| *n == name);
+        for name in std::iter::once(name).chain(aliases.map(|(_, alias)| *alias)) {
+            let l = shared.listener.clone();
+            let text = data.to_string();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                l.notify(name.to_string(), text, retain)
+            }));
+        }
     }
 }
 
@@ -662,7 +700,7 @@ impl CapacitorPlugin {
     fn background_schedule(&self) -> Effect {
         match &self.engine {
             Ok(e)
-                if auto_update_enabled(e.config())
+                if auto_update_enabled(&e.effective_config())
                     && e.config().background_interval_minutes > 0 =>
             {
                 let c = e.config();
@@ -679,18 +717,19 @@ impl CapacitorPlugin {
     /// Starts an automatic update cycle when `autoUpdate` is on and none of ours is running.
     fn auto_update(&self) {
         if let Ok(e) = &self.engine {
-            if auto_update_enabled(e.config()) {
+            if auto_update_enabled(&e.effective_config()) {
                 self.start_update(e);
             }
         }
     }
 
     /// Check-download-install on a thread of its own; the result arrives as `updateCheckResult`.
-    fn start_update(&self, e: &Arc<Engine>) {
+    /// `false`: a cycle is running already (it reports for this one too).
+    fn start_update(&self, e: &Arc<Engine>) -> bool {
         {
             let mut running = self.shared.running();
             if *running > 0 {
-                return; // the running cycle reports for this one too
+                return false;
             }
             *running = 1;
             self.shared.perform(Effect::UpdateRunning { running: true });
@@ -711,6 +750,7 @@ impl CapacitorPlugin {
             log::error!("cannot start the update thread: {err}");
             self.running(false);
         }
+        true
     }
 
     /// Counts our running update cycles; the first start and the last end are effects.

@@ -31,7 +31,13 @@ pub const EVENTS: &[&str] = &[
     "deltaFallback",
     "stateReset",
     "updatesStale",
+    "breakingAvailable",
+    "majorAvailable",
 ];
+
+/// Events sent again under another name: Capgo renamed `majorAvailable` to `breakingAvailable`
+/// and its apps listen for either.
+pub const ALIASES: &[(&str, &str)] = &[("breakingAvailable", "majorAvailable")];
 
 pub fn bundle(b: &BundleInfo) -> Value {
     let mut m = json!({
@@ -149,6 +155,7 @@ pub fn outcome(
     o: &Result<UpdateOutcome, LiveshipError>,
     installed: &[BundleInfo],
     builtin_version: &str,
+    serving: Value,
 ) -> Value {
     match o {
         Ok(UpdateOutcome::Installed {
@@ -161,6 +168,8 @@ pub fn outcome(
         }) => {
             let mut m = json!({
                 "outcome": "installed",
+                // Capgo's kind: nothing more to download.
+                "kind": "up_to_date",
                 "bundle": by_id(id, installed, builtin_version, version),
                 "downloadedBytes": downloaded_bytes,
                 "delta": delta,
@@ -171,11 +180,20 @@ pub fn outcome(
             m
         }
         Ok(UpdateOutcome::NoUpdate { code, reason }) => {
-            json!({"outcome": "noUpdate", "code": code, "reason": reason})
+            // Capgo's kinds: nothing newer, or a release this device must not take.
+            let kind = if code == "upToDate" || code == "noUpdate" {
+                "up_to_date"
+            } else {
+                "blocked"
+            };
+            json!({"outcome": "noUpdate", "kind": kind, "bundle": serving, "code": code, "reason": reason})
         }
         Err(e) => {
             let (code, reason, check) = error(e);
-            let mut m = json!({"outcome": "error", "error": code, "reason": reason});
+            let mut m = json!({
+                "outcome": "error", "kind": "failed", "bundle": serving,
+                "error": code, "reason": reason, "message": reason,
+            });
             if let Some(c) = check {
                 m["code"] = c.into();
             }
@@ -208,6 +226,9 @@ pub fn event(
                 "totalBytes": total,
             }),
         ),
+        Event::NativeUpdateRequired { version } => {
+            ("breakingAvailable", json!({ "version": version }))
+        }
         Event::NoNeedUpdate { reason } => (
             "noNeedUpdate",
             json!({"bundle": serving(&installed(), builtin_version), "reason": reason}),
@@ -438,35 +459,45 @@ mod tests {
             delta_fallback: None,
             applied: false,
         });
-        let v = outcome(&ok, &installed(), "1.0.0");
+        let serving = || builtin("1");
+        let v = outcome(&ok, &installed(), "1.0.0", serving());
         assert_eq!(
             (v["outcome"].as_str(), v["delta"].as_bool()),
             (Some("installed"), Some(true))
         );
         assert_eq!(v["bundle"]["role"], "trial");
+        assert_eq!(v["kind"], "up_to_date");
         let none = Ok(UpdateOutcome::NoUpdate {
             code: "upToDate".into(),
             reason: "r".into(),
         });
         assert_eq!(
-            outcome(&none, &[], "1"),
-            json!({"outcome": "noUpdate", "code": "upToDate", "reason": "r"})
+            outcome(&none, &[], "1", serving()),
+            json!({"outcome": "noUpdate", "kind": "up_to_date", "bundle": serving(),
+                   "code": "upToDate", "reason": "r"})
         );
+        let refused = Ok(UpdateOutcome::NoUpdate {
+            code: "rollback".into(),
+            reason: "r".into(),
+        });
+        assert_eq!(outcome(&refused, &[], "1", serving())["kind"], "blocked");
         let err = Err(LiveshipError::Verification {
             check: "install.objectHash".into(),
             reason: "r".into(),
         });
         assert_eq!(
-            outcome(&err, &[], "1"),
-            json!({"outcome": "error", "error": "verification", "reason": "r", "code": "install.objectHash"})
+            outcome(&err, &[], "1", serving()),
+            json!({"outcome": "error", "kind": "failed", "bundle": serving(), "error": "verification",
+                   "reason": "r", "message": "r", "code": "install.objectHash"})
         );
         let slow = Err(LiveshipError::Network {
             reason: "r".into(),
             check: Some("fetch.tooSlow".into()),
         });
         assert_eq!(
-            outcome(&slow, &[], "1"),
-            json!({"outcome": "error", "error": "network", "reason": "r", "code": "fetch.tooSlow"})
+            outcome(&slow, &[], "1", serving()),
+            json!({"outcome": "error", "kind": "failed", "bundle": serving(), "error": "network",
+                   "reason": "r", "message": "r", "code": "fetch.tooSlow"})
         );
     }
 }

@@ -46,8 +46,8 @@ pub(super) enum CheckOutcome {
     UpdateAvailable(Box<Candidate>),
     /// Nothing to take, for a reason that is not a policy refusal.
     NoUpdate { code: NoUpdateCode, reason: String },
-    /// A verified release that device policy refused.
-    Refused(Refusal),
+    /// A verified release that device policy refused, and its version.
+    Refused(Refusal, String),
 }
 
 /// Why a check found nothing to take, other than a policy [`Refusal`].
@@ -72,6 +72,8 @@ impl NoUpdateCode {
 pub(super) struct NoUpdate {
     pub(super) code: &'static str,
     pub(super) reason: String,
+    /// The version of a release refused for its native range: it needs a native update.
+    pub(super) native_required: Option<String>,
 }
 
 impl From<NoUpdate> for CheckResult {
@@ -100,10 +102,12 @@ impl CheckOutcome {
             CheckOutcome::NoUpdate { code, reason } => Err(NoUpdate {
                 code: code.as_str(),
                 reason,
+                native_required: None,
             }),
-            CheckOutcome::Refused(r) => Err(NoUpdate {
+            CheckOutcome::Refused(r, version) => Err(NoUpdate {
                 code: r.code().as_str(),
                 reason: r.to_string(),
+                native_required: matches!(r, Refusal::IncompatibleNative { .. }).then_some(version),
             }),
         }
     }
@@ -112,12 +116,11 @@ impl CheckOutcome {
 impl Engine {
     fn update_url(&self) -> Result<Url, NetError> {
         let raw = self
-            .inner
-            .config
+            .effective_config()
             .update_url
-            .as_deref()
+            .clone()
             .ok_or(NetError::NoUpdateUrl)?;
-        Url::parse(raw).map_err(|_| NetError::BadUrl { url: raw.into() })
+        Url::parse(&raw).map_err(|_| NetError::BadUrl { url: raw })
     }
 
     /// Fetches the channel's envelope (static or dynamic), verifies it, obeys its incident
@@ -197,7 +200,7 @@ impl Engine {
                 envelope,
                 url,
             })),
-            Err(r) => CheckOutcome::Refused(r),
+            Err(r) => CheckOutcome::Refused(r, verified.manifest.version.clone()),
         })
     }
 
@@ -219,6 +222,11 @@ impl Engine {
         self.emit(Event::NoNeedUpdate {
             reason: n.reason.clone(),
         });
+        if let Some(version) = &n.native_required {
+            self.emit(Event::NativeUpdateRequired {
+                version: version.clone(),
+            });
+        }
         n.into()
     }
 
@@ -251,7 +259,7 @@ impl Engine {
     /// device follows, and not below the channel's high-water mark (an older one is a replay).
     /// Only such a manifest's incident is obeyed and its freshness recorded.
     fn addresses_this_device(&self, m: &release::Manifest) -> Result<bool, CoreError> {
-        if m.app_id != self.inner.config.app_id || m.channel != self.channel()? {
+        if m.app_id != self.effective_config().app_id || m.channel != self.channel()? {
             return Ok(false);
         }
         let hwm = store::high_water(self.store().read(), &m.channel)?;

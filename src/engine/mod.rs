@@ -7,12 +7,16 @@
 
 mod background;
 mod check;
+mod files;
+mod settings;
 mod stats;
 mod timer;
 mod update;
 
 pub use crate::events::UpdateOutcome;
 pub use check::CheckResult;
+pub use files::{Offered, OfferedFile};
+pub use settings::Setting;
 pub use stats::{DeletedData, FlushReport};
 pub use update::UpdatePhase;
 
@@ -121,6 +125,8 @@ struct Inner {
     backgrounded_at: Mutex<Option<Duration>>,
     /// Retry, backoff and timeout limits the configuration's network fields are applied onto.
     http_base: HttpConfig,
+    /// What JavaScript set at run time over the configuration (`settings`).
+    overrides: Mutex<settings::Overrides>,
 }
 
 impl Engine {
@@ -177,6 +183,7 @@ impl Engine {
         };
         let consent =
             store::consent(store.read())?.unwrap_or(config.default_consent.unwrap_or_default());
+        let overrides = settings::Overrides::load(store.read(), &config)?;
         let engine = Engine {
             inner: Arc::new(Inner {
                 config,
@@ -194,6 +201,7 @@ impl Engine {
                 background_end: tokio::sync::Notify::new(),
                 backgrounded_at: Mutex::new(None),
                 http_base: http,
+                overrides: Mutex::new(overrides),
             }),
         };
         if let Some(old) = native_before {
@@ -348,8 +356,9 @@ impl Engine {
             .unwrap_or_else(|_| self.inner.config.default_channel.clone());
         let device_id = self.device_id();
         let store = self.store();
+        let config = self.effective_config();
         let facts = DeviceFacts {
-            config: &self.inner.config,
+            config: &config,
             channel: &channel,
             device_id: &device_id,
             high_water: store::high_water(store.read(), &m.channel).ok().flatten(),
@@ -477,7 +486,7 @@ impl Engine {
         let channel = self.channel()?;
         let status = self.status()?;
         let mut info = serde_json::json!({
-            "appId": self.inner.config.app_id,
+            "appId": self.effective_config().app_id,
             "platform": self.inner.config.platform,
             "nativeVersion": self.inner.config.native_version,
             "channel": channel,

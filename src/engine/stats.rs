@@ -85,11 +85,10 @@ impl Engine {
         Ok(purged)
     }
 
-    fn stats_url(&self) -> Option<&str> {
-        self.inner
-            .config
+    fn stats_url(&self) -> Option<String> {
+        self.effective_config()
             .stats_url
-            .as_deref()
+            .clone()
             .filter(|u| !u.is_empty())
     }
 
@@ -170,8 +169,11 @@ impl Engine {
                 s
             }
         };
+        let config = self.effective_config();
+        let custom_id = self.custom_id();
         let device = telemetry::Device {
-            config: &self.inner.config,
+            config: &config,
+            custom_id: &custom_id,
             install_id: &install_id,
             channel: &channel,
             serving_version: &serving,
@@ -215,7 +217,7 @@ impl Engine {
         let Some(url) = self.stats_url() else {
             return Ok(report);
         };
-        let url = Url::parse(url).map_err(|_| NetError::BadUrl { url: url.into() })?;
+        let url = Url::parse(&url).map_err(|_| NetError::BadUrl { url })?;
         let mut backoff = self.inner.flush.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.inner.clock.now();
         if !force && now < backoff.not_before {
@@ -406,11 +408,12 @@ impl Engine {
         // No `reset` event: it would be erased with the queue a moment later.
         crate::boot::erase_bundles(&mut self.store())?;
         self.set_delay(&[])?;
+        self.clear_custom_id()?;
         let mut consent = self.inner.consent.lock().unwrap_or_else(|p| p.into_inner());
         let old_id = self.device_id();
         let new_id = hex::encode(crate::crypto::random_bytes::<16>());
         let request = (*consent == Consent::Full && self.stats_url().is_some()).then(|| {
-            telemetry::deletion_request(&self.inner.config, &old_id, self.inner.clock.now())
+            telemetry::deletion_request(&self.effective_config(), &old_id, self.inner.clock.now())
         });
         self.store().write(|tx| -> Result<(), CoreError> {
             store::purge_stat_events(tx)?;

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Engine;
+use super::{CoreError, Engine};
 use crate::boot;
 use crate::clock::Timer;
+use crate::config::ConfigError;
 use crate::events::Event;
 
 /// The running app-ready timer: the trial it watches and how to call it off.
@@ -73,31 +74,64 @@ impl Engine {
             boot::revert_trial(&mut store, id, reason)
         };
         match reverted {
-            Ok(Some(r)) => {
-                if let Some(release) = self.release_of(&r.id) {
-                    self.report(Report::Reverted {
-                        release,
-                        cause: RevertCause::AppReadyTimeout,
-                    });
-                }
-                self.emit(Event::UpdateFailed {
-                    bundle_id: r.id,
-                    version: r.version,
-                    reason: reason.to_string(),
-                });
-                // Read first, emit after: the listener must never run while the store is locked.
-                let now = boot::serving(&self.store(), &self.inner.config);
-                match now {
-                    Ok(now) => self.emit(Event::ReloadRequired {
-                        bundle_id: now.id,
-                        path: now.path.map(|p| p.to_string_lossy().into_owned()),
-                        reason: reason.to_string(),
-                    }),
-                    Err(e) => log::error!("after revert: cannot read what serves: {e}"),
-                }
-            }
+            Ok(Some(r)) => self.after_revert(r, RevertCause::AppReadyTimeout, true),
             Ok(None) => {}
             Err(e) => log::error!("reverting trial {id}: {e}"),
+        }
+    }
+
+    /// `setBundleError` (permitted by `allowManualBundleError`): the app declares bundle `id`
+    /// broken. It is reverted as a trial the page never confirmed would be (failed,
+    /// blocklisted, its roles taken; a current one falls back) and, if it was serving, the
+    /// native layer reloads what serves now. Returns the bundle as it is now.
+    pub fn set_bundle_error(&self, id: &str) -> Result<boot::BundleInfo, CoreError> {
+        if !self.inner.config.allow_manual_bundle_error {
+            return Err(ConfigError::NotAllowed {
+                what: "setBundleError",
+                option: "allowManualBundleError",
+            }
+            .into());
+        }
+        self.cancel_ready_timer(id);
+        let (reverted, served) = {
+            let mut store = self.store();
+            let served = boot::serving(&store, &self.inner.config)?.id == id;
+            let reason = "declared broken by the app (setBundleError)";
+            (boot::declare_failed(&mut store, id, reason)?, served)
+        };
+        if let Some(r) = reverted {
+            self.after_revert(r, RevertCause::Declared, served);
+        }
+        let list = self.list()?;
+        Ok(list
+            .into_iter()
+            .find(|b| b.id == id)
+            .expect("a bundle declared failed stays listed"))
+    }
+
+    /// Reports and announces a revert; when the reverted bundle was serving, asks the native
+    /// layer to reload what serves now.
+    fn after_revert(&self, r: boot::Reverted, cause: RevertCause, served: bool) {
+        if let Some(release) = self.release_of(&r.id) {
+            self.report(Report::Reverted { release, cause });
+        }
+        self.emit(Event::UpdateFailed {
+            bundle_id: r.id,
+            version: r.version,
+            reason: r.reason.clone(),
+        });
+        if !served {
+            return;
+        }
+        // Read first, emit after: the listener must never run while the store is locked.
+        let now = boot::serving(&self.store(), &self.inner.config);
+        match now {
+            Ok(now) => self.emit(Event::ReloadRequired {
+                bundle_id: now.id,
+                path: now.path.map(|p| p.to_string_lossy().into_owned()),
+                reason: r.reason,
+            }),
+            Err(e) => log::error!("after revert: cannot read what serves: {e}"),
         }
     }
 }

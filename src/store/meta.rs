@@ -3,8 +3,9 @@
 //! `envelope:<channel>` and `etag:<channel>` (the static mode's conditional-GET cache, per
 //! channel), `delay_conditions` (`boot`'s pending delay conditions, as its JSON) and
 //! `native_build` (the native build the last reconcile saw), `consent` (the user's consent
-//! level, `setConsent`), `telemetry_secret` (what anonymous event ids are derived from) and `freshness:<channel>` (the newest envelope that verified, for
-//! `updatesStale`).
+//! level, `setConsent`), `telemetry_secret` (what anonymous event ids are derived from),
+//! `freshness:<channel>` (the newest envelope that verified, for `updatesStale`) and
+//! `setting:<option>` (a value JavaScript set and the configuration persists: `updateUrl`, ...).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -82,6 +83,26 @@ pub fn cache_envelope(
         set_meta(conn, &etag_key(channel), tag)?;
     }
     Ok(())
+}
+
+fn setting_key(option: &str) -> String {
+    format!("setting:{option}")
+}
+
+/// The persisted run-time value of `option` (`updateUrl`, `customId`, ...), if any.
+pub fn setting(conn: &Connection, option: &str) -> Result<Option<String>, StoreError> {
+    meta(conn, &setting_key(option))
+}
+
+/// Persists `value` for `option`; `None` forgets it.
+pub fn set_setting(conn: &Connection, option: &str, value: Option<&str>) -> Result<(), StoreError> {
+    match value {
+        Some(v) => set_meta(conn, &setting_key(option), v),
+        None => {
+            conn.execute("DELETE FROM meta WHERE key = ?1", [setting_key(option)])?;
+            Ok(())
+        }
+    }
 }
 
 pub(super) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {

@@ -37,7 +37,7 @@ pub use history::{add_history, clear_history, history, HistoryEntry};
 pub use meta::{
     cache_envelope, cached_envelope, channel, clear_channel, consent, delay_conditions, device_id,
     freshness, set_channel, set_consent, set_delay_conditions, set_device_id, set_freshness,
-    set_telemetry_secret, telemetry_secret, CachedEnvelope, Freshness,
+    set_setting, set_telemetry_secret, setting, telemetry_secret, CachedEnvelope, Freshness,
 };
 pub use stats_queue::{
     clear_stats_dropped, enqueue_stat, purge_stat_events, queued_count, queued_stats, remove_stats,

@@ -45,6 +45,8 @@ pub enum RevertCause {
     AppReadyTimeout,
     /// A signed incident revoked it.
     Revoked,
+    /// The app declared it broken (`setBundleError`).
+    Declared,
 }
 
 impl RevertCause {
@@ -53,6 +55,7 @@ impl RevertCause {
             RevertCause::NotConfirmed => "notConfirmed",
             RevertCause::AppReadyTimeout => "appReadyTimeout",
             RevertCause::Revoked => "revoked",
+            RevertCause::Declared => "bundleError",
         }
     }
 }
@@ -220,6 +223,8 @@ pub enum Report {
 /// What an event needs to know about the device.
 pub struct Device<'a> {
     pub config: &'a Config,
+    /// The id `setCustomId` set (empty: none); sent under consent `full` only.
+    pub custom_id: &'a str,
     pub install_id: &'a str,
     /// The channel followed.
     pub channel: &'a str,
@@ -333,6 +338,9 @@ pub fn event(report: &Report, d: &Device<'_>) -> Option<StatsEvent> {
     e.action = action.into();
     if let Some(r) = release {
         about(&mut e, r);
+    }
+    if d.consent == Consent::Full {
+        e.custom_id = d.custom_id.to_string();
     }
     e.device_id = match (d.consent, e.sequence) {
         (Consent::Full, _) => d.install_id.to_string(),

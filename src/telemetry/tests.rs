@@ -31,6 +31,7 @@ fn event_at(report: &Report, consent: Consent) -> Option<StatsEvent> {
     let c = config();
     let d = Device {
         config: &c,
+        custom_id: "user-42",
         install_id: INSTALL_ID,
         channel: "production",
         serving_version: "1.1.0",
@@ -51,6 +52,15 @@ fn consent_off_makes_no_event_at_all() {
 }
 
 #[test]
+fn the_custom_id_leaves_the_device_under_consent_full_only() {
+    let r = Report::Confirmed {
+        release: release(2),
+    };
+    assert_eq!(event_at(&r, Consent::Full).unwrap().custom_id, "user-42");
+    assert_eq!(event_at(&r, Consent::Anonymous).unwrap().custom_id, "");
+}
+
+#[test]
 fn a_full_event_is_capgos_info_object_plus_action_field_by_field() {
     let r = Report::DownloadComplete {
         release: release(3),
@@ -62,7 +72,7 @@ fn a_full_event_is_capgos_info_object_plus_action_field_by_field() {
         "platform": "android",
         "device_id": INSTALL_ID,
         "app_id": "com.example.app",
-        "custom_id": "",
+        "custom_id": "user-42",
         "version_build": "2.1.0",
         "version_code": "210",
         "version_os": "14",

@@ -28,7 +28,7 @@ pub struct StatsEvent {
     /// can be counted once but cannot be linked to the install or to other releases.
     pub device_id: String,
     pub app_id: String,
-    /// Always empty: Liveship has no custom id.
+    /// The id the app set with `setCustomId`, under consent `full` only; else empty.
     #[serde(default)]
     pub custom_id: String,
     /// The native app's version.

@@ -16,9 +16,7 @@ import androidx.webkit.ScriptHandler
 import androidx.webkit.WebViewCompat
 import androidx.webkit.WebViewFeature
 import com.getcapacitor.JSObject
-import com.getcapacitor.Plugin
 import com.getcapacitor.PluginCall
-import com.getcapacitor.PluginMethod
 import com.getcapacitor.WebViewListener
 import com.getcapacitor.annotation.CapacitorPlugin
 import com.getcapacitor.plugin.WebView as CapWebView
@@ -31,7 +29,7 @@ import java.util.concurrent.Executors
 import java.util.concurrent.RejectedExecutionException
 
 @CapacitorPlugin(name = "Liveship")
-class LiveshipPlugin : Plugin() {
+class LiveshipPlugin : LiveshipMethods() {
     private val work = Executors.newCachedThreadPool { r -> Thread(r, "liveship-plugin") }
     private val lifecycleWork = Executors.newSingleThreadExecutor { r -> Thread(r, "liveship-lifecycle") }
     private val main = Handler(Looper.getMainLooper())
@@ -105,37 +103,8 @@ class LiveshipPlugin : Plugin() {
         lifecycleWork.shutdown()
     }
 
-    // One line each, named as in plugin/src/definitions.ts (a Rust test compares them with the core's).
-    @PluginMethod fun notifyAppReady(call: PluginCall) = forward(call)
-    @PluginMethod fun download(call: PluginCall) = forward(call)
-    @PluginMethod fun next(call: PluginCall) = forward(call)
-    @PluginMethod fun set(call: PluginCall) = forward(call)
-    @PluginMethod fun reload(call: PluginCall) = forward(call)
-    @PluginMethod fun reset(call: PluginCall) = forward(call)
-    @PluginMethod fun current(call: PluginCall) = forward(call)
-    @PluginMethod fun list(call: PluginCall) = forward(call)
-    @PluginMethod fun delete(call: PluginCall) = forward(call)
-    @PluginMethod fun getLatest(call: PluginCall) = forward(call)
-    @PluginMethod fun setChannel(call: PluginCall) = forward(call)
-    @PluginMethod fun unsetChannel(call: PluginCall) = forward(call)
-    @PluginMethod fun getChannel(call: PluginCall) = forward(call)
-    @PluginMethod fun getDeviceId(call: PluginCall) = forward(call)
-    @PluginMethod fun getPluginVersion(call: PluginCall) = forward(call)
-    @PluginMethod fun getBuiltinVersion(call: PluginCall) = forward(call)
-    @PluginMethod fun isAutoUpdateEnabled(call: PluginCall) = forward(call)
-    @PluginMethod fun getNextBundle(call: PluginCall) = forward(call)
-    @PluginMethod fun getFailedUpdate(call: PluginCall) = forward(call)
-    @PluginMethod fun setMultiDelay(call: PluginCall) = forward(call)
-    @PluginMethod fun cancelDelay(call: PluginCall) = forward(call)
-    @PluginMethod fun triggerUpdateCheck(call: PluginCall) = forward(call)
-    @PluginMethod fun getHistory(call: PluginCall) = forward(call)
-    @PluginMethod fun exportData(call: PluginCall) = forward(call)
-    @PluginMethod fun deleteData(call: PluginCall) = forward(call)
-    @PluginMethod fun setConsent(call: PluginCall) = forward(call)
-    @PluginMethod fun getConsent(call: PluginCall) = forward(call)
-
     /** The call, answered by the core on [work]; the reply's effects then run on the main thread. */
-    private fun forward(call: PluginCall) {
+    override fun forward(call: PluginCall) {
         if (!::core.isInitialized) return call.reject("Liveship did not start: its native library did not load", "internal")
         val accepted = submit(work) {
             try {

@@ -1,0 +1,220 @@
+//! The methods of Capgo 8's plugin beyond the update cycle (docs/CAPGO.md, "JavaScript API"):
+//! run-time configuration, `setBundleError`, the file-list queries, and the features this
+//! version cannot offer yet, which reject with `unavailable` and say why (never a silent
+//! success).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::args::{ArgError, Args};
+use super::{payload, CapacitorPlugin, Failure, Outcome};
+use crate::engine::{Engine, Offered, Setting};
+use crate::ffi::core;
+
+/// Methods of Capgo's interface that this version answers with `unavailable`, and why.
+pub const UNAVAILABLE: &[(&str, &str)] = &[
+    ("listChannels", NO_CHANNEL_LIST),
+    ("startPreviewSession", NO_PREVIEWS),
+    ("listPreviews", NO_PREVIEWS),
+    ("setPreview", NO_PREVIEWS),
+    ("resetPreview", NO_PREVIEWS),
+    ("deletePreview", NO_PREVIEWS),
+    ("checkPreviewUpdate", NO_PREVIEWS),
+    ("updatePreview", NO_PREVIEWS),
+    ("getAppUpdateInfo", NO_STORE_UPDATES),
+    ("openAppStore", NO_STORE_UPDATES),
+    ("performImmediateUpdate", NO_STORE_UPDATES),
+    ("startFlexibleUpdate", NO_STORE_UPDATES),
+    ("completeFlexibleUpdate", NO_STORE_UPDATES),
+];
+
+const NO_CHANNEL_LIST: &str = "this version publishes no signed channel list and has no Capgo \
+     channel endpoint client yet: the channel a device may follow is set with setChannel()";
+const NO_PREVIEWS: &str = "preview sessions are not built in this version of Liveship";
+const NO_STORE_UPDATES: &str =
+    "native app-store updates (Play in-app updates, the store page) are not built in this \
+     version of Liveship";
+const NO_SHAKE_MENU: &str = "the shake menu is not built in this version of Liveship";
+
+impl CapacitorPlugin {
+    /// The arm of [`CapacitorPlugin::dispatch`] for these methods; `None`: not one of them.
+    pub(super) fn dispatch_capgo(
+        &self,
+        e: &Arc<Engine>,
+        method: &str,
+        a: &Args,
+    ) -> Option<Outcome> {
+        let set = |s: Setting, field: &str, allow_empty: bool| -> Outcome {
+            let value = a.text(field, allow_empty)?;
+            core(method, || e.set_setting(s, &value))?;
+            Ok(None)
+        };
+        let v = match method {
+            "setUpdateUrl" => return Some(set(Setting::UpdateUrl, "url", false)),
+            "setStatsUrl" => return Some(set(Setting::StatsUrl, "url", false)),
+            "setChannelUrl" => return Some(set(Setting::ChannelUrl, "url", false)),
+            "setAppId" => return Some(set(Setting::AppId, "appId", false)),
+            "setCustomId" => return Some(set(Setting::CustomId, "customId", true)),
+            "getAppId" => json!({ "appId": e.effective_config().app_id }),
+            "isAutoUpdateAvailable" => json!({ "available": update_url_set(e) }),
+            "setBundleError" => return Some(self.set_bundle_error(e, a)),
+            "getMissingBundleFiles" => return Some(missing_files(e, a)),
+            "getBundleDownloadSize" => return Some(download_size(e, a)),
+            "isShakeMenuEnabled" => json!({ "enabled": false, "gesture": "shake" }),
+            "isShakeChannelSelectorEnabled" => json!({ "enabled": false }),
+            // Turning off what is not on is done; turning it on cannot be.
+            "setShakeMenu" | "setShakeChannelSelector" => {
+                return Some(match a.boolean("enabled") {
+                    Ok(false) => Ok(None),
+                    Ok(true) => Err(unavailable(method, NO_SHAKE_MENU)),
+                    Err(err) => Err(err.into()),
+                })
+            }
+            _ => {
+                let (_, why) = UNAVAILABLE.iter().find(|(m, _)| *m == method)?;
+                return Some(Err(unavailable(method, why)));
+            }
+        };
+        Some(Ok(Some(v)))
+    }
+
+    fn set_bundle_error(&self, e: &Arc<Engine>, a: &Args) -> Outcome {
+        let id = a.installed_bundle_id("id", "the built-in bundle cannot be declared broken")?;
+        let b = core("setBundleError", || e.set_bundle_error(&id))?;
+        Ok(Some(payload::bundle(&b)))
+    }
+}
+
+fn unavailable(method: &str, why: &str) -> Failure {
+    Failure::Plugin("unavailable", format!("{method}: {why}"))
+}
+
+/// An `updateUrl` is set (configured or set at run time): checks can run.
+pub(super) fn update_url_set(e: &Engine) -> bool {
+    e.effective_config()
+        .update_url
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+}
+
+/// One of Capgo's manifest entries (`file_name`, `file_hash`, `download_url`, each may be null).
+fn entry(name: Option<&str>, hash: Option<&str>, url: Option<&str>) -> Value {
+    json!({ "file_name": name, "file_hash": hash, "download_url": url })
+}
+
+/// The entries the call names (`manifest`), else the release on offer's files. `version`, when
+/// given with no manifest, must be the version on offer.
+fn entries(e: &Engine, a: &Args) -> Result<(Vec<Value>, Option<Offered>), Failure> {
+    let given = a.manifest_entries("manifest")?;
+    let offered = if given.is_some() {
+        None
+    } else {
+        let offered = core("check", || e.offered_files())?.ok_or_else(|| {
+            Failure::Plugin(
+                "invalidArgument",
+                "no manifest given and no release on offer (getLatest() says why)".into(),
+            )
+        })?;
+        if let Some(v) = a.optional_text("version")? {
+            if v != offered.version {
+                return Err(ArgError {
+                    field: "version".into(),
+                    reason: format!("the release on offer is {}, not {v}", offered.version),
+                }
+                .into());
+            }
+        }
+        Some(offered)
+    };
+    let list = match (&given, &offered) {
+        (Some(g), _) => g.clone(),
+        (None, Some(o)) => o
+            .files
+            .iter()
+            .map(|f| entry(Some(&f.path), Some(&f.sha256), f.url.as_deref()))
+            .collect(),
+        (None, None) => unreachable!("either given or offered"),
+    };
+    Ok((list, offered))
+}
+
+/// `getMissingBundleFiles`: the entries whose content (the SHA-256 in `file_hash`) this device
+/// holds nowhere. An entry without a SHA-256 hash (an encrypted Capgo hash) cannot be matched:
+/// it is missing.
+fn missing_files(e: &Engine, a: &Args) -> Outcome {
+    let (list, _) = entries(e, a)?;
+    let local = core("getMissingBundleFiles", || e.local_file_hashes())?;
+    let total = list.len();
+    let missing: Vec<Value> = list
+        .into_iter()
+        .filter(|v| {
+            !v["file_hash"]
+                .as_str()
+                .is_some_and(|h| local.contains(&h.to_ascii_lowercase()))
+        })
+        .collect();
+    Ok(Some(json!({
+        "missingCount": missing.len(),
+        "reusableCount": total - missing.len(),
+        "total": total,
+        "missing": missing,
+    })))
+}
+
+/// `getBundleDownloadSize`: each entry's size from the signed file list of the release on
+/// offer (never from the server's say-so). A release without per-file objects downloads whole:
+/// the total is then the bundle's size and each entry says so.
+fn download_size(e: &Engine, a: &Args) -> Outcome {
+    let (list, offered) = entries(e, a)?;
+    let offered = match offered {
+        Some(o) => o,
+        None => core("check", || e.offered_files())?.ok_or_else(|| {
+            Failure::Plugin(
+                "invalidArgument",
+                "no release on offer to take the sizes from (getLatest() says why)".into(),
+            )
+        })?,
+    };
+    let whole = offered.files.iter().all(|f| f.url.is_none());
+    let mut total = 0u64;
+    let mut known = 0usize;
+    let files: Vec<Value> = list
+        .into_iter()
+        .map(|mut v| {
+            let hash = v["file_hash"].as_str().map(str::to_ascii_lowercase);
+            let signed = offered
+                .files
+                .iter()
+                .find(|f| Some(&f.sha256) == hash.as_ref());
+            match signed {
+                _ if whole => {
+                    v["error"] = format!(
+                        "release {} has no per-file objects: it downloads whole",
+                        offered.version
+                    )
+                    .into()
+                }
+                Some(f) => {
+                    known += 1;
+                    total = total.saturating_add(f.size);
+                    v["size"] = f.size.into();
+                }
+                None => {
+                    v["error"] =
+                        format!("not in the signed file list of release {}", offered.version).into()
+                }
+            }
+            v
+        })
+        .collect();
+    if whole {
+        total = offered.bundle_size;
+    }
+    Ok(Some(json!({
+        "totalSize": total,
+        "knownFiles": known,
+        "unknownFiles": files.len() - known,
+        "files": files,
+    })))
+}

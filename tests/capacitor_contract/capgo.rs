@@ -1,0 +1,275 @@
+//! Capgo 8's methods beyond the update cycle (src/capacitor/capgo_api.rs), through the plugin
+//! contract as the shells call it.
+
+use super::*;
+
+/// A rejection's code and message.
+fn rejected_with(a: &App, method: &str, options: Value) -> (String, String) {
+    let (code, message, _) = a.rejected(method, options);
+    (code, message)
+}
+
+#[test]
+fn urls_and_the_app_id_change_only_when_the_configuration_allows_it() {
+    let a = app();
+    let other = Net::repo(a.p.repo());
+    let url = other.update_url();
+    for (method, field, option) in [
+        ("setUpdateUrl", "url", "allowModifyUrl"),
+        ("setStatsUrl", "url", "allowModifyUrl"),
+        ("setChannelUrl", "url", "allowModifyUrl"),
+        ("setAppId", "appId", "allowModifyAppId"),
+    ] {
+        let (code, message) = rejected_with(&a, method, json!({ field: url }));
+        assert_eq!(code, "invalidArgument", "{method}: {message}");
+        assert!(message.contains(option), "{method}: {message}");
+    }
+    a.downloaded(1);
+    assert!(
+        other.server.requests().is_empty(),
+        "the refused URL was used"
+    );
+    assert_eq!(a.ok("getAppId", json!({}))["appId"], "com.example.app");
+}
+
+#[test]
+fn a_new_update_url_serves_the_next_check_and_survives_a_restart_only_when_persisted() {
+    for persist in [false, true] {
+        let a = app_with(|c| {
+            c.allow_modify_url = true;
+            c.persist_modify_url = persist;
+        });
+        let other = Net::repo(a.p.repo());
+        for bad in ["http://example.com/repo/", "not a url", ""] {
+            let (code, message) = rejected_with(&a, "setUpdateUrl", json!({ "url": bad }));
+            assert_eq!(code, "invalidArgument", "{bad:?}: {message}");
+        }
+        a.ok("setUpdateUrl", json!({ "url": other.update_url() }));
+        a.downloaded(1);
+        assert!(
+            !other.server.requests().is_empty(),
+            "the new URL was not used"
+        );
+
+        let a = a.restart();
+        let (first, second) = (a.net.server.requests().len(), other.server.requests().len());
+        a.downloaded(2);
+        let used_other = other.server.requests().len() > second;
+        let used_first = a.net.server.requests().len() > first;
+        assert_eq!(used_other, persist, "persistModifyUrl {persist}");
+        assert_eq!(used_first, !persist, "persistModifyUrl {persist}");
+    }
+}
+
+#[test]
+fn set_app_id_changes_which_signed_releases_address_this_device() {
+    let a = app_with(|c| c.allow_modify_app_id = true);
+    a.p.pack(1, "one");
+    let (_, message) = rejected_with(&a, "setAppId", json!({ "appId": "" }));
+    assert!(message.contains("appId"), "{message}");
+    a.ok("setAppId", json!({ "appId": "com.example.preview" }));
+    assert_eq!(a.ok("getAppId", json!({}))["appId"], "com.example.preview");
+    // The repository's releases name com.example.app: not this app any more.
+    let (code, message) = rejected_with(&a, "download", json!({}));
+    assert_eq!(code, "invalidArgument", "{message}");
+    assert!(message.contains("wrongApp"), "{message}");
+    a.ok("setAppId", json!({ "appId": "com.example.app" }));
+    a.ok("download", json!({}));
+}
+
+#[test]
+fn the_custom_id_is_exported_erased_with_the_data_and_kept_only_when_persisted() {
+    for persist in [false, true] {
+        let a = app_with(|c| c.persist_custom_id = persist);
+        let exported = |a: &App| -> Value {
+            serde_json::from_str(a.ok("exportData", json!({}))["json"].as_str().unwrap()).unwrap()
+        };
+        a.ok("setCustomId", json!({ "customId": "user-7" }));
+        assert_eq!(exported(&a)["customId"], "user-7");
+        let a = a.restart();
+        let kept = if persist { "user-7" } else { "" };
+        assert_eq!(exported(&a)["customId"], kept, "persistCustomId {persist}");
+        a.ok("setCustomId", json!({ "customId": "user-8" }));
+        a.ok("deleteData", json!({}));
+        assert_eq!(exported(&a)["customId"], "");
+        let a = a.restart();
+        assert_eq!(
+            exported(&a)["customId"],
+            "",
+            "deleteData erased the stored id"
+        );
+        a.ok("setCustomId", json!({ "customId": "user-9" }));
+        a.ok("setCustomId", json!({ "customId": "" }));
+        assert_eq!(exported(&a)["customId"], "", "an empty id clears it");
+    }
+}
+
+#[test]
+fn set_bundle_error_reverts_the_serving_trial_when_the_app_may_declare_it() {
+    let a = app();
+    let id = a.downloaded(1);
+    let (code, message) = rejected_with(&a, "setBundleError", json!({ "id": id }));
+    assert_eq!(code, "invalidArgument", "{message}");
+    assert!(message.contains("allowManualBundleError"), "{message}");
+
+    let a = app_with(|c| c.allow_manual_bundle_error = true);
+    let id = a.downloaded(1);
+    let (_, effects) = a.ok_with("set", json!({ "id": id }));
+    assert_eq!(effects, vec![serve(&id, &a)]);
+    a.shell.clear();
+    let (bundle, effects) = a.ok_with("setBundleError", json!({ "id": id }));
+    assert_eq!(bundle["status"], "error", "{bundle}");
+    assert_eq!(bundle["role"], "failed", "{bundle}");
+    assert_eq!(
+        effects,
+        vec![serve_builtin()],
+        "the page reloads on what serves now"
+    );
+    let (failed, _) = a.shell.event("updateFailed");
+    assert_eq!(failed["bundle"]["id"], id.as_str(), "{failed}");
+    assert_eq!(a.ok("current", json!({}))["bundle"]["id"], "builtin");
+    // Never offered again.
+    let (code, message) = rejected_with(&a, "download", json!({}));
+    assert_eq!(code, "invalidArgument", "{message}");
+    // A bundle that is not serving is failed without a reload; one failed already stays so.
+    let next = a.downloaded(2);
+    let (bundle, effects) = a.ok_with("setBundleError", json!({ "id": next }));
+    assert_eq!(bundle["status"], "error");
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(a.ok("getNextBundle", json!({})), Value::Null);
+    a.ok("setBundleError", json!({ "id": next }));
+    a.refused("setBundleError", json!({ "id": "builtin" }), "id");
+}
+
+#[test]
+fn missing_files_and_their_sizes_come_from_the_signed_file_list() {
+    let a = app();
+    a.downloaded(1);
+    a.p.pack(2, "two"); // main.js differs; index.html and the assets are the same
+    let missing = a.ok("getMissingBundleFiles", json!({}));
+    assert_eq!(missing["total"], 10, "{missing}");
+    assert_eq!(missing["missingCount"], 1, "{missing}");
+    assert_eq!(missing["reusableCount"], 9, "{missing}");
+    let entry = &missing["missing"][0];
+    assert_eq!(entry["file_name"], "main.js", "{missing}");
+    let hash = entry["file_hash"].as_str().unwrap();
+    assert!(
+        entry["download_url"].as_str().unwrap().ends_with(hash),
+        "{entry}"
+    );
+
+    let size = a.ok(
+        "getBundleDownloadSize",
+        json!({ "manifest": missing["missing"] }),
+    );
+    assert_eq!(size["knownFiles"], 1, "{size}");
+    assert_eq!(size["unknownFiles"], 0, "{size}");
+    let one = size["files"][0]["size"].as_u64().unwrap();
+    assert!(one > 200 * 20, "main.js's sealed object: {size}");
+    assert_eq!(size["totalSize"].as_u64(), Some(one));
+
+    // Entries the app passes: matched by content; unknown ones are missing and unsized.
+    let local = a.ok("getMissingBundleFiles", json!({}))["missing"][0].clone();
+    let given = json!([
+        {"file_name": "main.js", "file_hash": local["file_hash"], "download_url": null},
+        {"file_name": "index.html", "file_hash": "00".repeat(32), "download_url": null},
+        {"file_name": null, "file_hash": null, "download_url": null},
+    ]);
+    let m = a.ok("getMissingBundleFiles", json!({ "manifest": given }));
+    assert_eq!(
+        m["missingCount"], 3,
+        "nothing of these is on the device yet: {m}"
+    );
+    let s = a.ok("getBundleDownloadSize", json!({ "manifest": given }));
+    assert_eq!(s["knownFiles"], 1, "{s}");
+    assert_eq!(s["unknownFiles"], 2, "{s}");
+    assert!(s["files"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("signed file list"));
+
+    a.refused(
+        "getMissingBundleFiles",
+        json!({ "version": "9.9.9" }),
+        "version",
+    );
+    a.refused(
+        "getMissingBundleFiles",
+        json!({ "manifest": "x" }),
+        "manifest",
+    );
+    a.refused(
+        "getBundleDownloadSize",
+        json!({ "manifest": [{"file_hash": 7}] }),
+        "manifest",
+    );
+    a.ok("download", json!({}));
+    let (code, message) = rejected_with(&a, "getMissingBundleFiles", json!({}));
+    assert_eq!(code, "invalidArgument", "nothing on offer: {message}");
+}
+
+#[test]
+fn trigger_update_check_queues_a_cycle_as_capgo_answers() {
+    let a = app();
+    a.downloaded(1);
+    let queued = a.ok("triggerUpdateCheck", json!({}));
+    assert_eq!(queued, json!({"status": "queued", "queued": true}));
+    let (result, _) = a.shell.event("updateCheckResult");
+    assert_eq!(result["outcome"], "noUpdate", "{result}");
+    assert_eq!(result["kind"], "up_to_date", "{result}");
+    assert_eq!(result["bundle"]["id"], "builtin", "{result}");
+    a.shell.wait("the end of the cycle", |s| {
+        s.effects
+            .contains(&Effect::UpdateRunning { running: false })
+            .then_some(())
+    });
+
+    let none = app_with(|c| c.update_url = None);
+    assert_eq!(
+        none.ok("triggerUpdateCheck", json!({})),
+        json!({"status": "unavailable", "queued": false})
+    );
+    assert_eq!(
+        none.ok("isAutoUpdateAvailable", json!({})),
+        json!({"available": false})
+    );
+    assert_eq!(
+        a.ok("isAutoUpdateAvailable", json!({})),
+        json!({"available": true})
+    );
+}
+
+#[test]
+fn a_release_for_another_native_build_announces_that_a_native_update_is_needed() {
+    let a = app();
+    a.p.pack_with("production", 1, "one", |o| {
+        o.native.min = Some("99.0.0".into());
+    });
+    let (code, message) = rejected_with(&a, "download", json!({}));
+    assert_eq!(code, "invalidArgument", "{message}");
+    let (breaking, _) = a.shell.event("breakingAvailable");
+    assert_eq!(breaking, json!({"version": "1.0.1"}));
+    let (major, _) = a.shell.event("majorAvailable");
+    assert_eq!(major, breaking, "Capgo's older name, sent with it");
+}
+
+#[test]
+fn what_this_version_cannot_do_rejects_unavailable_and_says_why() {
+    let a = app();
+    for (method, _) in liveship::capacitor::capgo_api::UNAVAILABLE {
+        let (code, message) = rejected_with(&a, method, json!({}));
+        assert_eq!(code, "unavailable", "{method}: {message}");
+        assert!(message.starts_with(&format!("{method}: ")), "{message}");
+    }
+    for method in ["setShakeMenu", "setShakeChannelSelector"] {
+        let (code, _) = rejected_with(&a, method, json!({ "enabled": true }));
+        assert_eq!(code, "unavailable", "{method}");
+        a.ok(method, json!({ "enabled": false }));
+        a.refused(method, json!({}), "enabled");
+    }
+    assert_eq!(a.ok("isShakeMenuEnabled", json!({}))["enabled"], false);
+    assert_eq!(
+        a.ok("isShakeChannelSelectorEnabled", json!({}))["enabled"],
+        false
+    );
+}
