@@ -75,13 +75,23 @@ capgo "$FIX/app" bundle encrypt bundle.zip "$checksum" --key "$FIX/other/.capgo_
     > "$FIX/encrypt-other.json" || die "@capgo/cli bundle encrypt --key (second key pair) failed"
 mv "$FIX/app/bundle.zip_encrypted.zip" "$FIX/app/bundle.other.enc.zip"
 
+# A second release, 1.0.2, whose page never confirms (Capgo mode's revert, tests/capgo_mode.rs):
+# the CLI refuses such a folder unless told not to check for notifyAppReady.
+mkdir -p "$FIX/app/www2"
+echo '<!doctype html><html><body><h1>Capgo fixture 1.0.2: broken</h1></body></html>' > "$FIX/app/www2/index.html"
+capgo "$FIX/app" bundle zip com.example.app --path www2 --bundle 1.0.2 --name second.zip --key-v2 --no-code-check --json \
+    > "$FIX/zip2.json" || die "@capgo/cli bundle zip (second) failed: $(cat "$FIX/zip2.json")"
+capgo "$FIX/app" bundle encrypt second.zip "$(field "$FIX/zip2.json" checksum)" --json > "$FIX/encrypt-second.json" \
+    || die "@capgo/cli bundle encrypt (second) failed: $(cat "$FIX/encrypt-second.json")"
+mv "$FIX/app/second.zip_encrypted.zip" "$FIX/app/second.enc.zip"
+
 # One JSON document for the tests; the SPKI form of the public key comes from node's crypto.
 CLI_VERSION=$CLI_VERSION node - "$FIX" "$checksum" <<'EOF'
 const fs = require("fs"), path = require("path"), crypto = require("crypto");
 const [fix, checksum] = process.argv.slice(2);
 const json = (f) => { const t = fs.readFileSync(path.join(fix, f), "utf8"); return JSON.parse(t.slice(t.indexOf("{"))); };
 const pub = (d) => fs.readFileSync(path.join(fix, d, ".capgo_key_v2.pub"), "utf8");
-const a = json("encrypt-app.json"), b = json("encrypt-other.json");
+const a = json("encrypt-app.json"), b = json("encrypt-other.json"), c = json("encrypt-second.json");
 // A key block in the wrong padding (PKCS#1 type 2, the encryption padding, where Capgo uses
 // type 1), made with the app's own private key: the device must refuse it.
 const priv = fs.readFileSync(path.join(fix, "app", ".capgo_key_v2"), "utf8");
@@ -99,6 +109,7 @@ const out = {
   app: { encrypted: path.join(fix, "app", "bundle.app.enc.zip"), sessionKey: a.ivSessionKey, checksum: a.checksum },
   wrongPaddingSessionKey: a.ivSessionKey.split(":")[0] + ":" + wrongPadding.toString("base64"),
   other: { encrypted: path.join(fix, "app", "bundle.other.enc.zip"), sessionKey: b.ivSessionKey, checksum: b.checksum },
+  second: { encrypted: path.join(fix, "app", "second.enc.zip"), sessionKey: c.ivSessionKey, checksum: c.checksum },
 };
 fs.writeFileSync(path.join(fix, "fixtures.json"), JSON.stringify(out, null, 2));
 EOF
@@ -106,4 +117,4 @@ echo "capgo-test: fixtures made by @capgo/cli $CLI_VERSION in $FIX"
 
 # --workspace, as scripts/test.sh builds: the same features, so the build is reused, not redone.
 LIVESHIP_CAPGO_FIXTURES="$FIX/fixtures.json" \
-    cargo test --workspace --test capgo_bundles -- --ignored ${1:+"$1"}
+    cargo test --workspace --test capgo_bundles --test capgo_mode -- --ignored ${1:+"$1"}

@@ -121,6 +121,22 @@ pub enum Check {
     DeltaMismatch,
     /// `delta.badUrl`
     DeltaBadUrl,
+    /// `capgo.malformedSessionKey`
+    CapgoMalformedSessionKey,
+    /// `capgo.sessionKeyNotForThisKey`
+    CapgoSessionKeyNotForThisKey,
+    /// `capgo.unsignedChecksum`
+    CapgoUnsignedChecksum,
+    /// `capgo.malformedChecksum`
+    CapgoMalformedChecksum,
+    /// `capgo.checksumSignatureInvalid`
+    CapgoChecksumSignatureInvalid,
+    /// `capgo.checksumMismatch`
+    CapgoChecksumMismatch,
+    /// `capgo.decryptFailed`
+    CapgoDecryptFailed,
+    /// `capgo.noIndexHtml`
+    CapgoNoIndexHtml,
 }
 
 impl Check {
@@ -183,6 +199,14 @@ impl Check {
         Check::UpdateDeadlineExceeded,
         Check::DeltaMismatch,
         Check::DeltaBadUrl,
+        Check::CapgoMalformedSessionKey,
+        Check::CapgoSessionKeyNotForThisKey,
+        Check::CapgoUnsignedChecksum,
+        Check::CapgoMalformedChecksum,
+        Check::CapgoChecksumSignatureInvalid,
+        Check::CapgoChecksumMismatch,
+        Check::CapgoDecryptFailed,
+        Check::CapgoNoIndexHtml,
     ];
 
     /// The public name (`release.signatureInvalid`, `unpack.hashMismatch`, ...).
@@ -245,6 +269,14 @@ impl Check {
             Check::UpdateDeadlineExceeded => "update.deadlineExceeded",
             Check::DeltaMismatch => "delta.mismatch",
             Check::DeltaBadUrl => "delta.badUrl",
+            Check::CapgoMalformedSessionKey => "capgo.malformedSessionKey",
+            Check::CapgoSessionKeyNotForThisKey => "capgo.sessionKeyNotForThisKey",
+            Check::CapgoUnsignedChecksum => "capgo.unsignedChecksum",
+            Check::CapgoMalformedChecksum => "capgo.malformedChecksum",
+            Check::CapgoChecksumSignatureInvalid => "capgo.checksumSignatureInvalid",
+            Check::CapgoChecksumMismatch => "capgo.checksumMismatch",
+            Check::CapgoDecryptFailed => "capgo.decryptFailed",
+            Check::CapgoNoIndexHtml => "capgo.noIndexHtml",
         }
     }
 }

@@ -73,6 +73,10 @@ pub enum UpdateMode {
     Static,
     /// `updateUrl` is an endpoint; the device POSTs its info and gets an envelope or 204.
     Dynamic,
+    /// `updateUrl` is a Capgo-compatible `/updates` endpoint: the device sends Capgo's info
+    /// object and installs the Capgo v2 bundles it offers, checked against `publicKey`
+    /// (docs/CAPGO.md).
+    Capgo,
 }
 
 // `PathBuf` fields cross the FFI boundary as strings: the crate's one `custom_type!` for it is
@@ -215,6 +219,16 @@ pub struct Config {
     #[serde(default)]
     #[uniffi(default = false)]
     pub background_charging_only: bool,
+    /// Capgo mode: the RSA public key in PEM, as `@capgo/cli key create` writes it (Capgo's
+    /// `publicKey`). Session keys are unwrapped and checksums verified with it.
+    #[serde(default)]
+    #[uniffi(default = None)]
+    pub public_key: Option<String>,
+    /// Capgo mode, **unsafe**: accept bundles whose checksum is a plain SHA-256 (anyone who can
+    /// change the bundle can change it; integrity then rests on TLS and the server alone).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub allow_unsigned_capgo_bundles: bool,
     /// Capgo mode: the channel endpoint (`channel_self`: set, get, unset, list).
     #[serde(default)]
     #[uniffi(default = None)]
@@ -414,7 +428,32 @@ impl Config {
                 reason: e.to_string(),
             })?;
         }
+        self.capgo_key()?;
+        if self.update_mode == UpdateMode::Capgo
+            && self.public_key.is_none()
+            && !self.allow_unsigned_capgo_bundles
+        {
+            return Err(ConfigError::Invalid {
+                field: "publicKey",
+                reason: "Capgo mode needs the app's RSA public key (`npx @capgo/cli key create` \
+                         writes it) to verify bundles; allowUnsignedCapgoBundles accepts \
+                         unsigned ones instead, unsafely"
+                    .into(),
+            });
+        }
         Ok(())
+    }
+
+    /// Capgo mode's `publicKey`, read (`None`: not configured).
+    pub fn capgo_key(&self) -> Result<Option<crate::capgo::CapgoKey>, ConfigError> {
+        self.public_key
+            .as_deref()
+            .map(crate::capgo::CapgoKey::from_pem)
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                field: "publicKey",
+                reason: e.to_string(),
+            })
     }
 
     /// The configuration as the record constructor gives it: a pinned key whose record left

@@ -59,6 +59,8 @@ pub enum CapgoError {
     ChecksumMismatch { expected: String, actual: String },
     #[error("the bundle does not decrypt with its session key: {reason}")]
     DecryptFailed { reason: &'static str },
+    #[error("the bundle has no index.html at its root")]
+    NoIndexHtml,
     #[error("{op} {}: {source}", path.display())]
     Io {
         op: &'static str,
@@ -227,23 +229,8 @@ impl CapgoKey {
         allow_unsigned: bool,
     ) -> Result<(), CapgoError> {
         let checksum = checksum.trim();
-        let unsigned = match checksum.len() {
-            64 if is_hex(checksum) => Some(ChecksumKind::Sha256),
-            8 if is_hex(checksum) => Some(ChecksumKind::Crc32),
-            _ => None,
-        };
-        if let Some(kind) = unsigned {
-            if allow_unsigned && kind == ChecksumKind::Sha256 {
-                let actual = hex::encode(sha256);
-                if !checksum.eq_ignore_ascii_case(&actual) {
-                    return Err(CapgoError::ChecksumMismatch {
-                        expected: checksum.to_ascii_lowercase(),
-                        actual,
-                    });
-                }
-                return Ok(());
-            }
-            return Err(CapgoError::UnsignedChecksum { kind });
+        if let Some(checked) = unsigned(checksum, sha256, allow_unsigned) {
+            return checked;
         }
         let block = if is_hex(checksum) {
             hex::decode(checksum).map_err(|e| e.to_string())
@@ -266,6 +253,47 @@ impl CapgoKey {
                 key_id: self.key_id.clone(),
             })
     }
+}
+
+/// Checks a plain SHA-256 or CRC32 checksum: refused unless `allow_unsigned`, and then compared
+/// as it is (a CRC32 cannot be compared to a SHA-256: refused even then). `None`: `checksum` is
+/// not one (a signed checksum).
+fn unsigned(
+    checksum: &str,
+    sha256: &[u8; 32],
+    allow_unsigned: bool,
+) -> Option<Result<(), CapgoError>> {
+    let kind = match checksum.len() {
+        64 if is_hex(checksum) => ChecksumKind::Sha256,
+        8 if is_hex(checksum) => ChecksumKind::Crc32,
+        _ => return None,
+    };
+    if !(allow_unsigned && kind == ChecksumKind::Sha256) {
+        return Some(Err(CapgoError::UnsignedChecksum { kind }));
+    }
+    let actual = hex::encode(sha256);
+    Some(if checksum.eq_ignore_ascii_case(&actual) {
+        Ok(())
+    } else {
+        Err(CapgoError::ChecksumMismatch {
+            expected: checksum.to_ascii_lowercase(),
+            actual,
+        })
+    })
+}
+
+/// [`CapgoKey::verify_checksum`] for an app without a `publicKey` (allowed only with
+/// `allowUnsignedCapgoBundles`): only an unsigned checksum can be checked.
+pub fn verify_unsigned_checksum(
+    checksum: &str,
+    sha256: &[u8; 32],
+    allow_unsigned: bool,
+) -> Result<(), CapgoError> {
+    unsigned(checksum.trim(), sha256, allow_unsigned).unwrap_or_else(|| {
+        Err(CapgoError::MalformedChecksum {
+            reason: "it is signed, but no publicKey is configured to verify it".into(),
+        })
+    })
 }
 
 fn is_hex(s: &str) -> bool {

@@ -114,7 +114,7 @@ impl CheckOutcome {
 }
 
 impl Engine {
-    fn update_url(&self) -> Result<Url, NetError> {
+    pub(super) fn update_url(&self) -> Result<Url, NetError> {
         let raw = self
             .effective_config()
             .update_url
@@ -131,6 +131,13 @@ impl Engine {
         let channel = self.channel()?;
         let base = self.update_url()?;
         let (url, envelope, verified) = match self.inner.config.update_mode {
+            // Capgo mode has no signed envelope: `capgo` checks (queries find nothing here).
+            UpdateMode::Capgo => {
+                return Ok(CheckOutcome::NoUpdate {
+                    code: NoUpdateCode::NoUpdate,
+                    reason: "Capgo mode offers no signed file list".into(),
+                })
+            }
             UpdateMode::Static => {
                 let mut folder = base.clone();
                 if !folder.path().ends_with('/') {
@@ -353,6 +360,9 @@ impl Engine {
 
     /// Checks for an update without downloading anything, within `updateTimeout`.
     pub fn check(&self) -> Result<CheckResult, CoreError> {
+        if self.inner.config.update_mode == UpdateMode::Capgo {
+            return self.capgo_check();
+        }
         let limits = self.update_limits(None);
         let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest);
         self.report_staleness();

@@ -6,6 +6,7 @@
 //! leaves and comes back and background runs.
 
 mod background;
+mod capgo;
 mod check;
 mod files;
 mod settings;
@@ -62,6 +63,8 @@ pub enum CoreError {
     Net(#[from] NetError),
     #[error("delta update: {0}")]
     Delta(#[from] delta::DeltaError),
+    #[error("Capgo bundle refused: {0}")]
+    Capgo(#[from] crate::capgo::CapgoError),
     #[error("background update did not finish within {millis} ms; it resumes next time")]
     DeadlineExceeded { millis: u64 },
     /// The update's own deadline (`updateTimeout`) passed; `phase` is what it was fetching.

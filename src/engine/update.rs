@@ -16,14 +16,14 @@ use crate::telemetry::{ReleaseRef, Report};
 use crate::unpack::Budgets;
 
 /// What a download and install did.
-struct UpdateReport {
+pub(super) struct UpdateReport {
     /// The installed bundle, now `next`.
-    id: String,
+    pub(super) id: String,
     /// Bytes fetched for the bundle (delta objects or the full bundle).
-    downloaded_bytes: u64,
-    delta: bool,
+    pub(super) downloaded_bytes: u64,
+    pub(super) delta: bool,
     /// Set when a delta was tried and the full bundle was fetched instead.
-    delta_fallback: Option<String>,
+    pub(super) delta_fallback: Option<String>,
 }
 
 impl Engine {
@@ -95,6 +95,9 @@ impl Engine {
         // The update's own deadline starts once it holds the flight: the one it waited for was
         // bounded by its own.
         let limits = self.update_limits(background);
+        if self.inner.config.update_mode == crate::config::UpdateMode::Capgo {
+            return self.capgo_update(&limits);
+        }
         let found = self.run(self.find_candidate(), &limits, UpdatePhase::Manifest);
         self.report_staleness();
         let found = self.reported(None, found.and_then(|f| f))?;
@@ -122,6 +125,19 @@ impl Engine {
                 return Err(e);
             }
         };
+        self.installed_as_next(release, report, m.bundle.size, &limits)
+    }
+
+    /// How every installed update ends: reported and announced as downloaded and `next`, and,
+    /// in apply mode `immediate`, applied now (never in a background run, which has no WebView
+    /// to load it: applying there would put it on trial with nothing running it, and blame it).
+    pub(super) fn installed_as_next(
+        &self,
+        release: ReleaseRef,
+        report: UpdateReport,
+        full_bytes: u64,
+        limits: &Limits,
+    ) -> Result<UpdateOutcome, CoreError> {
         self.report(Report::DownloadComplete {
             release: release.clone(),
             bytes: report.downloaded_bytes,
@@ -129,30 +145,30 @@ impl Engine {
         });
         self.emit(Event::DownloadComplete {
             bundle_id: report.id.clone(),
-            version: m.version.clone(),
+            version: release.version.clone(),
         });
-        self.report(Report::SetNext { release });
+        self.report(Report::SetNext {
+            release: release.clone(),
+        });
         self.emit(Event::SetNext {
             bundle_id: report.id.clone(),
         });
-        // A background run has no WebView to load the bundle: it only installs it as next
-        // (applying there would put it on trial with nothing running it, and blame it).
         let applied = limits.background.is_none()
             && self.inner.config.apply_mode == ApplyMode::Immediate
             && self.apply_now()?.is_some();
         Ok(UpdateOutcome::Installed {
             id: report.id,
-            version: m.version.clone(),
-            sequence: m.sequence,
+            version: release.version,
+            sequence: release.sequence,
             downloaded_bytes: report.downloaded_bytes,
-            full_bytes: m.bundle.size,
+            full_bytes,
             delta: report.delta,
             delta_fallback: report.delta_fallback,
             applied,
         })
     }
 
-    fn progress_reporter(&self, version: String) -> impl Fn(u64, u64) + Send + Sync {
+    pub(super) fn progress_reporter(&self, version: String) -> impl Fn(u64, u64) + Send + Sync {
         let inner = Arc::downgrade(&self.inner);
         let last = Mutex::new(None::<u8>);
         move |done: u64, total: u64| {

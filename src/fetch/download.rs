@@ -80,6 +80,73 @@ impl Fetcher {
         .await
     }
 
+    /// Downloads `url` into `dest` when its size is not known in advance (a Capgo bundle: the
+    /// update answer gives no size), taking at most `max_bytes`: a `Content-Length` above it, or
+    /// a body that grows past it, fails with `TooLong` and leaves nothing behind. An announced
+    /// `Content-Length` must then be met (`Truncated` otherwise). Each attempt starts from the
+    /// first byte: without a known size a partial file cannot be checked as a prefix. Progress
+    /// reports the announced size, or `max_bytes` when none is. The result's SHA-256 is what
+    /// was streamed; the caller checks it against what it trusts.
+    pub async fn download_unsized(
+        &self,
+        url: &Url,
+        dest: &Path,
+        max_bytes: u64,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<VerifiedObject, FetchError> {
+        check_url(url, self.cfg.allow_insecure_loopback)?;
+        self.with_retries("download", url, |_| async {
+            let mut file = tokio::fs::File::create(dest)
+                .await
+                .map_err(io("creating", dest))?;
+            let mut resp = self.send(self.client.get(url.clone()), url).await?;
+            if resp.status() != StatusCode::OK {
+                return Err(status_failure(&resp, url));
+            }
+            let announced = resp.content_length();
+            if announced.is_some_and(|n| n > max_bytes) {
+                drop(file);
+                remove(dest).await?;
+                return Err(FetchError::TooLong {
+                    limit: max_bytes,
+                    url: redact(url),
+                }
+                .into());
+            }
+            let (mut have, mut hasher) = (0u64, Sha256::new());
+            let mut reporter = Progress::new(progress, announced.unwrap_or(max_bytes));
+            let limit = announced.unwrap_or(max_bytes);
+            let streamed = self
+                .stream_body(
+                    &mut resp,
+                    &mut file,
+                    dest,
+                    &mut have,
+                    &mut hasher,
+                    limit,
+                    url,
+                    &mut reporter,
+                )
+                .await;
+            file.flush().await.map_err(io("writing", dest))?;
+            if let Err(failure) = streamed {
+                drop(file);
+                remove(dest).await?;
+                return Err(failure);
+            }
+            if announced.is_some_and(|n| have < n) {
+                return Err(FetchError::Truncated {
+                    got: have,
+                    expected: announced,
+                    url: redact(url),
+                }
+                .into());
+            }
+            finish(file, dest, have, hasher, None, false, &mut reporter).await
+        })
+        .await
+    }
+
     async fn download_attempt(
         &self,
         url: &Url,

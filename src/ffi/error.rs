@@ -169,6 +169,24 @@ impl DeltaError {
     }
 }
 
+impl crate::capgo::CapgoError {
+    fn kind(&self) -> Kind {
+        use crate::capgo::CapgoError as E;
+        Kind::Verification(match self {
+            E::BadPublicKey { .. } => return Kind::InvalidArgument,
+            E::Io { .. } => return Kind::Storage,
+            E::MalformedSessionKey { .. } => Check::CapgoMalformedSessionKey,
+            E::SessionKeyNotForThisKey { .. } => Check::CapgoSessionKeyNotForThisKey,
+            E::UnsignedChecksum { .. } => Check::CapgoUnsignedChecksum,
+            E::MalformedChecksum { .. } => Check::CapgoMalformedChecksum,
+            E::ChecksumSignatureInvalid { .. } => Check::CapgoChecksumSignatureInvalid,
+            E::ChecksumMismatch { .. } => Check::CapgoChecksumMismatch,
+            E::DecryptFailed { .. } => Check::CapgoDecryptFailed,
+            E::NoIndexHtml => Check::CapgoNoIndexHtml,
+        })
+    }
+}
+
 impl BootError {
     fn kind(&self) -> Kind {
         use BootError as E;
@@ -196,6 +214,7 @@ impl CoreError {
             E::Net(NetError::NoUpdateUrl | NetError::BadUrl { .. }) => Kind::InvalidArgument,
             E::Net(NetError::Fetch(f)) => f.kind(),
             E::Delta(d) => d.kind(),
+            E::Capgo(c) => c.kind(),
             E::DeadlineExceeded { .. } => Kind::Network(None),
             E::UpdateDeadlineExceeded { .. } => Kind::Network(Some(Check::UpdateDeadlineExceeded)),
         }

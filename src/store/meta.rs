@@ -5,7 +5,8 @@
 //! `native_build` (the native build the last reconcile saw), `consent` (the user's consent
 //! level, `setConsent`), `telemetry_secret` (what anonymous event ids are derived from),
 //! `freshness:<channel>` (the newest envelope that verified, for `updatesStale`) and
-//! `setting:<option>` (a value JavaScript set and the configuration persists: `updateUrl`, ...).
+//! `setting:<option>` (a value JavaScript set and the configuration persists: `updateUrl`, ...)
+//! and `capgo_wait_until` (Capgo mode: the end of the wait a 429 asked for).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -83,6 +84,23 @@ pub fn cache_envelope(
         set_meta(conn, &etag_key(channel), tag)?;
     }
     Ok(())
+}
+
+const CAPGO_WAIT: &str = "capgo_wait_until";
+
+/// Capgo mode: until when (Unix seconds) a 429 asked the device not to check.
+pub fn capgo_wait_until(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    Ok(meta(conn, CAPGO_WAIT)?.and_then(|v| v.parse().ok()))
+}
+
+pub fn set_capgo_wait_until(conn: &Connection, until: Option<u64>) -> Result<(), StoreError> {
+    match until {
+        Some(t) => set_meta(conn, CAPGO_WAIT, &t.to_string()),
+        None => {
+            conn.execute("DELETE FROM meta WHERE key = ?1", [CAPGO_WAIT])?;
+            Ok(())
+        }
+    }
 }
 
 fn setting_key(option: &str) -> String {

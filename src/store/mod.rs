@@ -35,9 +35,10 @@ pub use builtin::BuiltinFile;
 pub use history::{add_history, clear_history, history, HistoryEntry};
 
 pub use meta::{
-    cache_envelope, cached_envelope, channel, clear_channel, consent, delay_conditions, device_id,
-    freshness, set_channel, set_consent, set_delay_conditions, set_device_id, set_freshness,
-    set_setting, set_telemetry_secret, setting, telemetry_secret, CachedEnvelope, Freshness,
+    cache_envelope, cached_envelope, capgo_wait_until, channel, clear_channel, consent,
+    delay_conditions, device_id, freshness, set_capgo_wait_until, set_channel, set_consent,
+    set_delay_conditions, set_device_id, set_freshness, set_setting, set_telemetry_secret, setting,
+    telemetry_secret, CachedEnvelope, Freshness,
 };
 pub use stats_queue::{
     clear_stats_dropped, enqueue_stat, purge_stat_events, queued_count, queued_stats, remove_stats,

@@ -125,16 +125,24 @@ fn check_action(c: Check) -> &'static str {
         | C::UnpackSizeMismatch
         | C::UnpackSizeExceeded
         | C::CryptoTooLong => "size_fail",
-        C::InstallObjectHash | C::FetchHashMismatch | C::UnpackHashMismatch | C::DeltaMismatch => {
-            "checksum_fail"
-        }
+        C::InstallObjectHash
+        | C::FetchHashMismatch
+        | C::UnpackHashMismatch
+        | C::DeltaMismatch
+        | C::CapgoUnsignedChecksum
+        | C::CapgoMalformedChecksum
+        | C::CapgoChecksumSignatureInvalid
+        | C::CapgoChecksumMismatch => "checksum_fail",
         C::InstallMissingBundleKey
         | C::InstallUnsupportedEncryption
         | C::InstallMalformedEncryption
         | C::CryptoSegmentAuth
         | C::CryptoTruncated
         | C::CryptoUnwrapFailed
-        | C::CryptoWrappedKeyLength => "decrypt_fail",
+        | C::CryptoWrappedKeyLength
+        | C::CapgoMalformedSessionKey
+        | C::CapgoSessionKeyNotForThisKey
+        | C::CapgoDecryptFailed => "decrypt_fail",
         C::UnpackDestinationExists
         | C::UnpackUnsafePath
         | C::UnpackPathTooLong
@@ -152,7 +160,8 @@ fn check_action(c: Check) -> &'static str {
         | C::UnpackUnexpectedFile
         | C::UnpackMissingFile
         | C::UnpackEntryCorrupt
-        | C::UnpackZip => "unzip_fail",
+        | C::UnpackZip
+        | C::CapgoNoIndexHtml => "unzip_fail",
         C::FetchTooSlow | C::UpdateDeadlineExceeded => "download_fail",
     }
 }

@@ -1,0 +1,340 @@
+//! Capgo mode (`updateMode: "capgo"`, docs/CAPGO.md §6): the check is Capgo's
+//! ([`crate::capgo::protocol`]: the info object in, a release or a refusal out), the bundle a
+//! Capgo v2 zip whose checksum is verified against `publicKey` before anything reads it as a
+//! zip ([`crate::capgo::decrypt_verified`]), then listed and extracted under the same budgets
+//! and installed through the same staging, roles, trial and revert as Liveship's releases.
+//!
+//! What Capgo's format cannot give is not pretended: there is no signed sequence or expiry, so
+//! no device-side anti-rollback (the server decides the version), and no channel-scoped keys.
+//! The install records a device-local sequence (one above the channel's last), so the store's
+//! invariants and roles work unchanged; a version this device reverted is never downloaded
+//! again, and a 429's wait is kept in the store so a restart does not check early.
+
+use reqwest::Url;
+
+use super::check::NoUpdate;
+use super::update::{Limits, UpdatePhase, UpdateReport};
+use super::{CoreError, Engine, NetError};
+use crate::boot::{ResetTarget, BUILTIN};
+use crate::capgo::{self, protocol, CapgoError};
+use crate::engine::CheckResult;
+use crate::events::{Event, UpdateOutcome};
+use crate::release::{self, BundleObject, Manifest, VerifiedRelease};
+use crate::store::{self, BundleStatus};
+use crate::telemetry::{ReleaseRef, Report};
+use crate::unpack::{self, Budgets};
+
+/// What Capgo's endpoint offers this device now.
+enum Offer {
+    Release(protocol::Release),
+    Nothing(NoUpdate),
+}
+
+fn nothing(code: &'static str, reason: String) -> Offer {
+    Offer::Nothing(NoUpdate {
+        code,
+        reason,
+        native_required: None,
+    })
+}
+
+impl Engine {
+    /// The info object Capgo's plugin sends with each check.
+    fn capgo_request(&self) -> Result<protocol::CheckRequest, CoreError> {
+        let c = self.effective_config();
+        let key = c.capgo_key()?;
+        Ok(protocol::CheckRequest {
+            platform: c.platform.clone(),
+            // Capgo's backend keys channel overrides and statistics on it: the check carries
+            // the install id in Capgo mode (docs/PRIVACY.md §2).
+            device_id: self.device_id(),
+            app_id: c.app_id.clone(),
+            custom_id: self.custom_id(),
+            version_build: c.native_version.clone(),
+            version_code: c.native_build.clone().unwrap_or_default(),
+            version_os: c.os_version.clone().unwrap_or_default(),
+            version_name: self.serving_version(),
+            plugin_version: env!("CARGO_PKG_VERSION").into(),
+            is_emulator: c.is_emulator,
+            is_prod: !c.development,
+            default_channel: self.channel()?,
+            key_id: key.map(|k| k.key_id().to_string()),
+        })
+    }
+
+    /// Asks the endpoint (unless a 429's wait is still running) and decides what its answer
+    /// means for this device.
+    fn capgo_offer(&self, limits: &Limits) -> Result<Offer, CoreError> {
+        let now = self.inner.clock.now();
+        if let Some(until) = store::capgo_wait_until(self.store().read())?.filter(|u| now < *u) {
+            return Ok(nothing(
+                "rateLimited",
+                format!("the server asked not to check for {} more s", until - now),
+            ));
+        }
+        let url = self.update_url()?;
+        let request = self.capgo_request()?;
+        let fetcher = self.fetcher()?;
+        let answer = self
+            .run(
+                protocol::check(&fetcher, &url, &request, now.saturating_mul(1000)),
+                limits,
+                UpdatePhase::Manifest,
+            )?
+            .map_err(NetError::from)?;
+        Ok(match answer {
+            protocol::Answer::RateLimited {
+                error,
+                message,
+                retry_after_secs,
+            } => {
+                let until = retry_after_secs.map(|s| now.saturating_add(s));
+                self.store()
+                    .write(|tx| store::set_capgo_wait_until(tx, until))?;
+                nothing("rateLimited", format!("{error}: {message}"))
+            }
+            protocol::Answer::Builtin => {
+                if self.current()?.id != BUILTIN {
+                    self.reset(ResetTarget::Builtin)?;
+                }
+                nothing("builtin", "the server asked for the built-in bundle".into())
+            }
+            protocol::Answer::Refused {
+                kind,
+                error,
+                message,
+                ..
+            } => {
+                let code = match kind {
+                    protocol::RefusalKind::UpToDate => "upToDate",
+                    protocol::RefusalKind::Blocked => "blocked",
+                    protocol::RefusalKind::Failed => "failed",
+                };
+                nothing(code, format!("{error}: {message}"))
+            }
+            protocol::Answer::Release(r) => self.capgo_release(r)?,
+        })
+    }
+
+    /// A release the endpoint offers, unless this device serves, has or reverted that version.
+    fn capgo_release(&self, r: protocol::Release) -> Result<Offer, CoreError> {
+        if r.version == self.serving_version() {
+            return Ok(nothing("upToDate", format!("{} serves already", r.version)));
+        }
+        let channel = self.channel()?;
+        let bundles = store::bundles(self.store().read())?;
+        let same = |b: &&store::BundleRow| b.version == r.version && b.channel == channel;
+        if let Some(b) = bundles.iter().find(same) {
+            return Ok(if b.status == BundleStatus::Failed {
+                nothing(
+                    "blocked",
+                    format!(
+                        "{} was reverted on this device: it is not taken again",
+                        r.version
+                    ),
+                )
+            } else {
+                nothing("upToDate", format!("{} is installed already", r.version))
+            });
+        }
+        if r.url.is_empty() {
+            return Ok(nothing(
+                "failed",
+                format!(
+                    "{} is offered as a delta manifest only, which this version cannot install",
+                    r.version
+                ),
+            ));
+        }
+        Ok(Offer::Release(r))
+    }
+
+    fn capgo_ref(&self, version: &str) -> Result<ReleaseRef, CoreError> {
+        Ok(ReleaseRef {
+            channel: self.channel()?,
+            sequence: 0,
+            version: version.to_string(),
+        })
+    }
+
+    /// `check()` in Capgo mode.
+    pub(super) fn capgo_check(&self) -> Result<CheckResult, CoreError> {
+        let limits = self.update_limits(None);
+        let offer = self.capgo_offer(&limits);
+        let r = match self.reported(None, offer)? {
+            Offer::Release(r) => r,
+            Offer::Nothing(n) => return Ok(self.nothing_to_take(n)),
+        };
+        let release = self.capgo_ref(&r.version)?;
+        self.report(Report::UpdateAvailable {
+            release: release.clone(),
+        });
+        self.emit(Event::UpdateAvailable {
+            sequence: 0,
+            version: r.version.clone(),
+        });
+        Ok(CheckResult::UpdateAvailable {
+            channel: release.channel,
+            sequence: 0,
+            version: r.version,
+            bundle_size: 0,
+        })
+    }
+
+    /// `update()` in Capgo mode (the caller holds the flight).
+    pub(super) fn capgo_update(&self, limits: &Limits) -> Result<UpdateOutcome, CoreError> {
+        let offer = self.capgo_offer(limits);
+        let r = match self.reported(None, offer)? {
+            Offer::Release(r) => r,
+            Offer::Nothing(n) => return Ok(self.nothing_to_take(n)),
+        };
+        let release = self.capgo_ref(&r.version)?;
+        self.report(Report::UpdateAvailable {
+            release: release.clone(),
+        });
+        self.emit(Event::UpdateAvailable {
+            sequence: 0,
+            version: r.version.clone(),
+        });
+        let result = self.capgo_install(&r, &release, limits);
+        let report = match self.reported(Some(&release), result) {
+            Ok(report) => report,
+            Err(e) => {
+                self.emit(Event::DownloadFailed {
+                    version: r.version.clone(),
+                    error: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
+        let full = report.downloaded_bytes;
+        let mut release = release;
+        release.sequence = store::high_water(self.store().read(), &release.channel)?.unwrap_or(0);
+        self.installed_as_next(release, report, full, limits)
+    }
+
+    /// Downloads the bundle, checks it against `publicKey` before anything reads it as a zip,
+    /// lists it under the budgets and installs it as `next`.
+    fn capgo_install(
+        &self,
+        r: &protocol::Release,
+        release: &ReleaseRef,
+        limits: &Limits,
+    ) -> Result<UpdateReport, CoreError> {
+        let config = self.effective_config();
+        let key = config.capgo_key()?;
+        let allow_unsigned = config.allow_unsigned_capgo_bundles;
+        let url = Url::parse(&r.url).map_err(|_| NetError::BadUrl { url: r.url.clone() })?;
+        let budgets = Budgets::default();
+        self.report(Report::DownloadStarted {
+            release: release.clone(),
+            delta: false,
+        });
+        let name = crate::crypto::sha256_hex(r.checksum.as_bytes());
+        let part = self.store().partial_download(&format!("capgo-{name}"))?;
+        self.store().prune_downloads(&part);
+        let plain = part.with_extension("zip");
+        let _ = std::fs::remove_file(&plain);
+        let fetcher = self.fetcher()?;
+        let progress = self.progress_reporter(r.version.clone());
+        // The zip is at most the extraction budget (stored entries), plus a cipher block.
+        let max = budgets.max_total_bytes.saturating_add(1024 * 1024);
+        let object = self
+            .run(
+                fetcher.download_unsized(&url, &part, max, &progress),
+                limits,
+                UpdatePhase::Bundle,
+            )?
+            .map_err(NetError::from)?;
+        let verified = match (&r.session_key, &key) {
+            (Some(session), Some(key)) => {
+                capgo::decrypt_verified(key, session, &r.checksum, &part, &plain, allow_unsigned)
+                    .map(|d| (d.sha256, d.bytes))
+            }
+            (Some(_), None) => Err(CapgoError::MalformedSessionKey {
+                reason: "the bundle is encrypted, but no publicKey is configured".into(),
+            }),
+            (None, key) => std::fs::rename(&part, &plain)
+                .map_err(|source| CapgoError::Io {
+                    op: "renaming",
+                    path: part.clone(),
+                    source,
+                })
+                .and_then(|()| capgo::sha256_file(&plain))
+                .and_then(|sha| {
+                    match key {
+                        Some(k) => k.verify_checksum(&r.checksum, &sha, allow_unsigned),
+                        None => capgo::verify_unsigned_checksum(&r.checksum, &sha, allow_unsigned),
+                    }?;
+                    Ok((sha, object.size()))
+                }),
+        };
+        let _ = std::fs::remove_file(&part);
+        let installed = verified
+            .map_err(CoreError::from)
+            .and_then(|zip| self.capgo_stage(r, &plain, zip, &budgets, &key));
+        let _ = std::fs::remove_file(&plain);
+        Ok(UpdateReport {
+            id: installed?,
+            downloaded_bytes: object.size(),
+            delta: false,
+            delta_fallback: None,
+        })
+    }
+
+    /// Lists the verified zip (`sha256` and `size` are the plaintext's) under the budgets, records it as a release of the followed
+    /// channel with a device-local sequence, and installs its files as `next`.
+    fn capgo_stage(
+        &self,
+        r: &protocol::Release,
+        zip: &std::path::Path,
+        (sha256, size): ([u8; 32], u64),
+        budgets: &Budgets,
+        key: &Option<capgo::CapgoKey>,
+    ) -> Result<String, CoreError> {
+        let files = unpack::list_zip(zip, budgets).map_err(crate::install::InstallError::from)?;
+        if !files.iter().any(|f| f.path == "index.html") {
+            return Err(CapgoError::NoIndexHtml.into());
+        }
+        let config = self.effective_config();
+        let channel = self.channel()?;
+        let sequence = store::high_water(self.store().read(), &channel)?.map_or(1, |h| h + 1);
+        let now = self.inner.clock.now();
+        let manifest = Manifest {
+            format: release::FORMAT_VERSION,
+            app_id: config.app_id.clone(),
+            channel,
+            sequence,
+            version: r.version.clone(),
+            issued_at: now,
+            // Capgo's format has no expiry: the server withdraws a version by not offering it.
+            expires_at: u64::MAX,
+            native: Default::default(),
+            platforms: vec![],
+            bundle: BundleObject {
+                url: r.url.clone(),
+                size,
+                sha256: hex::encode(sha256),
+                encryption: None,
+            },
+            files,
+            delta: None,
+            rollout: None,
+            incident: None,
+        };
+        let payload = serde_json::to_vec(&manifest).expect("a manifest serialises");
+        let verified = VerifiedRelease {
+            key_id: key.as_ref().map_or_else(
+                || "capgo-unsigned".into(),
+                |k| format!("capgo:{}", k.key_id()),
+            ),
+            payload: payload.clone(),
+            manifest,
+        };
+        let files = verified.manifest.files.clone();
+        Ok(self.install_unlocked(&verified, &payload, |_, tree| {
+            unpack::extract_verified(zip, &files, tree, budgets)?;
+            Ok(())
+        })?)
+    }
+}
