@@ -29,6 +29,12 @@ pub enum Event {
     NativeUpdateRequired {
         version: String,
     },
+    /// Capgo mode: the channel endpoint refused `channel` because devices may not choose it
+    /// (Capgo's `channelPrivate`).
+    ChannelPrivate {
+        channel: String,
+        message: String,
+    },
     /// A check found a release this device may take.
     UpdateAvailable {
         sequence: u64,

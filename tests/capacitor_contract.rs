@@ -336,7 +336,7 @@ fn the_core_serves_every_method_of_definitions_ts_and_the_android_shell_forwards
 
 /// Capgo's events that definitions.ts declares for Capgo's signature and this version never sends
 /// (documented there).
-const NEVER_SENT: &[&str] = &["channelPrivate", "onFlexibleUpdateStateChange"];
+const NEVER_SENT: &[&str] = &["onFlexibleUpdateStateChange"];
 
 #[test]
 fn every_event_name_is_one_definitions_ts_declares() {

@@ -1139,7 +1139,7 @@ export interface MajorAvailableEvent {
 /** @since 0.2.0 */
 export type BreakingAvailableEvent = MajorAvailableEvent;
 
-/** Declared for Capgo's signature; this version never sends `channelPrivate`. @since 0.2.0 */
+/** The channel `setChannel` asked for, and the endpoint's message. @since 0.2.0 */
 export interface ChannelPrivateEvent {
   channel: string;
   message: string;
@@ -1465,8 +1465,8 @@ export interface LiveshipPlugin {
   getBundleDownloadSize(options: GetBundleDownloadSizeOptions): Promise<GetBundleDownloadSizeResult>;
 
   /**
-   * Not in this version: rejects `unavailable` (the reason says so). `setChannel()` sets the
-   * channel.
+   * Capgo mode: the channels Capgo's channel endpoint (`channelUrl`) offers this app. Other
+   * modes reject `unavailable` (Liveship's repositories publish no channel list yet).
    *
    * @since 0.2.0
    */
@@ -1649,7 +1649,11 @@ export interface LiveshipPlugin {
   /** Capgo's older name of `breakingAvailable`, sent with it. @since 0.2.0 */
   addListener(eventName: 'majorAvailable', listenerFunc: (state: MajorAvailableEvent) => void): Promise<PluginListenerHandle>;
 
-  /** Never sent by this version (accepted for Capgo's signature). @since 0.2.0 */
+  /**
+   * Capgo mode: `setChannel` was refused because devices may not choose that channel.
+   *
+   * @since 0.2.0
+   */
   addListener(eventName: 'channelPrivate', listenerFunc: (state: ChannelPrivateEvent) => void): Promise<PluginListenerHandle>;
 
   /** Never sent by this version (no Play in-app updates yet). @since 0.2.0 */

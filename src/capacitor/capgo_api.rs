@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 
 use super::args::{ArgError, Args};
 use super::{payload, CapacitorPlugin, Failure, Outcome};
+use crate::config::UpdateMode;
 use crate::engine::{Engine, Offered, Setting};
 use crate::ffi::core;
 
 /// Methods of Capgo's interface that this version answers with `unavailable`, and why.
 pub const UNAVAILABLE: &[(&str, &str)] = &[
-    ("listChannels", NO_CHANNEL_LIST),
     ("startPreviewSession", NO_PREVIEWS),
     ("listPreviews", NO_PREVIEWS),
     ("setPreview", NO_PREVIEWS),
@@ -29,8 +29,8 @@ pub const UNAVAILABLE: &[(&str, &str)] = &[
     ("completeFlexibleUpdate", NO_STORE_UPDATES),
 ];
 
-const NO_CHANNEL_LIST: &str = "this version publishes no signed channel list and has no Capgo \
-     channel endpoint client yet: the channel a device may follow is set with setChannel()";
+const NO_CHANNEL_LIST: &str = "outside Capgo mode there is no channel list to ask (Liveship's \
+     static repositories publish none yet): the channel a device follows is set with setChannel()";
 const NO_PREVIEWS: &str = "preview sessions are not built in this version of Liveship";
 const NO_STORE_UPDATES: &str =
     "native app-store updates (Play in-app updates, the store page) are not built in this \
@@ -59,6 +59,14 @@ impl CapacitorPlugin {
             "getAppId" => json!({ "appId": e.effective_config().app_id }),
             "isAutoUpdateAvailable" => json!({ "available": update_url_set(e) }),
             "setBundleError" => return Some(self.set_bundle_error(e, a)),
+            "listChannels" if e.config().update_mode == UpdateMode::Capgo => {
+                return Some(
+                    core("listChannels", || e.list_channels())
+                        .map(|c| Some(json!({ "channels": c })))
+                        .map_err(Failure::from),
+                )
+            }
+            "listChannels" => return Some(Err(unavailable(method, NO_CHANNEL_LIST))),
             "getMissingBundleFiles" => return Some(missing_files(e, a)),
             "getBundleDownloadSize" => return Some(download_size(e, a)),
             "isShakeMenuEnabled" => json!({ "enabled": false, "gesture": "shake" }),

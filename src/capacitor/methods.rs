@@ -11,7 +11,7 @@ use super::{
     PLUGIN_VERSION,
 };
 use crate::boot::{ResetTarget, BUILTIN};
-use crate::config::Consent;
+use crate::config::{Consent, UpdateMode};
 use crate::engine::{CheckResult, Engine};
 use crate::error::LiveshipError;
 use crate::events::UpdateOutcome;
@@ -137,9 +137,20 @@ impl CapacitorPlugin {
                 }
                 return done();
             }
-            "getChannel" => json!({
-                "channel": core("getChannel", || e.channel())?, "status": "ok", "allowSet": true,
-            }),
+            "getChannel" => match e.config().update_mode {
+                // Capgo mode: what the channel endpoint has for this device.
+                UpdateMode::Capgo => match core("getChannel", || e.capgo_channel())? {
+                    Some(c) => {
+                        json!({"channel": c.channel, "status": c.status, "allowSet": c.allow_set})
+                    }
+                    None => json!({
+                        "channel": core("getChannel", || e.channel())?, "status": "default", "allowSet": true,
+                    }),
+                },
+                _ => json!({
+                    "channel": core("getChannel", || e.channel())?, "status": "ok", "allowSet": true,
+                }),
+            },
             "getDeviceId" => json!({ "deviceId": e.device_id() }),
             "getPluginVersion" => json!({ "version": PLUGIN_VERSION }),
             "getBuiltinVersion" => json!({ "version": c.builtin_version }),

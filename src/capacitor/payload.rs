@@ -33,6 +33,7 @@ pub const EVENTS: &[&str] = &[
     "updatesStale",
     "breakingAvailable",
     "majorAvailable",
+    "channelPrivate",
 ];
 
 /// Events sent again under another name: Capgo renamed `majorAvailable` to `breakingAvailable`
@@ -225,6 +226,10 @@ pub fn event(
                 "downloadedBytes": downloaded,
                 "totalBytes": total,
             }),
+        ),
+        Event::ChannelPrivate { channel, message } => (
+            "channelPrivate",
+            json!({ "channel": channel, "message": message }),
         ),
         Event::NativeUpdateRequired { version } => {
             ("breakingAvailable", json!({ "version": version }))

@@ -30,6 +30,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::{BoxedUint, Pkcs1v15Sign, PublicKey};
 use sha2::{Digest, Sha256};
 
+pub mod channel;
 pub mod protocol;
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,9 @@ use super::check::NoUpdate;
 use super::update::{Limits, UpdatePhase, UpdateReport};
 use super::{CoreError, Engine, NetError};
 use crate::boot::{ResetTarget, BUILTIN};
+use crate::capgo::channel::{self, ChannelInfo, Current, SetOutcome};
 use crate::capgo::{self, protocol, CapgoError};
+use crate::config::ConfigError;
 use crate::engine::CheckResult;
 use crate::events::{Event, UpdateOutcome};
 use crate::release::{self, BundleObject, Manifest, VerifiedRelease};
@@ -336,5 +338,83 @@ impl Engine {
             unpack::extract_verified(zip, &files, tree, budgets)?;
             Ok(())
         })?)
+    }
+
+    fn channel_url(&self) -> Result<Url, CoreError> {
+        let raw = self
+            .effective_config()
+            .channel_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .ok_or(ConfigError::Invalid {
+                field: "channelUrl",
+                reason: "is not set: Capgo mode's channel calls go to Capgo's channel endpoint"
+                    .into(),
+            })?;
+        Ok(Url::parse(&raw).map_err(|_| NetError::BadUrl { url: raw })?)
+    }
+
+    /// Runs one channel call against the endpoint, within the update limits.
+    fn channel_call<T, F>(&self, call: F) -> Result<Result<T, channel::Refusal>, CoreError>
+    where
+        F: std::future::Future<
+            Output = Result<Result<T, channel::Refusal>, crate::fetch::FetchError>,
+        >,
+    {
+        let limits = self.update_limits(None);
+        Ok(self
+            .run(call, &limits, UpdatePhase::Manifest)?
+            .map_err(NetError::from)?)
+    }
+
+    /// `setChannel` in Capgo mode: the endpoint first; the device follows only what it allowed
+    /// (a public default it answers with `unset` clears the override).
+    pub(super) fn capgo_set_channel(&self, to: &str) -> Result<(), CoreError> {
+        let (url, info, fetcher) = (self.channel_url()?, self.capgo_request()?, self.fetcher()?);
+        match self.channel_call(channel::set(&fetcher, &url, &info, to))? {
+            Ok(SetOutcome::Set) => self.follow(Some(to)),
+            Ok(SetOutcome::Unset) => self.follow(None),
+            Err(r) => {
+                if r.is_private() {
+                    self.emit(Event::ChannelPrivate {
+                        channel: to.to_string(),
+                        message: r.message.clone(),
+                    });
+                }
+                Err(CoreError::ChannelRefused {
+                    error: r.error,
+                    message: r.message,
+                })
+            }
+        }
+    }
+
+    /// `getChannel` in Capgo mode: the channel the endpoint has for this device (`None`: none,
+    /// the device follows its default). What it names becomes the channel followed.
+    pub fn capgo_channel(&self) -> Result<Option<Current>, CoreError> {
+        let (url, info, fetcher) = (self.channel_url()?, self.capgo_request()?, self.fetcher()?);
+        match self.channel_call(channel::get(&fetcher, &url, &info))? {
+            Ok(Some(c)) => {
+                if release::is_valid_channel(&c.channel) {
+                    self.follow(Some(&c.channel))?;
+                }
+                Ok(Some(c))
+            }
+            Ok(None) => Ok(None),
+            Err(r) => Err(CoreError::ChannelRefused {
+                error: r.error,
+                message: r.message,
+            }),
+        }
+    }
+
+    /// `listChannels` in Capgo mode: the channels the endpoint offers this app.
+    pub fn list_channels(&self) -> Result<Vec<ChannelInfo>, CoreError> {
+        let (url, info, fetcher) = (self.channel_url()?, self.capgo_request()?, self.fetcher()?);
+        self.channel_call(channel::list(&fetcher, &url, &info))?
+            .map_err(|r| CoreError::ChannelRefused {
+                error: r.error,
+                message: r.message,
+            })
     }
 }

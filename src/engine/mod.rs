@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::boot::{self, BootError, BundleInfo, Confirmed, LaunchResult, ResetTarget};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, UpdateMode};
 use crate::delta;
 use crate::events::{Event, EventSink};
 use crate::fetch::{FetchError, Fetcher, HttpConfig};
@@ -65,6 +65,9 @@ pub enum CoreError {
     Delta(#[from] delta::DeltaError),
     #[error("Capgo bundle refused: {0}")]
     Capgo(#[from] crate::capgo::CapgoError),
+    /// Capgo's channel endpoint refused (`channel_not_found`, `channel_self_set_not_allowed`, ...).
+    #[error("the channel endpoint refused ({error}): {message}")]
+    ChannelRefused { error: String, message: String },
     #[error("background update did not finish within {millis} ms; it resumes next time")]
     DeadlineExceeded { millis: u64 },
     /// The update's own deadline (`updateTimeout`) passed; `phase` is what it was fetching.
@@ -250,6 +253,15 @@ impl Engine {
             }
             .into());
         }
+        // Capgo mode: the backend decides whether this device may follow the channel.
+        if let (Some(c), UpdateMode::Capgo) = (channel, self.inner.config.update_mode) {
+            return self.capgo_set_channel(c);
+        }
+        self.follow(channel)
+    }
+
+    /// Records the channel this device follows (`None`: the configured default).
+    fn follow(&self, channel: Option<&str>) -> Result<(), CoreError> {
         self.store().write(|tx| match channel {
             Some(c) => store::set_channel(tx, c),
             None => store::clear_channel(tx),

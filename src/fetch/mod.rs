@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
-use reqwest::{Response, StatusCode, Url};
+use reqwest::{Method, Response, StatusCode, Url};
 
 use crate::clock::{Clock, SystemClock};
 
@@ -308,21 +308,43 @@ impl Fetcher {
         json_body: &[u8],
         max_bytes: u64,
     ) -> Result<HttpAnswer, FetchError> {
+        self.request_for_answer(Method::POST, url, Some(json_body), max_bytes)
+            .await
+    }
+
+    /// [`Fetcher::post_for_answer`] with another method (Capgo's channel endpoint reads its
+    /// channel with `PUT` and lists with `GET`); `json_body` `None` sends no body.
+    pub async fn request_for_answer(
+        &self,
+        method: Method,
+        url: &Url,
+        json_body: Option<&[u8]>,
+        max_bytes: u64,
+    ) -> Result<HttpAnswer, FetchError> {
         check_url(url, self.cfg.allow_insecure_loopback)?;
-        self.with_retries("update endpoint", url, |_| async move {
-            let mut resp = self.send_json(url, json_body).await?;
-            let status = resp.status().as_u16();
-            let retry_after = resp
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = self.read_capped(&mut resp, max_bytes, url).await?;
-            Ok(HttpAnswer {
-                status,
-                retry_after,
-                body,
-            })
+        self.with_retries("endpoint", url, |_| {
+            let method = method.clone();
+            async move {
+                let mut req = self.client.request(method, url.clone());
+                if let Some(body) = json_body {
+                    req = req
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(body.to_vec());
+                }
+                let mut resp = self.send(req, url).await?;
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let body = self.read_capped(&mut resp, max_bytes, url).await?;
+                Ok(HttpAnswer {
+                    status,
+                    retry_after,
+                    body,
+                })
+            }
         })
         .await
     }

@@ -215,6 +215,7 @@ impl CoreError {
             E::Net(NetError::Fetch(f)) => f.kind(),
             E::Delta(d) => d.kind(),
             E::Capgo(c) => c.kind(),
+            E::ChannelRefused { .. } => Kind::InvalidArgument,
             E::DeadlineExceeded { .. } => Kind::Network(None),
             E::UpdateDeadlineExceeded { .. } => Kind::Network(Some(Check::UpdateDeadlineExceeded)),
         }

@@ -273,3 +273,123 @@ fn what_this_version_cannot_do_rejects_unavailable_and_says_why() {
         false
     );
 }
+
+/// A Capgo-style channel endpoint at `/channel_self`: devices may choose `beta`; `production`
+/// is the public default (set answers `unset`); `private` refuses self-assignment; anything
+/// else is not found. *Get* answers the channel last set, if any.
+fn channel_backend() -> Net {
+    let chosen = Arc::new(Mutex::new(None::<String>));
+    Net::scripted(move |_, req| {
+        let reply = |status: &str, body: Value| {
+            support::respond(
+                status,
+                &[("Content-Type", "application/json".into())],
+                body.to_string().as_bytes(),
+            )
+        };
+        let info: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        match (req.method.as_str(), req.path.split('?').next().unwrap()) {
+            ("POST", "/channel_self") => match info["channel"].as_str() {
+                Some("beta") => {
+                    *chosen.lock().unwrap() = Some("beta".into());
+                    reply("200 OK", json!({"status": "ok"}))
+                }
+                Some("production") => reply("200 OK", json!({"status": "ok", "unset": true})),
+                Some("private") => reply(
+                    "400 Bad Request",
+                    json!({"error": "channel_self_set_not_allowed", "message": "This channel does not allow devices to self associate"}),
+                ),
+                _ => reply(
+                    "400 Bad Request",
+                    json!({"error": "channel_not_found", "message": "Cannot find channel"}),
+                ),
+            },
+            ("PUT", "/channel_self") => match chosen.lock().unwrap().clone() {
+                Some(c) => reply(
+                    "200 OK",
+                    json!({"channel": c, "status": "override", "allowSet": true}),
+                ),
+                None => reply(
+                    "400 Bad Request",
+                    json!({"error": "channel_not_found", "message": "No channel"}),
+                ),
+            },
+            ("GET", "/channel_self") if req.path.contains("app_id=com.example.app") => reply(
+                "200 OK",
+                json!([
+                    {"id": 1, "name": "production", "public": true, "allow_self_set": false},
+                    {"id": 2, "name": "beta", "public": false, "allow_self_set": true},
+                ]),
+            ),
+            _ => reply(
+                "404 Not Found",
+                json!({"error": "not_found", "message": "?"}),
+            ),
+        }
+    })
+}
+
+#[test]
+fn capgo_modes_channel_calls_go_to_the_channel_endpoint_and_the_device_follows_its_answers() {
+    let backend = channel_backend();
+    let url = backend.server.url("/channel_self").to_string();
+    let a = app_with(move |c| {
+        c.update_mode = liveship::config::UpdateMode::Capgo;
+        c.allow_unsigned_capgo_bundles = true;
+        c.channel_url = Some(url.clone());
+    });
+    assert_eq!(
+        a.ok("getChannel", json!({})),
+        json!({"channel": "production", "status": "default", "allowSet": true}),
+        "no channel on the endpoint: the default"
+    );
+    let listed = a.ok("listChannels", json!({}));
+    assert_eq!(listed["channels"][1]["name"], "beta", "{listed}");
+    assert_eq!(listed["channels"][0]["allow_self_set"], false, "{listed}");
+
+    a.ok("setChannel", json!({"channel": "beta"}));
+    assert_eq!(a.ok("getChannel", json!({}))["channel"], "beta");
+    let set: Value = serde_json::from_slice(
+        &backend
+            .server
+            .requests()
+            .iter()
+            .find(|r| r.method == "POST")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(set["channel"], "beta", "{set}");
+    assert_eq!(
+        set["app_id"], "com.example.app",
+        "the info object goes with it: {set}"
+    );
+
+    // A channel devices may not choose: refused, named in channelPrivate, and not followed.
+    let (code, message) = rejected_with(&a, "setChannel", json!({"channel": "private"}));
+    assert_eq!(code, "invalidArgument", "{message}");
+    assert!(
+        message.contains("channel_self_set_not_allowed"),
+        "{message}"
+    );
+    let (private, _) = a.shell.event("channelPrivate");
+    assert_eq!(private["channel"], "private", "{private}");
+    let (code, _) = rejected_with(&a, "setChannel", json!({"channel": "nope"}));
+    assert_eq!(code, "invalidArgument");
+    let exported: Value =
+        serde_json::from_str(a.ok("exportData", json!({}))["json"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        exported["channel"], "beta",
+        "a refused channel is not followed"
+    );
+
+    // The public default answers `unset`: the override is forgotten.
+    a.ok("setChannel", json!({"channel": "production"}));
+    let exported: Value =
+        serde_json::from_str(a.ok("exportData", json!({}))["json"].as_str().unwrap()).unwrap();
+    assert_eq!(exported["channel"], "production");
+
+    // Outside Capgo mode there is no list to ask.
+    let (code, message) = rejected_with(&app(), "listChannels", json!({}));
+    assert_eq!(code, "unavailable", "{message}");
+}
