@@ -334,8 +334,7 @@ fn the_core_serves_every_method_of_definitions_ts_and_the_android_shell_forwards
     assert_eq!(liveship::capacitor::plugin_methods().len(), METHODS.len());
 }
 
-/// Capgo's events that definitions.ts declares for Capgo's signature and this version never sends
-/// (documented there).
+/// Events a platform file sends itself, not the core (`AppUpdate.kt`'s Play update progress).
 const NEVER_SENT: &[&str] = &["onFlexibleUpdateStateChange"];
 
 #[test]

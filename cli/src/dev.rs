@@ -306,6 +306,23 @@ impl Host {
                         ),
                     )
                 }
+                // A platform file's call (the store methods): a browser has no store.
+                Reply::Native { feature, .. } => {
+                    let message = format!(
+                        "{method}: liveship dev has no {feature} (it runs in the app on a device)"
+                    );
+                    self.say(
+                        "result",
+                        format!("{method} rejected unavailable: {message}"),
+                    );
+                    reply(
+                        false,
+                        (
+                            "error",
+                            json!({"message": message, "code": "unavailable", "data": {}}),
+                        ),
+                    )
+                }
             },
         }
     }

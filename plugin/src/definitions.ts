@@ -1146,8 +1146,8 @@ export interface ChannelPrivateEvent {
 }
 
 /**
- * Declared for Capgo's signature; this version never sends `onFlexibleUpdateStateChange`
- * (no Play in-app updates yet).
+ * Android: a flexible Play update's progress (`installStatus`: Capgo's
+ * `FlexibleUpdateInstallStatus`, Play's values).
  *
  * @since 0.2.0
  */
@@ -1503,15 +1503,39 @@ export interface LiveshipPlugin {
   /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
   updatePreview(options: BundleId): Promise<PreviewUpdateResult>;
 
-  /** Native app-store updates are not in this version: rejects `unavailable`. @since 0.2.0 */
+  /**
+   * The store's view of this app. Android: Google Play's in-app update info (`AppUpdate.kt`).
+   * iOS: the App Store's lookup for this bundle id (`country`: its two-letter storefront), with
+   * `updateAvailability` 2 when the store's version is newer than this build's. Rejects
+   * `unavailable` on other platforms.
+   *
+   * @since 0.2.0
+   */
   getAppUpdateInfo(options?: GetAppUpdateInfoOptions): Promise<AppUpdateInfo>;
-  /** Rejects `unavailable` (no app-store integration in this version). @since 0.2.0 */
+  /**
+   * Opens this app's store page. Android: the Play Store app (`packageName`, default this app),
+   * else its web page. iOS: `appId`, the App Store id (digits), is required.
+   *
+   * @since 0.2.0
+   */
   openAppStore(options?: OpenAppStoreOptions): Promise<void>;
-  /** Rejects `unavailable` (no Play in-app updates in this version). @since 0.2.0 */
+  /**
+   * Android: Google Play's immediate (full-screen) update; resolves with Capgo's
+   * `AppUpdateResultCode` (0 OK, 1 canceled, 2 failed, 3 not available, 4 not allowed, 5 info
+   * missing). iOS rejects `unavailable`, as Capgo does.
+   *
+   * @since 0.2.0
+   */
   performImmediateUpdate(): Promise<AppUpdateResult>;
-  /** Rejects `unavailable` (no Play in-app updates in this version). @since 0.2.0 */
+  /**
+   * Android: starts Google Play's flexible (background) update; progress arrives as
+   * `onFlexibleUpdateStateChange`; `completeFlexibleUpdate()` installs it. iOS rejects
+   * `unavailable`.
+   *
+   * @since 0.2.0
+   */
   startFlexibleUpdate(): Promise<AppUpdateResult>;
-  /** Rejects `unavailable` (no Play in-app updates in this version). @since 0.2.0 */
+  /** Android: installs a downloaded flexible update (the app restarts). @since 0.2.0 */
   completeFlexibleUpdate(): Promise<void>;
 
   /**
@@ -1656,7 +1680,7 @@ export interface LiveshipPlugin {
    */
   addListener(eventName: 'channelPrivate', listenerFunc: (state: ChannelPrivateEvent) => void): Promise<PluginListenerHandle>;
 
-  /** Never sent by this version (no Play in-app updates yet). @since 0.2.0 */
+  /** Android: a flexible Play update's progress (`startFlexibleUpdate`). @since 0.2.0 */
   addListener(
     eventName: 'onFlexibleUpdateStateChange',
     listenerFunc: (state: FlexibleUpdateState) => void,

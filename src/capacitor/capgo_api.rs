@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::args::{ArgError, Args};
 use super::{payload, CapacitorPlugin, Failure, Outcome};
-use crate::config::UpdateMode;
+use crate::config::{Config, UpdateMode};
 use crate::engine::{Engine, Offered, Setting};
 use crate::ffi::core;
 
@@ -22,19 +22,11 @@ pub const UNAVAILABLE: &[(&str, &str)] = &[
     ("deletePreview", NO_PREVIEWS),
     ("checkPreviewUpdate", NO_PREVIEWS),
     ("updatePreview", NO_PREVIEWS),
-    ("getAppUpdateInfo", NO_STORE_UPDATES),
-    ("openAppStore", NO_STORE_UPDATES),
-    ("performImmediateUpdate", NO_STORE_UPDATES),
-    ("startFlexibleUpdate", NO_STORE_UPDATES),
-    ("completeFlexibleUpdate", NO_STORE_UPDATES),
 ];
 
 const NO_CHANNEL_LIST: &str = "outside Capgo mode there is no channel list to ask (Liveship's \
      static repositories publish none yet): the channel a device follows is set with setChannel()";
 const NO_PREVIEWS: &str = "preview sessions are not built in this version of Liveship";
-const NO_STORE_UPDATES: &str =
-    "native app-store updates (Play in-app updates, the store page) are not built in this \
-     version of Liveship";
 const NO_SHAKE_MENU: &str = "the shake menu is not built in this version of Liveship";
 
 impl CapacitorPlugin {
@@ -92,6 +84,143 @@ impl CapacitorPlugin {
         let b = core("setBundleError", || e.set_bundle_error(&id))?;
         Ok(Some(payload::bundle(&b)))
     }
+}
+
+/// A call the platform answers ([`super::Reply::Native`]).
+pub(super) struct NativeCall {
+    pub feature: &'static str,
+    pub action: &'static str,
+    pub options: Value,
+}
+
+/// Google Play's in-app update methods and their actions in `AppUpdate.kt`.
+const PLAY_UPDATES: &[(&str, &str)] = &[
+    ("getAppUpdateInfo", "info"),
+    ("performImmediateUpdate", "immediate"),
+    ("startFlexibleUpdate", "flexible"),
+    ("completeFlexibleUpdate", "complete"),
+];
+
+/// The calls a platform file answers, decided here: which file, which action, with options
+/// checked and the store addresses made. `None`: not one of them. iOS answers Play's update
+/// flows as Capgo does there (only on Android) and `getAppUpdateInfo` from the App Store's
+/// lookup (`AppStore.swift`, then [`app_store_info`]); other platforms have no store.
+pub(super) fn native_call(
+    c: &Config,
+    method: &str,
+    a: &Args,
+) -> Option<Result<NativeCall, Failure>> {
+    let play = PLAY_UPDATES.iter().find(|(m, _)| *m == method);
+    if play.is_none() && method != "openAppStore" {
+        return None;
+    }
+    let call = |feature, action, options| {
+        Ok(NativeCall {
+            feature,
+            action,
+            options,
+        })
+    };
+    Some(match (c.platform.as_str(), method, play) {
+        ("android", "openAppStore", _) => a
+            .optional_text("packageName")
+            .map_err(Failure::from)
+            .and_then(|p| {
+                let id = p.unwrap_or_else(|| c.app_id.clone());
+                call(
+                    "appStore",
+                    "open",
+                    json!({ "urls": [
+                        format!("market://details?id={id}"),
+                        format!("https://play.google.com/store/apps/details?id={id}"),
+                    ]}),
+                )
+            }),
+        ("ios", "openAppStore", _) => match a.optional_text("appId") {
+            Ok(Some(id)) if id.bytes().all(|b| b.is_ascii_digit()) => call(
+                "appStore",
+                "open",
+                json!({ "urls": [format!("itms-apps://itunes.apple.com/app/id{id}")] }),
+            ),
+            Ok(_) => Err(ArgError {
+                field: "appId".into(),
+                reason: "must be the app's App Store id (digits, from App Store Connect) on iOS"
+                    .into(),
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        },
+        ("android", _, Some((_, action))) => call(
+            "appUpdate",
+            action,
+            json!({
+                "currentVersionName": c.native_version,
+                "currentVersionCode": c.native_build.clone().unwrap_or_default(),
+            }),
+        ),
+        ("ios", "getAppUpdateInfo", _) => match a.optional_text("country") {
+            Ok(country)
+                if country.as_deref().is_none_or(|cc| {
+                    cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_alphabetic())
+                }) =>
+            {
+                let query = country.map_or(String::new(), |cc| {
+                    format!("&country={}", cc.to_ascii_lowercase())
+                });
+                call(
+                    "appStore",
+                    "info",
+                    json!({ "lookupUrl": format!("https://itunes.apple.com/lookup?bundleId={{bundleId}}{query}") }),
+                )
+            }
+            Ok(_) => Err(ArgError {
+                field: "country".into(),
+                reason: "must be a two-letter country code".into(),
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        },
+        ("ios", _, Some(_)) => Err(unavailable(
+            method,
+            "Google Play's in-app updates are only on Android (as in Capgo)",
+        )),
+        (platform, ..) => Err(unavailable(
+            method,
+            &format!("there is no app store on platform {platform:?}"),
+        )),
+    })
+}
+
+/// `getAppUpdateInfo` on iOS: Capgo's `AppUpdateInfo` from the App Store's lookup answer
+/// (`lookup`, the JSON `AppStore.swift` fetched) and this build's version and build. An update
+/// is available when the store's version is newer than this build's.
+#[uniffi::export]
+pub fn app_store_info(lookup: String, current_version: String, current_build: String) -> String {
+    let v: Value = serde_json::from_str(&lookup).unwrap_or(Value::Null);
+    let app = &v["results"][0];
+    let store = app["version"].as_str();
+    let newer = store.is_some_and(|s| {
+        crate::config::compare_versions(s, &current_version) == std::cmp::Ordering::Greater
+    });
+    let mut info = json!({
+        "currentVersionName": current_version,
+        "currentVersionCode": current_build,
+        // Capgo's AppUpdateAvailability: 0 unknown, 1 not available, 2 available.
+        "updateAvailability": match store { None => 0, Some(_) if newer => 2, Some(_) => 1 },
+        "immediateUpdateAllowed": false,
+        "flexibleUpdateAllowed": false,
+    });
+    for (from, to) in [
+        ("version", "availableVersionName"),
+        ("version", "availableVersionCode"),
+        ("currentVersionReleaseDate", "availableVersionReleaseDate"),
+        ("minimumOsVersion", "minimumOsVersion"),
+    ] {
+        if let Some(x) = app[from].as_str() {
+            info[to] = x.into();
+        }
+    }
+    info.to_string()
 }
 
 fn unavailable(method: &str, why: &str) -> Failure {

@@ -159,6 +159,15 @@ pub enum Reply {
         message: String,
         check: Option<String>,
     },
+    /// The platform answers this call: the shell hands it to the file named for `feature`
+    /// (`appUpdate`: `AppUpdate.kt`, Google Play's in-app updates; `appStore`: `AppStore.kt` /
+    /// `AppStore.swift`), which does `action` with `options` (a JSON object's text, already
+    /// checked and completed here) and resolves or rejects the call itself.
+    Native {
+        feature: String,
+        action: String,
+        options: String,
+    },
 }
 
 /// What native start-up serves: the first page comes from `path` (`None`: the built-in
@@ -389,6 +398,21 @@ impl From<LiveshipError> for Failure {
 
 type Outcome = Result<Option<Value>, Failure>;
 
+/// The rejection of a failed call, logged.
+fn rejection(method: &str, f: Failure) -> Reply {
+    let (code, message, check) = match f {
+        Failure::Arg(e) => ("invalidArgument", e.to_string(), None),
+        Failure::Core(e) => payload::error(&e),
+        Failure::Plugin(code, message) => (code, message, None),
+    };
+    log::info!("{method} rejected: {code}: {message}");
+    Reply::Reject {
+        code: code.into(),
+        message,
+        check,
+    }
+}
+
 #[uniffi::export]
 impl CapacitorPlugin {
     /// Opens the core from the `plugins.Liveship` JSON (docs/CONFIG.md), with what native code
@@ -482,6 +506,19 @@ impl CapacitorPlugin {
 
     /// One plugin method: `method` as JavaScript names it, `options` its JSON object.
     pub fn call(&self, method: String, options: String) -> Reply {
+        if let (Ok(e), Ok(args)) = (&self.engine, Args::parse(&options)) {
+            match capgo_api::native_call(e.config(), &method, &args) {
+                Some(Ok(n)) => {
+                    return Reply::Native {
+                        feature: n.feature.into(),
+                        action: n.action.into(),
+                        options: n.options.to_string(),
+                    }
+                }
+                Some(Err(f)) => return rejection(&method, f),
+                None => {}
+            }
+        }
         let (outcome, effects) = self.shared.collect(|| {
             let run = || -> Outcome {
                 let engine = match &self.engine {
@@ -510,19 +547,7 @@ impl CapacitorPlugin {
                 data: data.map(|v| v.to_string()),
                 effects,
             },
-            Err(f) => {
-                let (code, message, check) = match f {
-                    Failure::Arg(e) => ("invalidArgument", e.to_string(), None),
-                    Failure::Core(e) => payload::error(&e),
-                    Failure::Plugin(code, message) => (code, message, None),
-                };
-                log::info!("{method} rejected: {code}: {message}");
-                Reply::Reject {
-                    code: code.into(),
-                    message,
-                    check,
-                }
-            }
+            Err(f) => rejection(&method, f),
         }
     }
 

@@ -393,3 +393,108 @@ fn capgo_modes_channel_calls_go_to_the_channel_endpoint_and_the_device_follows_i
     let (code, message) = rejected_with(&app(), "listChannels", json!({}));
     assert_eq!(code, "unavailable", "{message}");
 }
+
+/// The platform file and action a call is handed to, and its options.
+fn native(a: &App, method: &str, options: Value) -> (String, String, Value) {
+    match a.call(method, options) {
+        Reply::Native {
+            feature,
+            action,
+            options,
+        } => (feature, action, serde_json::from_str(&options).unwrap()),
+        other => panic!("{method} was not handed to the platform: {other:?}"),
+    }
+}
+
+#[test]
+fn store_updates_go_to_the_platform_file_with_the_addresses_made_in_the_core() {
+    let android = app_with(|c| c.platform = "android".into());
+    let (feature, action, options) = native(&android, "openAppStore", json!({}));
+    assert_eq!((feature.as_str(), action.as_str()), ("appStore", "open"));
+    assert_eq!(
+        options["urls"],
+        json!([
+            "market://details?id=com.example.app",
+            "https://play.google.com/store/apps/details?id=com.example.app"
+        ])
+    );
+    let (_, _, options) = native(
+        &android,
+        "openAppStore",
+        json!({"packageName": "com.other"}),
+    );
+    assert_eq!(options["urls"][0], "market://details?id=com.other");
+    for (method, action) in [
+        ("getAppUpdateInfo", "info"),
+        ("performImmediateUpdate", "immediate"),
+        ("startFlexibleUpdate", "flexible"),
+        ("completeFlexibleUpdate", "complete"),
+    ] {
+        let (feature, got, _) = native(&android, method, json!({}));
+        assert_eq!(
+            (feature.as_str(), got.as_str()),
+            ("appUpdate", action),
+            "{method}"
+        );
+    }
+
+    let ios = app_with(|c| c.platform = "ios".into());
+    ios.refused("openAppStore", json!({}), "appId");
+    ios.refused("openAppStore", json!({"appId": "com.example.app"}), "appId");
+    let (_, _, options) = native(&ios, "openAppStore", json!({"appId": "1234567"}));
+    assert_eq!(
+        options["urls"],
+        json!(["itms-apps://itunes.apple.com/app/id1234567"])
+    );
+    let (feature, action, options) = native(&ios, "getAppUpdateInfo", json!({"country": "FR"}));
+    assert_eq!((feature.as_str(), action.as_str()), ("appStore", "info"));
+    assert_eq!(
+        options["lookupUrl"],
+        "https://itunes.apple.com/lookup?bundleId={bundleId}&country=fr"
+    );
+    ios.refused("getAppUpdateInfo", json!({"country": "France"}), "country");
+    for method in [
+        "performImmediateUpdate",
+        "startFlexibleUpdate",
+        "completeFlexibleUpdate",
+    ] {
+        let (code, message) = rejected_with(&ios, method, json!({}));
+        assert_eq!(code, "unavailable", "{method}");
+        assert!(message.contains("only on Android"), "{message}");
+    }
+    let desktop = app_with(|c| c.platform = "linux".into());
+    let (code, _) = rejected_with(&desktop, "getAppUpdateInfo", json!({}));
+    assert_eq!(code, "unavailable");
+}
+
+#[test]
+fn the_app_stores_lookup_answer_becomes_capgos_app_update_info() {
+    use liveship::capacitor::capgo_api::app_store_info;
+    let lookup = json!({"resultCount": 1, "results": [{
+        "version": "2.1.0", "currentVersionReleaseDate": "2026-11-30T10:00:00Z", "minimumOsVersion": "15.0"
+    }]})
+    .to_string();
+    let info: Value =
+        serde_json::from_str(&app_store_info(lookup.clone(), "2.0.9".into(), "42".into())).unwrap();
+    assert_eq!(info["updateAvailability"], 2, "{info}");
+    assert_eq!(info["availableVersionName"], "2.1.0");
+    assert_eq!(info["availableVersionReleaseDate"], "2026-11-30T10:00:00Z");
+    assert_eq!(info["minimumOsVersion"], "15.0");
+    assert_eq!(
+        (
+            info["currentVersionName"].as_str(),
+            info["currentVersionCode"].as_str()
+        ),
+        (Some("2.0.9"), Some("42"))
+    );
+    let same: Value =
+        serde_json::from_str(&app_store_info(lookup, "2.1.0".into(), "43".into())).unwrap();
+    assert_eq!(same["updateAvailability"], 1, "{same}");
+    let unknown: Value = serde_json::from_str(&app_store_info(
+        r#"{"resultCount":0,"results":[]}"#.into(),
+        "1.0".into(),
+        "1".into(),
+    ))
+    .unwrap();
+    assert_eq!(unknown["updateAvailability"], 0, "{unknown}");
+}

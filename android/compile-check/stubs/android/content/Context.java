@@ -17,4 +17,5 @@ public abstract class Context {
     public abstract SharedPreferences getSharedPreferences(String name, int mode);
     public abstract AssetManager getAssets();
     public abstract ApplicationInfo getApplicationInfo();
+    public abstract void startActivity(Intent intent);
 }

@@ -33,6 +33,7 @@ class LiveshipPlugin : LiveshipMethods() {
     private val work = Executors.newCachedThreadPool { r -> Thread(r, "liveship-plugin") }
     private val lifecycleWork = Executors.newSingleThreadExecutor { r -> Thread(r, "liveship-lifecycle") }
     private val main = Handler(Looper.getMainLooper())
+    private val appUpdate by lazy { AppUpdate(this) }
     private lateinit var core: Core
     private var bundleScript: ScriptHandler? = null
 
@@ -101,6 +102,7 @@ class LiveshipPlugin : LiveshipMethods() {
         if (LiveshipRuntime.shell === this) LiveshipRuntime.shell = null
         work.shutdown()
         lifecycleWork.shutdown()
+        appUpdate.close()
     }
 
     /** The call, answered by the core on [work]; the reply's effects then run on the main thread. */
@@ -116,6 +118,10 @@ class LiveshipPlugin : LiveshipMethods() {
                     }
                     is Reply.Reject ->
                         call.reject(reply.message, reply.code, null, JSObject().apply { reply.check?.let { put("check", it) } })
+                    is Reply.Native -> main.post {
+                        val options = JSONObject(reply.options)
+                        if (reply.feature == "appStore") AppStore.open(context, options, call) else appUpdate.handle(reply.action, options, call)
+                    }
                 }
             } catch (e: Exception) {
                 Log.e(LiveshipRuntime.TAG, "call ${call.methodName} failed", e)

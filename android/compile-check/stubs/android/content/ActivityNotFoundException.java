@@ -1,0 +1,4 @@
+package android.content;
+
+/** https://developer.android.com/reference/android/content/ActivityNotFoundException */
+public class ActivityNotFoundException extends RuntimeException {}
