@@ -102,12 +102,13 @@ export interface LiveshipConfig {
    */
   updateUrl?: string;
   /**
-   * How `updateUrl` is used.
+   * How `updateUrl` is used: a Liveship repository (`static`), a Liveship endpoint (`dynamic`),
+   * or a Capgo-compatible `/updates` endpoint (`capgo`, docs/CAPGO.md).
    *
    * @default "static"
    * @since 0.1.0
    */
-  updateMode?: 'static' | 'dynamic';
+  updateMode?: 'static' | 'dynamic' | 'capgo';
   /**
    * Channel followed until `setChannel()` is called.
    *
@@ -246,6 +247,26 @@ export interface LiveshipConfig {
    * @since 0.1.0
    */
   backgroundIntervalMinutes?: number;
+  /** Capgo mode: the app's RSA public key in PEM (`npx @capgo/cli key create`). @since 0.2.0 */
+  publicKey?: string;
+  /** Capgo mode, **unsafe**: accept bundles whose checksum is a plain SHA-256. @default false @since 0.2.0 */
+  allowUnsignedCapgoBundles?: boolean;
+  /** Capgo mode: Capgo's channel endpoint (`channel_self`). @since 0.2.0 */
+  channelUrl?: string;
+  /** JavaScript may change `updateUrl`, `statsUrl`, `channelUrl` (Capgo's option). @default false @since 0.2.0 */
+  allowModifyUrl?: boolean;
+  /** URLs and the app id set from JavaScript survive a restart (Capgo's option). @default false @since 0.2.0 */
+  persistModifyUrl?: boolean;
+  /** JavaScript may change the app id, `setAppId` (Capgo's option). @default false @since 0.2.0 */
+  allowModifyAppId?: boolean;
+  /** The `setCustomId` id survives a restart (Capgo's option). @default false @since 0.2.0 */
+  persistCustomId?: boolean;
+  /** JavaScript may declare a bundle broken, `setBundleError` (Capgo's option). @default false @since 0.2.0 */
+  allowManualBundleError?: boolean;
+  /** A shake opens the debug menu (Capgo's option). @default false @since 0.2.0 */
+  shakeMenu?: boolean;
+  /** The debug menu offers channels (Capgo's option). @default false @since 0.2.0 */
+  allowShakeChannelSelector?: boolean;
 }
 
 /**
@@ -1473,19 +1494,25 @@ export interface LiveshipPlugin {
   listChannels(): Promise<ListChannelsResult>;
 
   /**
-   * Not in this version: `enabled: true` rejects `unavailable`; `false` resolves (it is off).
+   * Turns the debug menu on or off (starts as `shakeMenu` configures it): a shake shows Reload,
+   * Reset to the built-in bundle and Close (docs/CAPGO.md §5). For development and QA builds.
    *
    * @since 0.2.0
    */
   setShakeMenu(options: SetShakeMenuOptions): Promise<void>;
 
-  /** Always `enabled: false` in this version. @since 0.2.0 */
+  /** Whether the debug menu is on. @since 0.2.0 */
   isShakeMenuEnabled(): Promise<ShakeMenuEnabled>;
 
-  /** As `setShakeMenu`. @since 0.2.0 */
+  /**
+   * Adds the channels this device may follow to the debug menu (starts as
+   * `allowShakeChannelSelector` configures it); choosing one follows it and updates now.
+   *
+   * @since 0.2.0
+   */
   setShakeChannelSelector(options: SetShakeChannelSelectorOptions): Promise<void>;
 
-  /** Always `enabled: false` in this version. @since 0.2.0 */
+  /** Whether the debug menu offers channels. @since 0.2.0 */
   isShakeChannelSelectorEnabled(): Promise<ShakeChannelSelectorEnabled>;
 
   /** Preview sessions are not in this version: rejects `unavailable`. @since 0.2.0 */

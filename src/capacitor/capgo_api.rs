@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::args::{ArgError, Args};
-use super::{payload, CapacitorPlugin, Failure, Outcome};
+use super::{payload, CapacitorPlugin, Effect, Failure, Outcome, Reply};
 use crate::config::{Config, UpdateMode};
 use crate::engine::{Engine, Offered, Setting};
 use crate::ffi::core;
@@ -27,9 +27,139 @@ pub const UNAVAILABLE: &[(&str, &str)] = &[
 const NO_CHANNEL_LIST: &str = "outside Capgo mode there is no channel list to ask (Liveship's \
      static repositories publish none yet): the channel a device follows is set with setChannel()";
 const NO_PREVIEWS: &str = "preview sessions are not built in this version of Liveship";
-const NO_SHAKE_MENU: &str = "the shake menu is not built in this version of Liveship";
+
+/// The debug menu's switches: the menu itself (`shakeMenu`) and its channel choices
+/// (`allowShakeChannelSelector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shake {
+    pub menu: bool,
+    pub channels: bool,
+}
+
+impl Shake {
+    /// Whether the shell watches for the gesture.
+    pub fn watching(self) -> bool {
+        self.menu || self.channels
+    }
+}
+
+/// What the debug menu shows: a title and the choices, in order.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ShakeMenu {
+    pub title: String,
+    pub items: Vec<ShakeMenuItem>,
+}
+
+/// One choice: `id` goes back to [`CapacitorPlugin::shake_choice`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ShakeMenuItem {
+    pub id: String,
+    pub label: String,
+}
+
+fn item(id: &str, label: &str) -> ShakeMenuItem {
+    ShakeMenuItem {
+        id: id.into(),
+        label: label.into(),
+    }
+}
+
+/// The debug menu, for `ShakeMenu.kt` / `ShakeMenu.swift`: they detect the gesture and show
+/// what this returns; every choice is carried out here.
+#[uniffi::export]
+impl CapacitorPlugin {
+    /// The gesture happened: what to show (`None`: the menu is off). Blocks on the channel
+    /// endpoint in Capgo mode when channels are offered: call it off the main thread.
+    pub fn shake_menu(&self) -> Option<ShakeMenu> {
+        let e = self.engine.as_ref().ok()?;
+        let shake = self.shake(e);
+        if !shake.watching() {
+            return None;
+        }
+        let channel = e.channel().unwrap_or_default();
+        let serving = e.current().map(|l| l.version).unwrap_or_default();
+        let mut items = vec![
+            item("reload", "Reload"),
+            item("reset", "Reset to the built-in bundle"),
+        ];
+        if shake.channels {
+            for c in self
+                .selectable_channels(e)
+                .into_iter()
+                .filter(|c| *c != channel)
+            {
+                items.push(item(
+                    &format!("channel:{c}"),
+                    &format!("Switch to channel {c}"),
+                ));
+            }
+        }
+        items.push(item("close", "Close"));
+        Some(ShakeMenu {
+            title: format!("Liveship {serving} on {channel}"),
+            items,
+        })
+    }
+
+    /// The user chose `id` in the menu: what the shell carries out (reload, reset to the
+    /// built-in bundle, or follow a channel and update now). Nothing for `close` or an unknown id.
+    pub fn shake_choice(&self, id: String) -> Vec<Effect> {
+        let (method, options) = match id.as_str() {
+            "reload" => ("reload", json!({})),
+            "reset" => ("reset", json!({})),
+            other => match other.strip_prefix("channel:") {
+                Some(c) => (
+                    "setChannel",
+                    json!({ "channel": c, "triggerAutoUpdate": true }),
+                ),
+                None => return vec![],
+            },
+        };
+        match self.call(method.into(), options.to_string()) {
+            Reply::Resolve { effects, .. } => effects,
+            other => {
+                log::warn!("shake menu: {id} was not carried out: {other:?}");
+                vec![]
+            }
+        }
+    }
+}
 
 impl CapacitorPlugin {
+    /// The switches in force: the configuration's until JavaScript changed them.
+    pub(super) fn shake(&self, e: &Engine) -> Shake {
+        let c = e.config();
+        self.shared.state().shake.unwrap_or(Shake {
+            menu: c.shake_menu,
+            channels: c.allow_shake_channel_selector,
+        })
+    }
+
+    /// The channels the menu offers: Capgo mode, those the endpoint lets devices choose; else
+    /// the channels the pinned keys may sign for, with the default one.
+    fn selectable_channels(&self, e: &Engine) -> Vec<String> {
+        let c = e.config();
+        let mut out: Vec<String> = if c.update_mode == UpdateMode::Capgo {
+            e.list_channels()
+                .map(|l| {
+                    l.into_iter()
+                        .filter(|c| c.allow_self_set)
+                        .map(|c| c.name)
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            c.public_keys
+                .iter()
+                .flat_map(|k| k.channels.iter().filter(|c| c.as_str() != "*").cloned())
+                .chain(std::iter::once(c.default_channel.clone()))
+                .collect()
+        };
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The arm of [`CapacitorPlugin::dispatch`] for these methods; `None`: not one of them.
     pub(super) fn dispatch_capgo(
         &self,
@@ -61,15 +191,22 @@ impl CapacitorPlugin {
             "listChannels" => return Some(Err(unavailable(method, NO_CHANNEL_LIST))),
             "getMissingBundleFiles" => return Some(missing_files(e, a)),
             "getBundleDownloadSize" => return Some(download_size(e, a)),
-            "isShakeMenuEnabled" => json!({ "enabled": false, "gesture": "shake" }),
-            "isShakeChannelSelectorEnabled" => json!({ "enabled": false }),
-            // Turning off what is not on is done; turning it on cannot be.
+            "isShakeMenuEnabled" => json!({ "enabled": self.shake(e).menu, "gesture": "shake" }),
+            "isShakeChannelSelectorEnabled" => json!({ "enabled": self.shake(e).channels }),
             "setShakeMenu" | "setShakeChannelSelector" => {
-                return Some(match a.boolean("enabled") {
-                    Ok(false) => Ok(None),
-                    Ok(true) => Err(unavailable(method, NO_SHAKE_MENU)),
-                    Err(err) => Err(err.into()),
-                })
+                return Some(a.boolean("enabled").map_err(Failure::from).map(|on| {
+                    let mut shake = self.shake(e);
+                    if method == "setShakeMenu" {
+                        shake.menu = on;
+                    } else {
+                        shake.channels = on;
+                    }
+                    self.shared.state().shake = Some(shake);
+                    self.shared.effect(Effect::ShakeMenu {
+                        enabled: shake.watching(),
+                    });
+                    None
+                }))
             }
             _ => {
                 let (_, why) = UNAVAILABLE.iter().find(|(m, _)| *m == method)?;

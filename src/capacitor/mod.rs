@@ -141,6 +141,9 @@ pub enum Effect {
     /// An update cycle started (`true`) or the last running one ended (`false`). iOS holds a
     /// background task meanwhile, so a download under way when the user leaves keeps going.
     UpdateRunning { running: bool },
+    /// Watch for the debug menu's gesture (`ShakeMenu.kt` / `ShakeMenu.swift`) or stop; on the
+    /// gesture the shell asks [`CapacitorPlugin::shake_menu`] what to show.
+    ShakeMenu { enabled: bool },
 }
 
 /// The answer to a plugin call.
@@ -245,6 +248,9 @@ struct State {
     failed: Option<Value>,
     /// The app went to the background since it started.
     was_in_background: bool,
+    /// The debug menu (`shakeMenu`) and its channel choices (`allowShakeChannelSelector`), as
+    /// configured until `setShakeMenu` / `setShakeChannelSelector` change them.
+    shake: Option<capgo_api::Shake>,
 }
 
 enum Message {
@@ -495,12 +501,16 @@ impl CapacitorPlugin {
             self.schedule_period(Duration::from_secs(c.period_check_delay));
         }
         self.auto_update();
+        let mut effects = vec![self.background_schedule()];
+        if self.shake(engine).watching() {
+            effects.push(Effect::ShakeMenu { enabled: true });
+        }
         Started {
             bundle_id: launch.id,
             version: launch.version,
             path: launch.path,
             trial: launch.trial,
-            effects: vec![self.background_schedule()],
+            effects,
         }
     }
 

@@ -262,16 +262,8 @@ fn what_this_version_cannot_do_rejects_unavailable_and_says_why() {
         assert!(message.starts_with(&format!("{method}: ")), "{message}");
     }
     for method in ["setShakeMenu", "setShakeChannelSelector"] {
-        let (code, _) = rejected_with(&a, method, json!({ "enabled": true }));
-        assert_eq!(code, "unavailable", "{method}");
-        a.ok(method, json!({ "enabled": false }));
         a.refused(method, json!({}), "enabled");
     }
-    assert_eq!(a.ok("isShakeMenuEnabled", json!({}))["enabled"], false);
-    assert_eq!(
-        a.ok("isShakeChannelSelectorEnabled", json!({}))["enabled"],
-        false
-    );
 }
 
 /// A Capgo-style channel endpoint at `/channel_self`: devices may choose `beta`; `production`
@@ -497,4 +489,61 @@ fn the_app_stores_lookup_answer_becomes_capgos_app_update_info() {
     ))
     .unwrap();
     assert_eq!(unknown["updateAvailability"], 0, "{unknown}");
+}
+
+#[test]
+fn the_debug_menu_is_decided_in_the_core_and_its_choices_are_carried_out_there() {
+    let a = app();
+    assert_eq!(a.ok("isShakeMenuEnabled", json!({}))["enabled"], false);
+    assert_eq!(a.plugin.shake_menu(), None, "off until enabled");
+    let (_, effects) = a.ok_with("setShakeMenu", json!({"enabled": true}));
+    assert_eq!(effects, vec![Effect::ShakeMenu { enabled: true }]);
+    assert_eq!(a.ok("isShakeMenuEnabled", json!({}))["enabled"], true);
+    let menu = a.plugin.shake_menu().unwrap();
+    let ids: Vec<&str> = menu.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["reload", "reset", "close"],
+        "no channels without the selector"
+    );
+    assert!(menu.title.contains("production"), "{}", menu.title);
+
+    // The channel selector offers the channels the pinned keys may sign for, but the current one.
+    let b = app_with(|c| {
+        c.shake_menu = true;
+        c.allow_shake_channel_selector = true;
+        let mut beta = c.public_keys[0].clone();
+        beta.channels = vec!["beta".into(), "production".into()];
+        c.public_keys.push(beta);
+    });
+    let started = b.plugin.start();
+    assert!(
+        started
+            .effects
+            .contains(&Effect::ShakeMenu { enabled: true }),
+        "{:?}",
+        started.effects
+    );
+    let menu = b.plugin.shake_menu().unwrap();
+    let ids: Vec<&str> = menu.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["reload", "reset", "channel:beta", "close"]);
+    b.plugin.shake_choice("channel:beta".into());
+    assert_eq!(b.ok("getChannel", json!({}))["channel"], "beta");
+
+    // Reset serves the built-in bundle; close and unknown ids do nothing.
+    let id = a.downloaded(1);
+    a.ok("set", json!({ "id": id }));
+    assert_eq!(a.plugin.shake_choice("reset".into()), vec![serve_builtin()]);
+    assert_eq!(a.ok("current", json!({}))["bundle"]["id"], "builtin");
+    assert!(a.plugin.shake_choice("close".into()).is_empty());
+    assert!(a.plugin.shake_choice("rm -rf".into()).is_empty());
+    let (_, effects) = b.ok_with("setShakeMenu", json!({"enabled": false}));
+    assert_eq!(
+        effects,
+        vec![Effect::ShakeMenu { enabled: true }],
+        "the selector still watches"
+    );
+    let (_, effects) = b.ok_with("setShakeChannelSelector", json!({"enabled": false}));
+    assert_eq!(effects, vec![Effect::ShakeMenu { enabled: false }]);
+    assert_eq!(b.plugin.shake_menu(), None);
 }

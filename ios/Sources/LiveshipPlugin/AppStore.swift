@@ -1,6 +1,7 @@
 // The App Store: openAppStore opens the address the core made, getAppUpdateInfo fetches the
 // store's lookup for this bundle id and lets the core read it (`appStoreInfo`,
-// src/capacitor/capgo_api.rs). The core decides which call comes here (`native_call`).
+// src/capacitor/capgo_api.rs). The core decides which call comes here (`native_call`): on iOS
+// only App Store calls (it answers Google Play's update flows itself, as Capgo does on iOS).
 import Capacitor
 import Foundation
 import UIKit

@@ -72,7 +72,6 @@ public class LiveshipPlugin: CAPPlugin, CAPBridgedPlugin {
             case let .reject(code, message, check):
                 call.reject(message, code, nil, check.map { ["check": $0] as [String: Any] })
             case let .native(feature, action, options):
-                // iOS hands only App Store calls to a platform file (the core answers Play's flows).
                 feature == "appStore" ? AppStore.handle(action, LiveshipRuntime.jsonObject(options), call) : call.reject("iOS has no \(feature)", "internal")
             }
         }

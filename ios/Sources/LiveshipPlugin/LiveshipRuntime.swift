@@ -68,6 +68,7 @@ final class LiveshipRuntime: @unchecked Sendable {
             case let .scheduleBackground(minutes, _, _): LiveshipBackground.schedule(afterMinutes: minutes)
             case .cancelBackground: LiveshipBackground.cancel()
             case let .updateRunning(running): self.setUpdateRunning(running)
+            case let .shakeMenu(enabled): ShakeMenu.core = enabled ? self.lock.locked({ self.core }) : nil
             }
         }
     }

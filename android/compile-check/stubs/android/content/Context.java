@@ -8,6 +8,7 @@ import java.io.File;
 /** https://developer.android.com/reference/android/content/Context */
 public abstract class Context {
     public static final int MODE_PRIVATE = 0x0000;
+    public static final String SENSOR_SERVICE = "sensor";
 
     public abstract Context getApplicationContext();
     public abstract File getFilesDir();
@@ -18,4 +19,5 @@ public abstract class Context {
     public abstract AssetManager getAssets();
     public abstract ApplicationInfo getApplicationInfo();
     public abstract void startActivity(Intent intent);
+    public abstract Object getSystemService(String name);
 }

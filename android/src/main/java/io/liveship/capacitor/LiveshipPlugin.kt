@@ -34,6 +34,7 @@ class LiveshipPlugin : LiveshipMethods() {
     private val lifecycleWork = Executors.newSingleThreadExecutor { r -> Thread(r, "liveship-lifecycle") }
     private val main = Handler(Looper.getMainLooper())
     private val appUpdate by lazy { AppUpdate(this) }
+    private val shakeMenu by lazy { ShakeMenu(this) { core } }
     private lateinit var core: Core
     private var bundleScript: ScriptHandler? = null
 
@@ -103,6 +104,7 @@ class LiveshipPlugin : LiveshipMethods() {
         work.shutdown()
         lifecycleWork.shutdown()
         appUpdate.close()
+        main.post { shakeMenu.enable(false) }
     }
 
     /** The call, answered by the core on [work]; the reply's effects then run on the main thread. */
@@ -139,6 +141,10 @@ class LiveshipPlugin : LiveshipMethods() {
         return true
     }
 
+    /** For the platform files: [task] on the plugin's pool, or on the main thread. */
+    internal fun offMain(task: () -> Unit) { submit(work, task) }
+    internal fun onMain(task: () -> Unit) { main.post { if (!destroyed) task() } }
+
     /** Capacitor's `notifyListeners`; `data` is a JSON object's text. */
     internal fun emit(event: String, data: String, retain: Boolean) { if (!destroyed) notifyListeners(event, JSObject(data), retain) }
 
@@ -155,6 +161,7 @@ class LiveshipPlugin : LiveshipMethods() {
                 }
                 // iOS holds a background task meanwhile; an Android process keeps running.
                 is Effect.UpdateRunning -> Unit
+                is Effect.ShakeMenu -> shakeMenu.enable(effect.enabled)
                 else -> BackgroundUpdateWorker.schedule(context, effect)
             }
         }
