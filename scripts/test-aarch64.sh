@@ -34,8 +34,8 @@ ON_AARCH64=(boot_edge_cases boot_protocol crash_failpoints crash_random_kills fe
     format_vectors install_concurrency install_rejections release_tampering state_recovery
     stream_cipher unpack_budgets unpack_memory unpack_names unpack_other_tools update_downloads
     update_transport_security)
-# capgo_bundles: its tests need fixtures from @capgo/cli and run in scripts/capgo-test.sh.
-HOST_ONLY=(capacitor_contract capgo_bundles capgo_protocol delay_conditions fetch_policy fetch_retries telemetry
+# capgo_bundles, capgo_mode: their tests need fixtures from @capgo/cli and run in scripts/capgo-test.sh.
+HOST_ONLY=(capacitor_contract capgo_bundles capgo_mode capgo_protocol delay_conditions fetch_policy fetch_retries telemetry
     update_apply_modes update_checks update_delta update_freshness update_policy)
 selection=(--lib)
 for t in "${ON_AARCH64[@]}"; do selection+=(--test "$t"); done
