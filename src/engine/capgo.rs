@@ -159,13 +159,16 @@ impl Engine {
         })
     }
 
-    /// `check()` in Capgo mode.
-    pub(super) fn capgo_check(&self) -> Result<CheckResult, CoreError> {
-        let limits = self.update_limits(None);
-        let offer = self.capgo_offer(&limits);
+    /// Asks the endpoint; a release it offers is reported and announced (`UpdateAvailable`).
+    /// `Err`: nothing to take.
+    fn capgo_found(
+        &self,
+        limits: &Limits,
+    ) -> Result<Result<(protocol::Release, ReleaseRef), NoUpdate>, CoreError> {
+        let offer = self.capgo_offer(limits);
         let r = match self.reported(None, offer)? {
             Offer::Release(r) => r,
-            Offer::Nothing(n) => return Ok(self.nothing_to_take(n)),
+            Offer::Nothing(n) => return Ok(Err(n)),
         };
         let release = self.capgo_ref(&r.version)?;
         self.report(Report::UpdateAvailable {
@@ -175,42 +178,30 @@ impl Engine {
             sequence: 0,
             version: r.version.clone(),
         });
-        Ok(CheckResult::UpdateAvailable {
-            channel: release.channel,
-            sequence: 0,
-            version: r.version,
-            bundle_size: 0,
-        })
+        Ok(Ok((r, release)))
+    }
+
+    /// `check()` in Capgo mode.
+    pub(super) fn capgo_check(&self) -> Result<CheckResult, CoreError> {
+        match self.capgo_found(&self.update_limits(None))? {
+            Ok((r, release)) => Ok(CheckResult::UpdateAvailable {
+                channel: release.channel,
+                sequence: 0,
+                version: r.version,
+                bundle_size: 0,
+            }),
+            Err(n) => Ok(self.nothing_to_take(n)),
+        }
     }
 
     /// `update()` in Capgo mode (the caller holds the flight).
     pub(super) fn capgo_update(&self, limits: &Limits) -> Result<UpdateOutcome, CoreError> {
-        let offer = self.capgo_offer(limits);
-        let r = match self.reported(None, offer)? {
-            Offer::Release(r) => r,
-            Offer::Nothing(n) => return Ok(self.nothing_to_take(n)),
+        let (r, mut release) = match self.capgo_found(limits)? {
+            Ok(found) => found,
+            Err(n) => return Ok(self.nothing_to_take(n)),
         };
-        let release = self.capgo_ref(&r.version)?;
-        self.report(Report::UpdateAvailable {
-            release: release.clone(),
-        });
-        self.emit(Event::UpdateAvailable {
-            sequence: 0,
-            version: r.version.clone(),
-        });
-        let result = self.capgo_install(&r, &release, limits);
-        let report = match self.reported(Some(&release), result) {
-            Ok(report) => report,
-            Err(e) => {
-                self.emit(Event::DownloadFailed {
-                    version: r.version.clone(),
-                    error: e.to_string(),
-                });
-                return Err(e);
-            }
-        };
+        let report = self.downloaded(&release, self.capgo_install(&r, &release, limits))?;
         let full = report.downloaded_bytes;
-        let mut release = release;
         release.sequence = store::high_water(self.store().read(), &release.channel)?.unwrap_or(0);
         self.installed_as_next(release, report, full, limits)
     }

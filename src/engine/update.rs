@@ -115,17 +115,22 @@ impl Engine {
             version: m.version.clone(),
         });
         let result = self.fetch_and_install(&candidate, &limits);
-        let report = match self.reported(Some(&release), result) {
-            Ok(r) => r,
-            Err(e) => {
-                self.emit(Event::DownloadFailed {
-                    version: m.version.clone(),
-                    error: e.to_string(),
-                });
-                return Err(e);
-            }
-        };
+        let report = self.downloaded(&release, result)?;
         self.installed_as_next(release, report, m.bundle.size, &limits)
+    }
+
+    /// A download's result, reported; a failure is also announced (`DownloadFailed`).
+    pub(super) fn downloaded(
+        &self,
+        release: &ReleaseRef,
+        result: Result<UpdateReport, CoreError>,
+    ) -> Result<UpdateReport, CoreError> {
+        self.reported(Some(release), result).inspect_err(|e| {
+            self.emit(Event::DownloadFailed {
+                version: release.version.clone(),
+                error: e.to_string(),
+            })
+        })
     }
 
     /// How every installed update ends: reported and announced as downloaded and `next`, and,
