@@ -85,6 +85,41 @@ capgo "$FIX/app" bundle encrypt second.zip "$(field "$FIX/zip2.json" checksum)" 
     || die "@capgo/cli bundle encrypt (second) failed: $(cat "$FIX/encrypt-second.json")"
 mv "$FIX/app/second.zip_encrypted.zip" "$FIX/app/second.enc.zip"
 
+# A delta release, 1.0.3, as Capgo's backend offers one (a manifest of per-file objects). The CLI
+# makes these only while uploading to Capgo, so they are made here the way it makes them: each
+# file brotli-compressed (`.br`, but one left plain), AES-128-CBC encrypted under a fresh session
+# key wrapped with the app's private key, its SHA-256 signed with that key (PKCS#1 v1.5 type 1,
+# as `bundle encrypt` signs the checksum). 1.0.3 is 1.0.1 with assets/app.js changed.
+node - "$FIX" <<'NODE'
+const fs = require("fs"), path = require("path"), crypto = require("crypto"), zlib = require("zlib");
+const fix = process.argv[2], app = path.join(fix, "app"), web = path.join(app, "www3"), out = path.join(fix, "delta");
+fs.cpSync(path.join(app, "www"), web, { recursive: true });
+fs.writeFileSync(path.join(web, "assets", "app.js"), "window.CapacitorUpdater && window.CapacitorUpdater.notifyAppReady(); // 1.0.3\n");
+fs.mkdirSync(out, { recursive: true });
+const priv = fs.readFileSync(path.join(app, ".capgo_key_v2"), "utf8");
+const sign = (bytes) => crypto.privateEncrypt({ key: priv, padding: crypto.constants.RSA_PKCS1_PADDING }, bytes);
+const key = crypto.randomBytes(16), iv = crypto.randomBytes(16);
+const sessionKey = iv.toString("base64") + ":" + sign(key).toString("base64");
+const files = [];
+const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => {
+  const p = path.join(d, e.name);
+  if (e.isDirectory()) return walk(p);
+  files.push(path.relative(web, p).split(path.sep).join("/"));
+});
+walk(web);
+const entries = files.sort().map((rel, i) => {
+  const plain = fs.readFileSync(path.join(web, rel));
+  const brotli = !rel.endsWith(".bin");
+  const body = brotli ? zlib.brotliCompressSync(plain) : plain;
+  const c = crypto.createCipheriv("aes-128-cbc", key, iv);
+  const object = path.join(out, "object-" + i);
+  fs.writeFileSync(object, Buffer.concat([c.update(body), c.final()]));
+  const hash = crypto.createHash("sha256").update(plain).digest();
+  return { file_name: rel + (brotli ? ".br" : ""), file_hash: sign(hash).toString("hex"), object };
+});
+fs.writeFileSync(path.join(fix, "delta.json"), JSON.stringify({ version: "1.0.3", sessionKey, webDir: web, entries }, null, 2));
+NODE
+
 # One JSON document for the tests; the SPKI form of the public key comes from node's crypto.
 CLI_VERSION=$CLI_VERSION node - "$FIX" "$checksum" <<'EOF'
 const fs = require("fs"), path = require("path"), crypto = require("crypto");
@@ -110,6 +145,7 @@ const out = {
   wrongPaddingSessionKey: a.ivSessionKey.split(":")[0] + ":" + wrongPadding.toString("base64"),
   other: { encrypted: path.join(fix, "app", "bundle.other.enc.zip"), sessionKey: b.ivSessionKey, checksum: b.checksum },
   second: { encrypted: path.join(fix, "app", "second.enc.zip"), sessionKey: c.ivSessionKey, checksum: c.checksum },
+  delta: JSON.parse(fs.readFileSync(path.join(fix, "delta.json"), "utf8")),
 };
 fs.writeFileSync(path.join(fix, "fixtures.json"), JSON.stringify(out, null, 2));
 EOF

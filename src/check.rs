@@ -137,6 +137,10 @@ pub enum Check {
     CapgoDecryptFailed,
     /// `capgo.noIndexHtml`
     CapgoNoIndexHtml,
+    /// `capgo.brotliFailed`
+    CapgoBrotliFailed,
+    /// `capgo.tooLarge`
+    CapgoTooLarge,
 }
 
 impl Check {
@@ -207,6 +211,8 @@ impl Check {
         Check::CapgoChecksumMismatch,
         Check::CapgoDecryptFailed,
         Check::CapgoNoIndexHtml,
+        Check::CapgoBrotliFailed,
+        Check::CapgoTooLarge,
     ];
 
     /// The public name (`release.signatureInvalid`, `unpack.hashMismatch`, ...).
@@ -277,6 +283,8 @@ impl Check {
             Check::CapgoChecksumMismatch => "capgo.checksumMismatch",
             Check::CapgoDecryptFailed => "capgo.decryptFailed",
             Check::CapgoNoIndexHtml => "capgo.noIndexHtml",
+            Check::CapgoBrotliFailed => "capgo.brotliFailed",
+            Check::CapgoTooLarge => "capgo.tooLarge",
         }
     }
 }

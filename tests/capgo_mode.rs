@@ -28,6 +28,23 @@ struct Encrypted {
     checksum: String,
 }
 
+#[derive(Deserialize, Clone)]
+struct DeltaEntry {
+    file_name: String,
+    file_hash: String,
+    object: PathBuf,
+}
+
+/// A delta release (made by scripts/capgo-test.sh as Capgo's upload makes one).
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Delta {
+    version: String,
+    session_key: String,
+    web_dir: PathBuf,
+    entries: Vec<DeltaEntry>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Fixtures {
@@ -36,6 +53,7 @@ struct Fixtures {
     app: Encrypted,
     other: Encrypted,
     second: Encrypted,
+    delta: Delta,
 }
 
 fn fixtures() -> Fixtures {
@@ -56,6 +74,30 @@ enum Offer {
         checksum: String,
     },
     Raw(&'static str, Vec<(&'static str, String)>, Value),
+    /// A delta manifest: entries (name, hash, object bytes) served at `/objects/<i>`.
+    Manifest {
+        version: String,
+        session_key: String,
+        entries: Vec<(String, String, Vec<u8>)>,
+    },
+}
+
+fn manifest(d: &Delta) -> Offer {
+    Offer::Manifest {
+        version: d.version.clone(),
+        session_key: d.session_key.clone(),
+        entries: d
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.file_name.clone(),
+                    e.file_hash.clone(),
+                    std::fs::read(&e.object).unwrap(),
+                )
+            })
+            .collect(),
+    }
 }
 
 fn release(version: &str, e: &Encrypted) -> Offer {
@@ -108,6 +150,39 @@ impl Backend {
                 }
                 ("POST", "/updates", Offer::Raw(status, headers, body)) => {
                     json(status, headers, body)
+                }
+                (
+                    "POST",
+                    "/updates",
+                    Offer::Manifest {
+                        version,
+                        session_key,
+                        entries,
+                    },
+                ) => {
+                    let host = req.header("host").unwrap();
+                    let manifest: Vec<Value> = entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (name, hash, _))| {
+                            json!({"file_name": name, "file_hash": hash, "download_url": format!("http://{host}/objects/{i}")})
+                        })
+                        .collect();
+                    json(
+                        "200 OK",
+                        &[],
+                        &json!({"version": version, "session_key": session_key, "checksum": "", "manifest": manifest}),
+                    )
+                }
+                ("GET", path, Offer::Manifest { entries, .. }) if path.starts_with("/objects/") => {
+                    match path["/objects/".len()..]
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| entries.get(i))
+                    {
+                        Some((_, _, bytes)) => respond("200 OK", &[], bytes),
+                        None => respond("404 Not Found", &[], b""),
+                    }
                 }
                 ("GET", path, Offer::Release { version, zip, .. })
                     if path == format!("/bundles/{version}.zip") =>
@@ -402,4 +477,109 @@ fn capgos_refusals_rate_limits_and_reset_to_builtin_are_obeyed() {
     backend.offer(Offer::Raw("200 OK", vec![], json!({"version": "builtin"})));
     assert_eq!(no_update(e.update().unwrap()).0, "builtin");
     assert_eq!(e.current().unwrap().id, "builtin");
+}
+
+#[test]
+#[ignore = "needs the @capgo/cli fixtures: run scripts/capgo-test.sh"]
+fn a_delta_manifest_reuses_local_files_fetches_the_rest_and_refuses_tampering() {
+    let f = fixtures();
+    let backend = Backend::new(release("1.0.1", &f.app));
+    let d = Device::new(&backend, &f.public_key);
+    let e = d.open();
+    let one = installed(e.update().unwrap());
+    drop(e);
+    let e = d.open();
+    assert_eq!(e.launch().id, one);
+    e.notify_app_ready(&one).unwrap();
+
+    // 1.0.3 differs from 1.0.1 in assets/app.js only: that object is the one fetched.
+    backend.offer(manifest(&f.delta));
+    let gets = backend.requests("GET").len();
+    let three = match e.update().unwrap() {
+        UpdateOutcome::Installed { id, delta, .. } => {
+            assert!(delta, "installed from the manifest");
+            id
+        }
+        other => panic!("{other:?}"),
+    };
+    let fetched: Vec<String> = backend.requests("GET")[gets..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    let changed = f
+        .delta
+        .entries
+        .iter()
+        .position(|x| x.file_name == "assets/app.js.br")
+        .unwrap();
+    assert_eq!(
+        fetched,
+        [format!("/objects/{changed}")],
+        "only the changed file is fetched"
+    );
+    drop(e);
+    let e = d.open();
+    let launch = e.launch();
+    assert_eq!(launch.id, three);
+    assert_eq!(
+        tree(launch.path.as_ref().unwrap()),
+        tree(&f.delta.web_dir),
+        "byte for byte"
+    );
+
+    // On a fresh device: a flipped byte in an object, a hash signed for another file, and a
+    // name that climbs out of the bundle are each refused, and nothing is installed.
+    let mut flipped = manifest(&f.delta);
+    if let Offer::Manifest { entries, .. } = &mut flipped {
+        let bytes = &mut entries[changed].2;
+        bytes[0] ^= 1;
+    }
+    let mut swapped = manifest(&f.delta);
+    if let Offer::Manifest { entries, .. } = &mut swapped {
+        let other = (changed + 1) % entries.len();
+        entries[changed].1 = entries[other].1.clone();
+    }
+    let mut climbing = manifest(&f.delta);
+    if let Offer::Manifest { entries, .. } = &mut climbing {
+        entries[changed].0 = "../escape.js.br".into();
+    }
+    for (what, offer, checks) in [
+        (
+            "flipped",
+            flipped,
+            &[
+                "capgo.decryptFailed",
+                "capgo.brotliFailed",
+                "capgo.checksumSignatureInvalid",
+            ][..],
+        ),
+        (
+            "swapped hash",
+            swapped,
+            &["capgo.checksumSignatureInvalid"][..],
+        ),
+        ("climbing name", climbing, &["unpack.unsafePath"][..]),
+    ] {
+        let backend = Backend::new(offer);
+        let d = Device::new(&backend, &f.public_key);
+        let e = d.open();
+        let check = check_of(e.update().unwrap_err());
+        assert!(checks.contains(&check.as_str()), "{what}: {check}");
+        assert!(e.list().unwrap().is_empty(), "{what}: installed");
+        if what == "climbing name" {
+            assert!(
+                backend.requests("GET").is_empty(),
+                "fetched before the names were checked"
+            );
+        }
+        let downloads = d.dir.path().join("data").join("downloads");
+        let left: Vec<_> = std::fs::read_dir(&downloads)
+            .map(|r| r.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{what}: left {left:?}");
+        assert!(
+            !d.dir.path().join("escape.js").exists()
+                && !d.dir.path().join("data").join("escape.js").exists()
+        );
+    }
 }

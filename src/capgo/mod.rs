@@ -31,6 +31,7 @@ use rsa::{BoxedUint, Pkcs1v15Sign, PublicKey};
 use sha2::{Digest, Sha256};
 
 pub mod channel;
+pub mod delta;
 pub mod protocol;
 #[cfg(test)]
 mod tests;
@@ -62,6 +63,10 @@ pub enum CapgoError {
     DecryptFailed { reason: &'static str },
     #[error("the bundle has no index.html at its root")]
     NoIndexHtml,
+    #[error("a delta file does not decompress (brotli): {reason}")]
+    BrotliFailed { reason: String },
+    #[error("a delta file is larger than the {limit} bytes left in the extraction budget")]
+    TooLarge { limit: u64 },
     #[error("{op} {}: {source}", path.display())]
     Io {
         op: &'static str,
@@ -191,6 +196,19 @@ impl CapgoKey {
             return None;
         }
         Some(em[zero + 1..].to_vec())
+    }
+
+    /// The SHA-256 a signed checksum carries (a delta entry's `file_hash`), to find a local copy
+    /// of the file by; `None` when it is not a block of this key. Finding it is not checking it:
+    /// the file written is checked with [`CapgoKey::verify_checksum`].
+    pub fn signed_hash(&self, checksum: &str) -> Option<[u8; 32]> {
+        let checksum = checksum.trim();
+        let block = if is_hex(checksum) {
+            hex::decode(checksum).ok()?
+        } else {
+            b64(checksum).ok()?
+        };
+        self.open_block(&block)?.try_into().ok()
     }
 
     /// Unwraps a `session_key` (`base64(iv):base64(wrapped key)`).

@@ -32,6 +32,15 @@ enum Offer {
     Nothing(NoUpdate),
 }
 
+/// Removes a scratch folder when dropped (best effort: a leftover is pruned with the downloads).
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = crate::fs::remove_any(&self.0);
+    }
+}
+
 fn nothing(code: &'static str, reason: String) -> Offer {
     Offer::Nothing(NoUpdate {
         code,
@@ -139,13 +148,10 @@ impl Engine {
                 nothing("upToDate", format!("{} is installed already", r.version))
             });
         }
-        if r.url.is_empty() {
+        if r.url.is_empty() && r.manifest.is_empty() {
             return Ok(nothing(
                 "failed",
-                format!(
-                    "{} is offered as a delta manifest only, which this version cannot install",
-                    r.version
-                ),
+                format!("{} is offered with neither a url nor a manifest", r.version),
             ));
         }
         Ok(Offer::Release(r))
@@ -206,9 +212,44 @@ impl Engine {
         self.installed_as_next(release, report, full, limits)
     }
 
+    /// Installs the release as `next`: from its delta manifest when it has one (falling back to
+    /// the full zip when that fails and the release has a `url`), else from the zip.
+    fn capgo_install(
+        &self,
+        r: &protocol::Release,
+        release: &ReleaseRef,
+        limits: &Limits,
+    ) -> Result<UpdateReport, CoreError> {
+        let mut fallback = None;
+        if !r.manifest.is_empty() {
+            self.report(Report::DownloadStarted {
+                release: release.clone(),
+                delta: true,
+            });
+            match self.capgo_delta(r, limits) {
+                Ok(report) => return Ok(report),
+                Err(
+                    e @ (CoreError::DeadlineExceeded { .. }
+                    | CoreError::UpdateDeadlineExceeded { .. }),
+                ) => return Err(e),
+                Err(e) if r.url.is_empty() => return Err(e),
+                Err(e) => {
+                    log::warn!("Capgo delta of {} failed, fetching the zip: {e}", r.version);
+                    self.emit(Event::DeltaFallback {
+                        reason: e.to_string(),
+                    });
+                    fallback = Some(e.to_string());
+                }
+            }
+        }
+        let mut report = self.capgo_full(r, release, limits)?;
+        report.delta_fallback = fallback;
+        Ok(report)
+    }
+
     /// Downloads the bundle, checks it against `publicKey` before anything reads it as a zip,
     /// lists it under the budgets and installs it as `next`.
-    fn capgo_install(
+    fn capgo_full(
         &self,
         r: &protocol::Release,
         release: &ReleaseRef,
@@ -275,8 +316,8 @@ impl Engine {
         })
     }
 
-    /// Lists the verified zip (`sha256` and `size` are the plaintext's) under the budgets, records it as a release of the followed
-    /// channel with a device-local sequence, and installs its files as `next`.
+    /// Lists the verified zip (`sha256` and `size` are the plaintext's) under the budgets and
+    /// installs its files as `next`.
     fn capgo_stage(
         &self,
         r: &protocol::Release,
@@ -286,30 +327,47 @@ impl Engine {
         key: &Option<capgo::CapgoKey>,
     ) -> Result<String, CoreError> {
         let files = unpack::list_zip(zip, budgets).map_err(crate::install::InstallError::from)?;
+        let object = BundleObject {
+            url: r.url.clone(),
+            size,
+            sha256: hex::encode(sha256),
+            encryption: None,
+        };
+        self.capgo_commit(r, files.clone(), object, key, |tree| {
+            unpack::extract_verified(zip, &files, tree, budgets)?;
+            Ok(())
+        })
+    }
+
+    /// Records `files` as a release of the followed channel with a device-local sequence and
+    /// installs them as `next`, `build` writing the tree. A bundle without `index.html` at its
+    /// root is refused first.
+    fn capgo_commit(
+        &self,
+        r: &protocol::Release,
+        files: Vec<release::FileEntry>,
+        bundle: BundleObject,
+        key: &Option<capgo::CapgoKey>,
+        build: impl FnOnce(&std::path::Path) -> Result<(), crate::install::InstallError>,
+    ) -> Result<String, CoreError> {
         if !files.iter().any(|f| f.path == "index.html") {
             return Err(CapgoError::NoIndexHtml.into());
         }
         let config = self.effective_config();
         let channel = self.channel()?;
         let sequence = store::high_water(self.store().read(), &channel)?.map_or(1, |h| h + 1);
-        let now = self.inner.clock.now();
         let manifest = Manifest {
             format: release::FORMAT_VERSION,
             app_id: config.app_id.clone(),
             channel,
             sequence,
             version: r.version.clone(),
-            issued_at: now,
+            issued_at: self.inner.clock.now(),
             // Capgo's format has no expiry: the server withdraws a version by not offering it.
             expires_at: u64::MAX,
             native: Default::default(),
             platforms: vec![],
-            bundle: BundleObject {
-                url: r.url.clone(),
-                size,
-                sha256: hex::encode(sha256),
-                encryption: None,
-            },
+            bundle,
             files,
             delta: None,
             rollout: None,
@@ -324,11 +382,144 @@ impl Engine {
             payload: payload.clone(),
             manifest,
         };
-        let files = verified.manifest.files.clone();
-        Ok(self.install_unlocked(&verified, &payload, |_, tree| {
-            unpack::extract_verified(zip, &files, tree, budgets)?;
+        Ok(self.install_unlocked(&verified, &payload, |_, tree| build(tree))?)
+    }
+
+    /// Builds the release from its delta manifest in a work folder, then installs it: each file
+    /// from a local copy with the same content (installed bundles, the built-in bundle) or
+    /// downloaded, decrypted and decompressed (`capgo::delta`), hashed as it is written and
+    /// checked against its signed `file_hash` before the next; names and sizes under the
+    /// extraction budgets.
+    fn capgo_delta(
+        &self,
+        r: &protocol::Release,
+        limits: &Limits,
+    ) -> Result<UpdateReport, CoreError> {
+        let config = self.effective_config();
+        let key = config.capgo_key()?;
+        let allow_unsigned = config.allow_unsigned_capgo_bundles;
+        let session = match (&r.session_key, &key) {
+            (Some(s), Some(k)) => Some(k.unwrap_session(s)?),
+            (Some(_), None) => {
+                return Err(CapgoError::MalformedSessionKey {
+                    reason: "the release is encrypted, but no publicKey is configured".into(),
+                }
+                .into())
+            }
+            (None, _) => None,
+        };
+        let budgets = Budgets::default();
+        let targets: Vec<(&str, bool)> = r
+            .manifest
+            .iter()
+            .map(|e| capgo::delta::target(&e.file_name))
+            .collect();
+        unpack::check_file_list(targets.iter().map(|(p, _)| (*p, 0)), &budgets)
+            .map_err(crate::install::InstallError::from)?;
+        let local = {
+            let cfg = &self.inner.config;
+            crate::delta::local_index(&mut self.store(), &cfg.builtin_dir, &cfg.native_version)?
+        };
+        let name = crate::crypto::sha256_hex(
+            &serde_json::to_vec(
+                &r.manifest
+                    .iter()
+                    .map(|e| (&e.file_name, &e.file_hash))
+                    .collect::<Vec<_>>(),
+            )
+            .expect("entries serialise"),
+        );
+        let work = self
+            .store()
+            .delta_work_dir(&format!("capgo-{}", &name[..16]))?;
+        let _ = crate::fs::remove_any(&work);
+        // Scratch either way: removed when this returns, whatever it returns.
+        let _cleanup = RemoveOnDrop(work.clone());
+        let tree = work.join("tree");
+        let io = |op: &'static str, path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| CoreError::from(CapgoError::Io { op, path, source })
+        };
+        std::fs::create_dir_all(&tree).map_err(io("creating", &tree))?;
+        let fetcher = self.fetcher()?;
+        let mut files = Vec::new();
+        let (mut total, mut downloaded) = (0u64, 0u64);
+        for (entry, (path, brotli)) in r.manifest.iter().zip(&targets) {
+            let dest = tree.join(path);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+            }
+            let left = budgets.max_total_bytes - total;
+            let expected = match &key {
+                Some(k) => k.signed_hash(&entry.file_hash).map(hex::encode),
+                None => Some(entry.file_hash.trim().to_ascii_lowercase()),
+            };
+            let copy = expected.as_ref().and_then(|h| local.get(h));
+            let (size, sha) = match copy {
+                Some(src) => {
+                    capgo::delta::open_object(src, None, false, &dest, &work.join("scratch"), left)?
+                }
+                None => {
+                    let url = Url::parse(&entry.download_url).map_err(|_| NetError::BadUrl {
+                        url: entry.download_url.clone(),
+                    })?;
+                    let object = work.join("object");
+                    let got = self
+                        .run(
+                            fetcher.download_unsized(
+                                &url,
+                                &object,
+                                left.saturating_add(1024 * 1024),
+                                &|_, _| {},
+                            ),
+                            limits,
+                            UpdatePhase::DeltaObjects,
+                        )?
+                        .map_err(NetError::from)?;
+                    downloaded += got.size();
+                    let opened = capgo::delta::open_object(
+                        &object,
+                        session.as_ref(),
+                        *brotli,
+                        &dest,
+                        &work.join("scratch"),
+                        left,
+                    );
+                    let _ = std::fs::remove_file(&object);
+                    opened?
+                }
+            };
+            match &key {
+                Some(k) => k.verify_checksum(&entry.file_hash, &sha, allow_unsigned)?,
+                None => capgo::verify_unsigned_checksum(&entry.file_hash, &sha, allow_unsigned)?,
+            }
+            total += size;
+            files.push(release::FileEntry {
+                path: path.to_string(),
+                size,
+                sha256: hex::encode(sha),
+            });
+        }
+        let bundle = BundleObject {
+            url: String::new(),
+            size: total,
+            sha256: name,
+            encryption: None,
+        };
+        let listed = files.clone();
+        let id = self.capgo_commit(r, files, bundle, &key, |dest| {
+            std::fs::rename(&tree, dest).map_err(|e| {
+                crate::store::StoreError::from(crate::fs::io("publishing", dest)(e))
+            })?;
+            unpack::check_listing(dest, &listed)?;
             Ok(())
-        })?)
+        });
+        Ok(UpdateReport {
+            id: id?,
+            downloaded_bytes: downloaded,
+            delta: true,
+            delta_fallback: None,
+        })
     }
 
     fn channel_url(&self) -> Result<Url, CoreError> {

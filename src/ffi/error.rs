@@ -183,6 +183,8 @@ impl crate::capgo::CapgoError {
             E::ChecksumMismatch { .. } => Check::CapgoChecksumMismatch,
             E::DecryptFailed { .. } => Check::CapgoDecryptFailed,
             E::NoIndexHtml => Check::CapgoNoIndexHtml,
+            E::BrotliFailed { .. } => Check::CapgoBrotliFailed,
+            E::TooLarge { .. } => Check::CapgoTooLarge,
         })
     }
 }

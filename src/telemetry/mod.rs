@@ -124,7 +124,8 @@ fn check_action(c: Check) -> &'static str {
         | C::UnpackTotalSizeExceeded
         | C::UnpackSizeMismatch
         | C::UnpackSizeExceeded
-        | C::CryptoTooLong => "size_fail",
+        | C::CryptoTooLong
+        | C::CapgoTooLarge => "size_fail",
         C::InstallObjectHash
         | C::FetchHashMismatch
         | C::UnpackHashMismatch
@@ -161,7 +162,8 @@ fn check_action(c: Check) -> &'static str {
         | C::UnpackMissingFile
         | C::UnpackEntryCorrupt
         | C::UnpackZip
-        | C::CapgoNoIndexHtml => "unzip_fail",
+        | C::CapgoNoIndexHtml
+        | C::CapgoBrotliFailed => "unzip_fail",
         C::FetchTooSlow | C::UpdateDeadlineExceeded => "download_fail",
     }
 }
