@@ -256,6 +256,10 @@ pub struct Config {
     #[serde(default)]
     #[uniffi(default = false)]
     pub allow_manual_bundle_error: bool,
+    /// Capgo's option: JavaScript may start previews of other channels (`startPreviewSession`).
+    #[serde(default)]
+    #[uniffi(default = false)]
+    pub allow_preview: bool,
     /// Capgo's option: the debug menu opens on a shake (`setShakeMenu` changes it at run time).
     #[serde(default)]
     #[uniffi(default = false)]

@@ -275,11 +275,22 @@ pub fn adopt_assembled(
     Ok(())
 }
 
+/// What an installed bundle becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The production line's `next`: tried at the next launch.
+    Next,
+    /// A preview (`startPreviewSession`): beside the production line, which it never touches.
+    Preview,
+}
+
 /// An install in progress: holds the install lock (so no other process installs or cleans
 /// staging meanwhile) and owns its staging directory, removed when this is dropped.
 pub struct Staging {
     _lock: store::InstallLock,
     id: String,
+    /// What the bundle becomes once committed.
+    pub role: Role,
     /// Scratch directory of this install.
     pub dir: PathBuf,
     /// Where the verified tree must be built.
@@ -318,6 +329,7 @@ pub fn begin(store: &mut Store, m: &Manifest) -> Result<Staging, InstallError> {
     Ok(Staging {
         _lock: lock,
         id,
+        role: Role::Next,
         dir,
         tree,
     })
@@ -337,6 +349,7 @@ pub fn finish(
         release,
         envelope,
         &staging.id,
+        staging.role,
         &staging.dir,
         &staging.tree,
     )?;
@@ -366,6 +379,7 @@ fn publish(
     release: &VerifiedRelease,
     envelope: &[u8],
     id: &str,
+    role: Role,
     staging: &Path,
     tree: &Path,
 ) -> Result<(), InstallError> {
@@ -403,20 +417,30 @@ fn publish(
             manifest: release.payload.clone(),
         };
         store::insert_bundle(tx, &row)?;
-        let mut roles = store::roles(tx)?;
-        // Content that already serves (as current or on trial) is not queued to run again.
-        roles.next = if roles.current.as_deref() == Some(id) || roles.trial.as_deref() == Some(id) {
-            None
+        if role == Role::Next {
+            let mut roles = store::roles(tx)?;
+            // Content that already serves (as current or on trial) is not queued to run again.
+            roles.next =
+                if roles.current.as_deref() == Some(id) || roles.trial.as_deref() == Some(id) {
+                    None
+                } else {
+                    Some(id.to_string())
+                };
+            store::set_roles(tx, &roles)?;
         } else {
-            Some(id.to_string())
-        };
-        store::set_roles(tx, &roles)?;
+            store::add_preview_bundle(tx, id, &m.channel, tx.now())?;
+        }
         store::raise_high_water(tx, &m.channel, m.sequence)?;
+        let what = if role == Role::Next {
+            "next"
+        } else {
+            "a preview"
+        };
         store::add_history(
             tx,
             "installed",
             Some(id),
-            &format!("{} installed as next", m.label()),
+            &format!("{} installed as {what}", m.label()),
         )?;
         Ok(())
     })?;

@@ -263,6 +263,8 @@ export interface LiveshipConfig {
   persistCustomId?: boolean;
   /** JavaScript may declare a bundle broken, `setBundleError` (Capgo's option). @default false @since 0.2.0 */
   allowManualBundleError?: boolean;
+  /** JavaScript may preview other channels, `startPreviewSession` (Capgo's option). @default false @since 0.2.0 */
+  allowPreview?: boolean;
   /** A shake opens the debug menu (Capgo's option). @default false @since 0.2.0 */
   shakeMenu?: boolean;
   /** The debug menu offers channels (Capgo's option). @default false @since 0.2.0 */
@@ -1077,6 +1079,8 @@ export interface StartPreviewSessionOptions {
 export interface PreviewInfo {
   id: string;
   bundle: BundleInfo;
+  /** Liveship: the channel previewed. */
+  channel?: string;
   name?: string;
   source?: string;
   appId?: string;
@@ -1515,19 +1519,34 @@ export interface LiveshipPlugin {
   /** Whether the debug menu offers channels. @since 0.2.0 */
   isShakeChannelSelectorEnabled(): Promise<ShakeChannelSelectorEnabled>;
 
-  /** Preview sessions are not in this version: rejects `unavailable`. @since 0.2.0 */
+  /**
+   * Previews another channel (needs `allowPreview: true`; static mode): its newest release,
+   * verified like any other (a pinned key must be allowed for that channel), is installed
+   * beside the production line and serves now instead of it; the line's bundles are untouched.
+   * `name` is the channel; `source` a label of yours; `appId` and `payloadUrl` are refused
+   * (a preview is a channel of this app's repository, not another app). Its page still calls
+   * `notifyAppReady()`; if it does not, the next launch ends the preview. A preview is never
+   * confirmed into the production line.
+   *
+   * @since 0.2.0
+   */
   startPreviewSession(options?: StartPreviewSessionOptions): Promise<void>;
-  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  /** The previews kept, the one serving, what serves and the production bundle. @since 0.2.0 */
   listPreviews(): Promise<PreviewListResult>;
-  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  /** Serves preview `id` again instead of the production line. @since 0.2.0 */
   setPreview(options: BundleId): Promise<void>;
-  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  /** Leaves the preview: the production line serves again (the preview is kept). @since 0.2.0 */
   resetPreview(): Promise<void>;
-  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  /** Leaves preview `id` if it serves and deletes it. @since 0.2.0 */
   deletePreview(options: BundleId): Promise<DeletePreviewResult>;
-  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  /** Whether the preview's channel has a newer release (`latestVersion`). @since 0.2.0 */
   checkPreviewUpdate(options: BundleId): Promise<PreviewUpdateResult>;
-  /** Rejects `unavailable` (no previews in this version). @since 0.2.0 */
+  /**
+   * Installs the newer release of the preview's channel as the preview (labels kept, the old
+   * bundle deleted; it serves if the preview did).
+   *
+   * @since 0.2.0
+   */
   updatePreview(options: BundleId): Promise<PreviewUpdateResult>;
 
   /**

@@ -83,6 +83,12 @@ pub fn set_next(store: &mut Store, config: &Config, id: &str) -> Result<(), Boot
 /// `reset`: back to the built-in bundle or to the last confirmed one. The caller reloads.
 pub fn reset(store: &mut Store, to: ResetTarget) -> Result<(), BootError> {
     store.write(|tx| -> Result<_, BootError> {
+        // A reset leaves a preview too.
+        let mut previews = store::previews(tx)?;
+        if previews.active.take().is_some() {
+            previews.launched = false;
+            store::set_previews(tx, &previews)?;
+        }
         let mut roles = store::roles(tx)?;
         roles.trial = None;
         roles.next = None;
@@ -116,6 +122,7 @@ pub fn erase_bundles(store: &mut Store) -> Result<(), BootError> {
         roles.trial = None;
         roles.next = None;
         store::set_roles(tx, &roles)?;
+        store::set_previews(tx, &store::Previews::default())?;
         let ids: Vec<String> = store::bundles(tx)?.into_iter().map(|b| b.id).collect();
         for id in &ids {
             store::delete_bundle_row(tx, id)?;
@@ -161,6 +168,15 @@ pub fn delete(store: &mut Store, id: &str) -> Result<(), BootError> {
                 role,
             });
         }
+        let mut previews = store::previews(tx)?;
+        if previews.active.as_deref() == Some(id) {
+            return Err(BootError::InUse {
+                id: id.into(),
+                role,
+            });
+        }
+        previews.bundles.retain(|p| p.id != id);
+        store::set_previews(tx, &previews)?;
         store::delete_bundle_row(tx, id)?;
         store::add_history(tx, "deleted", Some(id), "deleted on request")?;
         Ok(())

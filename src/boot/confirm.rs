@@ -32,6 +32,21 @@ pub fn confirm(store: &mut Store, id: &str) -> Result<Confirmed, BootError> {
             )?;
             return Ok(Confirmed::Promoted { previous });
         }
+        // A preview's page confirms that it started; it is never promoted into the line.
+        let mut previews = store::previews(tx)?;
+        if previews.active.as_deref() == Some(id) {
+            if previews.launched {
+                previews.launched = false;
+                store::set_previews(tx, &previews)?;
+                store::add_history(
+                    tx,
+                    "preview",
+                    Some(id),
+                    "notifyAppReady from the preview's page",
+                )?;
+            }
+            return Ok(Confirmed::AlreadyCurrent);
+        }
         let current = roles.current.as_deref().unwrap_or(BUILTIN);
         if roles.trial.is_none() && current == id {
             return Ok(Confirmed::AlreadyCurrent);

@@ -49,6 +49,11 @@ fn try_launch(
     let (serve, trial, reverted) = store.write(|tx| -> Result<_, BootError> {
         let mut roles = store::roles(tx)?;
         on_native_version(tx, config, &mut roles)?;
+        // A preview serves instead of the production line, whose roles wait untouched.
+        if let Some(b) = launch_preview(tx, &bundles_dir)? {
+            store::set_roles(tx, &roles)?;
+            return Ok((Some(b), false, None));
+        }
         let mut reverted = None;
         if let Some(id) = roles.trial.take() {
             reverted = Some(fail_bundle(tx, &id, REASON_NOT_CONFIRMED)?);
@@ -133,6 +138,43 @@ fn try_launch(
     })
 }
 
+/// The active preview, if it may serve this launch: its last launch confirmed (else its page
+/// never started: the preview ends, and the production line serves) and its files are there.
+/// Its launch is recorded so that a page that never confirms ends it at the next launch.
+fn launch_preview(
+    tx: &Tx<'_>,
+    bundles_dir: &std::path::Path,
+) -> Result<Option<store::BundleRow>, BootError> {
+    let mut p = store::previews(tx)?;
+    let Some(id) = p.active.clone() else {
+        return Ok(None);
+    };
+    let row = store::bundle(tx, &id)?.filter(|b| {
+        b.status == BundleStatus::Ready && bundles_dir.join(&b.id).join("index.html").is_file()
+    });
+    let why = match (&row, p.launched) {
+        (None, _) => Some("preview left: its bundle is gone"),
+        (Some(_), true) => Some("preview left: its page did not call notifyAppReady"),
+        (Some(_), false) => None,
+    };
+    if let Some(why) = why {
+        p.active = None;
+        p.launched = false;
+        store::set_previews(tx, &p)?;
+        store::add_history(tx, "preview", Some(&id), why)?;
+        return Ok(None);
+    }
+    p.launched = true;
+    store::set_previews(tx, &p)?;
+    store::add_history(
+        tx,
+        "preview",
+        Some(&id),
+        "launched as a preview; awaiting notifyAppReady",
+    )?;
+    Ok(row)
+}
+
 /// Marks a bundle failed and blocklists its content; returns the revert record.
 pub(super) fn fail_bundle(tx: &Tx<'_>, id: &str, reason: &str) -> Result<Reverted, BootError> {
     let row = store::bundle(tx, id)?;
@@ -174,10 +216,12 @@ pub fn apply_next(
 /// without changing anything.
 pub fn serving(store: &Store, config: &Config) -> Result<LaunchResult, BootError> {
     let roles = store::roles(store.read())?;
-    let (id, trial) = match (&roles.trial, &roles.current) {
-        (Some(t), _) => (t.clone(), true),
-        (None, Some(c)) => (c.clone(), false),
-        (None, None) => return Ok(builtin(config, None)),
+    let preview = store::previews(store.read())?.active;
+    let (id, trial) = match (preview, &roles.trial, &roles.current) {
+        (Some(p), _, _) => (p, false),
+        (None, Some(t), _) => (t.clone(), true),
+        (None, None, Some(c)) => (c.clone(), false),
+        (None, None, None) => return Ok(builtin(config, None)),
     };
     let b = store::bundle(store.read(), &id)?.ok_or(BootError::UnknownBundle { id: id.clone() })?;
     Ok(LaunchResult {

@@ -1,6 +1,7 @@
 //! Retention: which installed bundles are kept and which are removed.
 //!
-//! Guarantees: the bundles holding a role (current, fallback, trial, next) are kept; every other
+//! Guarantees: the bundles holding a role (current, fallback, trial, next) and the previews are
+//! kept; every other
 //! bundle, failed ones included, is removed (a failed bundle's content stays blocklisted). Rows
 //! go first, files after, and files only under the install lock and only while their row is
 //! still absent, so a kill in between leaves only unknown directories (removed at the next
@@ -15,9 +16,10 @@ use crate::store::{self, Store, StoreError};
 pub fn retain(store: &mut Store) -> Result<(), BootError> {
     let doomed = store.write(|tx| -> Result<_, BootError> {
         let roles = store::roles(tx)?;
+        let previews = store::previews(tx)?;
         let mut doomed = Vec::new();
         for b in store::bundles(tx)? {
-            if !roles.holds(&b.id) {
+            if !roles.holds(&b.id) && !previews.bundles.iter().any(|p| p.id == b.id) {
                 store::delete_bundle_row(tx, &b.id)?;
                 doomed.push(b.id);
             }

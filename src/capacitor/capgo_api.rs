@@ -7,26 +7,14 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::args::{ArgError, Args};
+use super::args::{iso8601, ArgError, Args};
 use super::{payload, CapacitorPlugin, Effect, Failure, Outcome, Reply};
 use crate::config::{Config, UpdateMode};
-use crate::engine::{Engine, Offered, Setting};
+use crate::engine::{Engine, Offered, Preview, Setting};
 use crate::ffi::core;
-
-/// Methods of Capgo's interface that this version answers with `unavailable`, and why.
-pub const UNAVAILABLE: &[(&str, &str)] = &[
-    ("startPreviewSession", NO_PREVIEWS),
-    ("listPreviews", NO_PREVIEWS),
-    ("setPreview", NO_PREVIEWS),
-    ("resetPreview", NO_PREVIEWS),
-    ("deletePreview", NO_PREVIEWS),
-    ("checkPreviewUpdate", NO_PREVIEWS),
-    ("updatePreview", NO_PREVIEWS),
-];
 
 const NO_CHANNEL_LIST: &str = "outside Capgo mode there is no channel list to ask (Liveship's \
      static repositories publish none yet): the channel a device follows is set with setChannel()";
-const NO_PREVIEWS: &str = "preview sessions are not built in this version of Liveship";
 
 /// The debug menu's switches: the menu itself (`shakeMenu`) and its channel choices
 /// (`allowShakeChannelSelector`).
@@ -208,12 +196,92 @@ impl CapacitorPlugin {
                     None
                 }))
             }
-            _ => {
-                let (_, why) = UNAVAILABLE.iter().find(|(m, _)| *m == method)?;
-                return Some(Err(unavailable(method, why)));
-            }
+            _ => return self.dispatch_preview(e, method, a),
         };
         Some(Ok(Some(v)))
+    }
+
+    /// The preview methods (`engine::preview`); `None`: not one of them.
+    fn dispatch_preview(&self, e: &Arc<Engine>, method: &str, a: &Args) -> Option<Outcome> {
+        let id = || a.installed_bundle_id("id", "the built-in bundle is not a preview");
+        let info = |p: &Preview| -> Result<Value, Failure> {
+            let installed = core("list", || e.list())?;
+            let r = &p.record;
+            let mut v = json!({
+                "id": r.id,
+                "bundle": payload::by_id(&r.id, &installed, &e.config().builtin_version, ""),
+                "createdAt": iso8601(r.created_at),
+                "updatedAt": iso8601(r.updated_at),
+                "lastUsedAt": iso8601(r.last_used_at),
+                "isActive": p.active,
+                "channel": r.channel,
+            });
+            if let Some(n) = &r.name {
+                v["name"] = n.as_str().into();
+            }
+            if let Some(s) = &r.source {
+                v["source"] = s.as_str().into();
+            }
+            Ok(v)
+        };
+        let update = |install: bool| -> Outcome {
+            let id = id()?;
+            let u = core(method, || e.preview_update(&id, install))?;
+            let mut v = json!({
+                "preview": info(&u.preview)?, "upToDate": u.up_to_date, "updated": u.updated,
+            });
+            if let Some(l) = &u.latest {
+                v["latestVersion"] = l.as_str().into();
+            }
+            if u.updated {
+                v["bundle"] = v["preview"]["bundle"].clone();
+            }
+            Ok(Some(v))
+        };
+        Some(match method {
+            "startPreviewSession" => (|| {
+                for field in ["appId", "payloadUrl"] {
+                    a.refused(field, "is not used: a Liveship preview is a channel of this app's repository, named in `name`")?;
+                }
+                let channel = a.channel("name")?;
+                let source = a.optional_text("source")?;
+                core(method, || {
+                    e.start_preview(&channel, Some(&channel), source.as_deref())
+                })?;
+                Ok(None)
+            })(),
+            "listPreviews" => (|| {
+                let previews = core(method, || e.list_previews())?;
+                let listed: Vec<Value> = previews.iter().map(&info).collect::<Result<_, _>>()?;
+                let installed = core("list", || e.list())?;
+                let builtin = &e.config().builtin_version;
+                let mut v = json!({
+                    "previews": listed,
+                    "currentBundle": payload::launch(&core("current", || e.current())?, &installed, builtin),
+                });
+                if let Some(p) = previews.iter().find(|p| p.active) {
+                    v["current"] = info(p)?;
+                }
+                if let Some(live) = core("status", || e.status())?.current {
+                    v["liveBundle"] = payload::bundle(&live);
+                }
+                Ok(Some(v))
+            })(),
+            "setPreview" => id().map_err(Failure::from).and_then(|id| {
+                core(method, || e.set_preview(&id))?;
+                Ok(None)
+            }),
+            "resetPreview" => core(method, || e.reset_preview())
+                .map(|_| None)
+                .map_err(Failure::from),
+            "deletePreview" => id().map_err(Failure::from).and_then(|id| {
+                let gone = core(method, || e.delete_preview(&id))?;
+                Ok(Some(json!({ "removed": gone, "deleted": gone })))
+            }),
+            "checkPreviewUpdate" => update(false),
+            "updatePreview" => update(true),
+            _ => return None,
+        })
     }
 
     fn set_bundle_error(&self, e: &Arc<Engine>, a: &Args) -> Outcome {

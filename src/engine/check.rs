@@ -13,6 +13,7 @@ use crate::boot;
 use crate::config::UpdateMode;
 use crate::events::Event;
 use crate::fetch::ManifestFetch;
+use crate::install;
 use crate::policy::{self, Refusal};
 use crate::release;
 use crate::store;
@@ -38,6 +39,8 @@ pub(super) struct Candidate {
     pub(super) verified: release::VerifiedRelease,
     pub(super) envelope: Vec<u8>,
     pub(super) url: Url,
+    /// What it is installed as (a preview's candidate is installed beside the line).
+    pub(super) role: install::Role,
 }
 
 /// What a check found.
@@ -127,8 +130,20 @@ impl Engine {
     /// fields, and applies device policy. The envelope is verified once, on the bytes received
     /// (or, after a 304, on the cached bytes).
     pub(super) async fn find_candidate(&self) -> Result<CheckOutcome, CoreError> {
+        self.find_candidate_in(None).await
+    }
+
+    /// [`Engine::find_candidate`] on `channel` (`None`: the one the device follows), for a
+    /// preview of another channel: device policy then judges it as that channel's release.
+    pub(super) async fn find_candidate_in(
+        &self,
+        preview: Option<&str>,
+    ) -> Result<CheckOutcome, CoreError> {
         let fetcher = self.fetcher()?;
-        let channel = self.channel()?;
+        let channel = match preview {
+            Some(c) => c.to_string(),
+            None => self.channel()?,
+        };
         let base = self.update_url()?;
         let (url, envelope, verified) = match self.inner.config.update_mode {
             // Capgo mode has no signed envelope: `capgo` checks (queries find nothing here).
@@ -201,11 +216,12 @@ impl Engine {
                 reason,
             });
         }
-        Ok(match self.check_policy(&verified.manifest) {
+        Ok(match self.check_policy_in(&verified.manifest, &channel) {
             Ok(()) => CheckOutcome::UpdateAvailable(Box::new(Candidate {
                 verified,
                 envelope,
                 url,
+                role: install::Role::Next,
             })),
             Err(r) => CheckOutcome::Refused(r, verified.manifest.version.clone()),
         })

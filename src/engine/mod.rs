@@ -9,6 +9,7 @@ mod background;
 mod capgo;
 mod check;
 mod files;
+mod preview;
 mod settings;
 mod stats;
 mod timer;
@@ -17,6 +18,7 @@ mod update;
 pub use crate::events::UpdateOutcome;
 pub use check::CheckResult;
 pub use files::{Offered, OfferedFile};
+pub use preview::{Preview, PreviewUpdate};
 pub use settings::Setting;
 pub use stats::{DeletedData, FlushReport};
 pub use update::UpdatePhase;
@@ -359,7 +361,19 @@ impl Engine {
         envelope: &[u8],
         build: impl FnOnce(&Path, &Path) -> Result<(), InstallError>,
     ) -> Result<String, InstallError> {
-        let staging = install::begin(&mut self.store(), &release.manifest)?;
+        self.install_as(install::Role::Next, release, envelope, build)
+    }
+
+    /// [`Engine::install_unlocked`] into `role`.
+    fn install_as(
+        &self,
+        role: install::Role,
+        release: &release::VerifiedRelease,
+        envelope: &[u8],
+        build: impl FnOnce(&Path, &Path) -> Result<(), InstallError>,
+    ) -> Result<String, InstallError> {
+        let mut staging = install::begin(&mut self.store(), &release.manifest)?;
+        staging.role = role;
         build(&staging.dir, &staging.tree)?;
         install::finish(&mut self.store(), staging, release, envelope)
     }
@@ -369,12 +383,21 @@ impl Engine {
         let channel = self
             .channel()
             .unwrap_or_else(|_| self.inner.config.default_channel.clone());
+        self.check_policy_in(m, &channel)
+    }
+
+    /// Device policy for a verified manifest, as a release of `channel`.
+    pub(super) fn check_policy_in(
+        &self,
+        m: &release::Manifest,
+        channel: &str,
+    ) -> Result<(), Refusal> {
         let device_id = self.device_id();
         let store = self.store();
         let config = self.effective_config();
         let facts = DeviceFacts {
             config: &config,
-            channel: &channel,
+            channel,
             device_id: &device_id,
             high_water: store::high_water(store.read(), &m.channel).ok().flatten(),
             // By content (a reverted or revoked release) or by its bundle object (one that

@@ -199,7 +199,11 @@ impl Engine {
 
     /// Downloads the candidate (a delta when it is worth it, else the full bundle) and installs
     /// it as `next`.
-    fn fetch_and_install(&self, c: &Candidate, limits: &Limits) -> Result<UpdateReport, CoreError> {
+    pub(super) fn fetch_and_install(
+        &self,
+        c: &Candidate,
+        limits: &Limits,
+    ) -> Result<UpdateReport, CoreError> {
         let m = &c.verified.manifest;
         let mut fallback = None;
         if m.delta.is_some() {
@@ -248,7 +252,7 @@ impl Engine {
             )?
             .map_err(NetError::from)?;
         let keys = &self.inner.config.bundle_keys;
-        let installed = self.install_unlocked(&c.verified, &c.envelope, |staging, tree| {
+        let installed = self.install_as(c.role, &c.verified, &c.envelope, |staging, tree| {
             install::build_from_download(staging, tree, &object, m, keys, &Budgets::default())
         });
         let id = match installed {
@@ -310,7 +314,7 @@ impl Engine {
             limits,
             UpdatePhase::DeltaObjects,
         )??;
-        let id = self.install_unlocked(&c.verified, &c.envelope, |_staging, staged_tree| {
+        let id = self.install_as(c.role, &c.verified, &c.envelope, |_staging, staged_tree| {
             install::adopt_assembled(&assembled, staged_tree, m)
         })?;
         let _ = crate::fs::remove_any(&work);

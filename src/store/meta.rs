@@ -6,7 +6,8 @@
 //! level, `setConsent`), `telemetry_secret` (what anonymous event ids are derived from),
 //! `freshness:<channel>` (the newest envelope that verified, for `updatesStale`) and
 //! `setting:<option>` (a value JavaScript set and the configuration persists: `updateUrl`, ...)
-//! and `capgo_wait_until` (Capgo mode: the end of the wait a 429 asked for).
+//! `capgo_wait_until` (Capgo mode: the end of the wait a 429 asked for) and `preview` (the
+//! previews kept and the one serving).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -84,6 +85,70 @@ pub fn cache_envelope(
         set_meta(conn, &etag_key(channel), tag)?;
     }
     Ok(())
+}
+
+const PREVIEW: &str = "preview";
+
+/// The previews installed on this device and the one serving, if any (`startPreviewSession`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Previews {
+    /// The preview bundles kept (retention leaves them), oldest first.
+    pub bundles: Vec<PreviewRecord>,
+    /// The preview serving instead of the production line.
+    pub active: Option<String>,
+    /// The active preview was launched and its page has not confirmed since: if the app
+    /// starts again so, the preview ends (its page never started).
+    pub launched: bool,
+}
+
+/// One preview: its bundle, the channel it comes from, and the app's labels.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PreviewRecord {
+    pub id: String,
+    pub channel: String,
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub last_used_at: u64,
+}
+
+/// The preview state (empty when none was ever started, or unreadable).
+pub fn previews(conn: &Connection) -> Result<Previews, StoreError> {
+    Ok(meta(conn, PREVIEW)?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+pub fn set_previews(conn: &Connection, p: &Previews) -> Result<(), StoreError> {
+    set_meta(
+        conn,
+        PREVIEW,
+        &serde_json::to_string(p).expect("previews serialise"),
+    )
+}
+
+/// Keeps bundle `id` of `channel` as a preview, in the install's commit (`now`: Unix seconds);
+/// the engine adds the app's labels.
+pub fn add_preview_bundle(
+    conn: &Connection,
+    id: &str,
+    channel: &str,
+    now: u64,
+) -> Result<(), StoreError> {
+    let mut p = previews(conn)?;
+    if !p.bundles.iter().any(|b| b.id == id) {
+        p.bundles.push(PreviewRecord {
+            id: id.into(),
+            channel: channel.into(),
+            name: None,
+            source: None,
+            created_at: now,
+            updated_at: now,
+            last_used_at: now,
+        });
+    }
+    set_previews(conn, &p)
 }
 
 const CAPGO_WAIT: &str = "capgo_wait_until";

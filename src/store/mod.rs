@@ -35,10 +35,11 @@ pub use builtin::BuiltinFile;
 pub use history::{add_history, clear_history, history, HistoryEntry};
 
 pub use meta::{
-    cache_envelope, cached_envelope, capgo_wait_until, channel, clear_channel, consent,
-    delay_conditions, device_id, freshness, set_capgo_wait_until, set_channel, set_consent,
-    set_delay_conditions, set_device_id, set_freshness, set_setting, set_telemetry_secret, setting,
-    telemetry_secret, CachedEnvelope, Freshness,
+    add_preview_bundle, cache_envelope, cached_envelope, capgo_wait_until, channel, clear_channel,
+    consent, delay_conditions, device_id, freshness, previews, set_capgo_wait_until, set_channel,
+    set_consent, set_delay_conditions, set_device_id, set_freshness, set_previews, set_setting,
+    set_telemetry_secret, setting, telemetry_secret, CachedEnvelope, Freshness, PreviewRecord,
+    Previews,
 };
 pub use stats_queue::{
     clear_stats_dropped, enqueue_stat, purge_stat_events, queued_count, queued_stats, remove_stats,

@@ -253,19 +253,6 @@ fn a_release_for_another_native_build_announces_that_a_native_update_is_needed()
     assert_eq!(major, breaking, "Capgo's older name, sent with it");
 }
 
-#[test]
-fn what_this_version_cannot_do_rejects_unavailable_and_says_why() {
-    let a = app();
-    for (method, _) in liveship::capacitor::capgo_api::UNAVAILABLE {
-        let (code, message) = rejected_with(&a, method, json!({}));
-        assert_eq!(code, "unavailable", "{method}: {message}");
-        assert!(message.starts_with(&format!("{method}: ")), "{message}");
-    }
-    for method in ["setShakeMenu", "setShakeChannelSelector"] {
-        a.refused(method, json!({}), "enabled");
-    }
-}
-
 /// A Capgo-style channel endpoint at `/channel_self`: devices may choose `beta`; `production`
 /// is the public default (set answers `unset`); `private` refuses self-assignment; anything
 /// else is not found. *Get* answers the channel last set, if any.
@@ -546,4 +533,141 @@ fn the_debug_menu_is_decided_in_the_core_and_its_choices_are_carried_out_there()
     let (_, effects) = b.ok_with("setShakeChannelSelector", json!({"enabled": false}));
     assert_eq!(effects, vec![Effect::ShakeMenu { enabled: false }]);
     assert_eq!(b.plugin.shake_menu(), None);
+}
+
+/// An app that may preview channel `pr-7` (its key may sign for production and `pr-7`).
+fn previewing() -> App {
+    app_with(|c| {
+        c.allow_preview = true;
+        c.public_keys[0].channels = vec!["production".into(), "pr-7".into()];
+    })
+}
+
+#[test]
+fn a_preview_serves_beside_the_production_line_and_is_never_confirmed_into_it() {
+    let a = app();
+    let (code, message) = rejected_with(&a, "startPreviewSession", json!({"name": "pr-7"}));
+    assert_eq!(code, "invalidArgument", "{message}");
+    assert!(message.contains("allowPreview"), "{message}");
+
+    let a = previewing();
+    let live = a.downloaded(1);
+    a.ok("set", json!({ "id": live }));
+    a.ok("notifyAppReady", json!({ "bundleId": live }));
+    a.p.pack_with("pr-7", 1, "the pull request", |_| {});
+    a.refused(
+        "startPreviewSession",
+        json!({"name": "pr-7", "appId": "com.other"}),
+        "appId",
+    );
+    let (_, effects) = a.ok_with(
+        "startPreviewSession",
+        json!({"name": "pr-7", "source": "qr"}),
+    );
+    let listed = a.ok("listPreviews", json!({}));
+    let preview = listed["current"]["id"].as_str().unwrap().to_string();
+    assert_eq!(effects, vec![serve(&preview, &a)], "the preview serves now");
+    assert_eq!(listed["current"]["source"], "qr", "{listed}");
+    assert_eq!(listed["current"]["channel"], "pr-7", "{listed}");
+    assert_eq!(listed["liveBundle"]["id"], live.as_str(), "{listed}");
+    assert_eq!(listed["currentBundle"]["id"], preview.as_str(), "{listed}");
+
+    // Its page confirms that it started; the production line is untouched.
+    a.ok("notifyAppReady", json!({ "bundleId": preview }));
+    let a = a.restart();
+    assert_eq!(
+        a.plugin.start().bundle_id,
+        preview,
+        "a confirmed preview serves after a restart"
+    );
+    a.ok("notifyAppReady", json!({ "bundleId": preview }));
+    let exported: Value =
+        serde_json::from_str(a.ok("exportData", json!({}))["json"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        exported["channel"], "production",
+        "the device still follows production"
+    );
+    let (_, effects) = a.ok_with("resetPreview", json!({}));
+    assert_eq!(
+        effects,
+        vec![serve(&live, &a)],
+        "the production line serves again"
+    );
+    assert_eq!(a.ok("current", json!({}))["bundle"]["id"], live.as_str());
+    assert_eq!(
+        a.ok("listPreviews", json!({}))["previews"][0]["isActive"],
+        false,
+        "kept, not serving"
+    );
+
+    // A preview whose page never confirms ends at the next launch, like a trial.
+    let (_, effects) = a.ok_with("setPreview", json!({ "id": preview }));
+    assert_eq!(effects, vec![serve(&preview, &a)]);
+    let a = a.restart();
+    assert_eq!(
+        a.plugin.start().bundle_id,
+        preview,
+        "launched as the preview"
+    );
+    let a = a.restart(); // killed before its page confirmed
+    assert_eq!(
+        a.plugin.start().bundle_id,
+        live,
+        "the preview ended; production serves"
+    );
+
+    // Newer release on the preview's channel: checked, then installed as the preview's bundle.
+    let check = a.ok("checkPreviewUpdate", json!({ "id": preview }));
+    assert_eq!(
+        (check["upToDate"].as_bool(), check["updated"].as_bool()),
+        (Some(true), Some(false)),
+        "{check}"
+    );
+    a.p.pack_with("pr-7", 2, "the pull request, again", |_| {});
+    let check = a.ok("checkPreviewUpdate", json!({ "id": preview }));
+    assert_eq!(check["latestVersion"], "1.0.2", "{check}");
+    assert_eq!(check["upToDate"], false, "{check}");
+    let updated = a.ok("updatePreview", json!({ "id": preview }));
+    assert_eq!(updated["updated"], true, "{updated}");
+    let newer = updated["preview"]["id"].as_str().unwrap().to_string();
+    assert_ne!(newer, preview);
+    assert_eq!(updated["preview"]["source"], "qr", "labels kept: {updated}");
+    let ids: Vec<String> = a.ok("list", json!({}))["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !ids.contains(&preview),
+        "the old preview bundle is gone: {ids:?}"
+    );
+
+    // Deleted: gone from the list and the device; a production update is unaffected meanwhile.
+    assert_eq!(
+        a.ok("deletePreview", json!({ "id": newer })),
+        json!({"removed": true, "deleted": true})
+    );
+    assert_eq!(a.ok("listPreviews", json!({}))["previews"], json!([]));
+    assert_eq!(
+        a.ok("deletePreview", json!({ "id": newer })),
+        json!({"removed": false, "deleted": false})
+    );
+    assert_eq!(a.ok("current", json!({}))["bundle"]["id"], live.as_str());
+}
+
+#[test]
+fn a_channel_no_pinned_key_may_sign_for_is_not_previewed() {
+    let a = previewing();
+    a.p.pack_with("pr-8", 1, "not allowed", |_| {});
+    let (code, _, check) = a.rejected("startPreviewSession", json!({"name": "pr-8"}));
+    assert_eq!(code, "verification");
+    assert_eq!(check.as_deref(), Some("release.keyNotAllowedForChannel"));
+    assert_eq!(a.ok("listPreviews", json!({}))["previews"], json!([]));
+    a.refused("startPreviewSession", json!({}), "name");
+    let (code, message) = rejected_with(&a, "startPreviewSession", json!({"name": "production"}));
+    assert_eq!(
+        code, "invalidArgument",
+        "the channel it follows is no preview: {message}"
+    );
 }
