@@ -74,6 +74,14 @@ enum Offer {
         checksum: String,
     },
     Raw(&'static str, Vec<(&'static str, String)>, Value),
+    /// A release with both a zip and a manifest under one session key (the zip's).
+    Both {
+        version: String,
+        zip: Vec<u8>,
+        session_key: String,
+        checksum: String,
+        entries: Vec<(String, String, Vec<u8>)>,
+    },
     /// A delta manifest: entries (name, hash, object bytes) served at `/objects/<i>`.
     Manifest {
         version: String,
@@ -174,7 +182,40 @@ impl Backend {
                         &json!({"version": version, "session_key": session_key, "checksum": "", "manifest": manifest}),
                     )
                 }
-                ("GET", path, Offer::Manifest { entries, .. }) if path.starts_with("/objects/") => {
+                (
+                    "POST",
+                    "/updates",
+                    Offer::Both {
+                        version,
+                        session_key,
+                        checksum,
+                        entries,
+                        ..
+                    },
+                ) => {
+                    let host = req.header("host").unwrap();
+                    let manifest: Vec<Value> = entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (name, hash, _))| {
+                            json!({"file_name": name, "file_hash": hash, "download_url": format!("http://{host}/objects/{i}")})
+                        })
+                        .collect();
+                    let url = format!("http://{host}/bundles/{version}.zip");
+                    json(
+                        "200 OK",
+                        &[],
+                        &json!({"version": version, "url": url, "session_key": session_key, "checksum": checksum, "manifest": manifest}),
+                    )
+                }
+                ("GET", path, Offer::Both { version, zip, .. })
+                    if path == format!("/bundles/{version}.zip") =>
+                {
+                    respond("200 OK", &[], zip)
+                }
+                ("GET", path, Offer::Manifest { entries, .. } | Offer::Both { entries, .. })
+                    if path.starts_with("/objects/") =>
+                {
                     match path["/objects/".len()..]
                         .parse::<usize>()
                         .ok()
@@ -582,4 +623,59 @@ fn a_delta_manifest_reuses_local_files_fetches_the_rest_and_refuses_tampering() 
                 && !d.dir.path().join("data").join("escape.js").exists()
         );
     }
+}
+
+#[test]
+#[ignore = "needs the @capgo/cli fixtures: run scripts/capgo-test.sh"]
+fn a_delta_that_fails_falls_back_to_the_releases_zip() {
+    let f = fixtures();
+    // The manifest's objects were sealed under another session key than the one the answer
+    // carries (the zip's): every object fails, and the zip installs instead.
+    let Offer::Release {
+        version,
+        zip,
+        session_key,
+        checksum,
+    } = release("1.0.1", &f.app)
+    else {
+        unreachable!()
+    };
+    let Offer::Manifest { entries, .. } = manifest(&f.delta) else {
+        unreachable!()
+    };
+    let backend = Backend::new(Offer::Both {
+        version,
+        zip,
+        session_key,
+        checksum,
+        entries,
+    });
+    let d = Device::new(&backend, &f.public_key);
+    let e = d.open();
+    match e.update().unwrap() {
+        UpdateOutcome::Installed {
+            delta,
+            delta_fallback,
+            ..
+        } => {
+            assert!(!delta, "installed from the zip");
+            assert!(delta_fallback.is_some(), "the delta's failure is named");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        d.events
+            .events()
+            .iter()
+            .any(|ev| matches!(ev, liveship::events::Event::DeltaFallback { .. })),
+        "deltaFallback announced"
+    );
+    drop(e);
+    let e = d.open();
+    let launch = e.launch();
+    assert_eq!(
+        tree(launch.path.as_ref().unwrap()),
+        tree(&f.web_dir),
+        "the zip's files"
+    );
 }
