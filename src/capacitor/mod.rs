@@ -404,6 +404,12 @@ impl From<LiveshipError> for Failure {
 
 type Outcome = Result<Option<Value>, Failure>;
 
+/// What a call answers when it does not fail: its data, or a hand-off to a platform file.
+enum Answer {
+    Data(Option<Value>),
+    Native(capgo_api::NativeCall),
+}
+
 /// The rejection of a failed call, logged.
 fn rejection(method: &str, f: Failure) -> Reply {
     let (code, message, check) = match f {
@@ -516,21 +522,8 @@ impl CapacitorPlugin {
 
     /// One plugin method: `method` as JavaScript names it, `options` its JSON object.
     pub fn call(&self, method: String, options: String) -> Reply {
-        if let (Ok(e), Ok(args)) = (&self.engine, Args::parse(&options)) {
-            match capgo_api::native_call(e.config(), &method, &args) {
-                Some(Ok(n)) => {
-                    return Reply::Native {
-                        feature: n.feature.into(),
-                        action: n.action.into(),
-                        options: n.options.to_string(),
-                    }
-                }
-                Some(Err(f)) => return rejection(&method, f),
-                None => {}
-            }
-        }
         let (outcome, effects) = self.shared.collect(|| {
-            let run = || -> Outcome {
+            let run = || -> Result<Answer, Failure> {
                 let engine = match &self.engine {
                     Ok(e) => e,
                     Err(why) => {
@@ -541,7 +534,10 @@ impl CapacitorPlugin {
                     }
                 };
                 let args = Args::parse(&options)?;
-                self.dispatch(engine, &method, &args)
+                if let Some(native) = capgo_api::native_call(engine.config(), &method, &args) {
+                    return native.map(Answer::Native);
+                }
+                self.dispatch(engine, &method, &args).map(Answer::Data)
             };
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|p| {
                 let what = panic_message(p.as_ref());
@@ -553,9 +549,14 @@ impl CapacitorPlugin {
             })
         });
         match outcome {
-            Ok(data) => Reply::Resolve {
+            Ok(Answer::Data(data)) => Reply::Resolve {
                 data: data.map(|v| v.to_string()),
                 effects,
+            },
+            Ok(Answer::Native(n)) => Reply::Native {
+                feature: n.feature.into(),
+                action: n.action.into(),
+                options: n.options.to_string(),
             },
             Err(f) => rejection(&method, f),
         }
