@@ -301,13 +301,18 @@ fn unsigned(
     })
 }
 
-/// [`CapgoKey::verify_checksum`] for an app without a `publicKey` (allowed only with
-/// `allowUnsignedCapgoBundles`): only an unsigned checksum can be checked.
-pub fn verify_unsigned_checksum(
+/// Checks `checksum` against the plaintext's SHA-256 with the app's `publicKey`
+/// ([`CapgoKey::verify_checksum`]) or, for an app without one (allowed only with
+/// `allowUnsignedCapgoBundles`), as an unsigned checksum: a signed one cannot be checked then.
+pub fn verify_checksum_with(
+    key: Option<&CapgoKey>,
     checksum: &str,
     sha256: &[u8; 32],
     allow_unsigned: bool,
 ) -> Result<(), CapgoError> {
+    if let Some(k) = key {
+        return k.verify_checksum(checksum, sha256, allow_unsigned);
+    }
     unsigned(checksum.trim(), sha256, allow_unsigned).unwrap_or_else(|| {
         Err(CapgoError::MalformedChecksum {
             reason: "it is signed, but no publicKey is configured to verify it".into(),
@@ -423,19 +428,4 @@ pub fn decrypt_verified(
         let _ = std::fs::remove_file(plain);
     }
     result
-}
-
-/// The SHA-256 of a file, for an unencrypted Capgo bundle (its checksum is still checked before
-/// extraction).
-pub fn sha256_file(path: &Path) -> Result<[u8; 32], CapgoError> {
-    let mut file = io::BufReader::new(File::open(path).map_err(io_at("opening", path))?);
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(io_at("reading", path))?;
-        if n == 0 {
-            return Ok(hash.finalize().into());
-        }
-        hash.update(&buf[..n]);
-    }
 }

@@ -41,6 +41,13 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// A release that carries a session key for an app without a `publicKey` to unwrap it.
+fn encrypted_without_key() -> CapgoError {
+    CapgoError::MalformedSessionKey {
+        reason: "the release is encrypted, but no publicKey is configured".into(),
+    }
+}
+
 fn nothing(code: &'static str, reason: String) -> Offer {
     Offer::Nothing(NoUpdate {
         code,
@@ -285,21 +292,19 @@ impl Engine {
                 capgo::decrypt_verified(key, session, &r.checksum, &part, &plain, allow_unsigned)
                     .map(|d| (d.sha256, d.bytes))
             }
-            (Some(_), None) => Err(CapgoError::MalformedSessionKey {
-                reason: "the bundle is encrypted, but no publicKey is configured".into(),
-            }),
+            (Some(_), None) => Err(encrypted_without_key()),
+            // Unencrypted: the download's own hash is the plaintext's.
             (None, key) => std::fs::rename(&part, &plain)
                 .map_err(|source| CapgoError::Io {
                     op: "renaming",
                     path: part.clone(),
                     source,
                 })
-                .and_then(|()| capgo::sha256_file(&plain))
-                .and_then(|sha| {
-                    match key {
-                        Some(k) => k.verify_checksum(&r.checksum, &sha, allow_unsigned),
-                        None => capgo::verify_unsigned_checksum(&r.checksum, &sha, allow_unsigned),
-                    }?;
+                .and_then(|()| {
+                    let mut sha = [0u8; 32];
+                    hex::decode_to_slice(object.sha256(), &mut sha)
+                        .expect("the fetch layer hashes in SHA-256 hex");
+                    capgo::verify_checksum_with(key.as_ref(), &r.checksum, &sha, allow_unsigned)?;
                     Ok((sha, object.size()))
                 }),
         };
@@ -400,12 +405,7 @@ impl Engine {
         let allow_unsigned = config.allow_unsigned_capgo_bundles;
         let session = match (&r.session_key, &key) {
             (Some(s), Some(k)) => Some(k.unwrap_session(s)?),
-            (Some(_), None) => {
-                return Err(CapgoError::MalformedSessionKey {
-                    reason: "the release is encrypted, but no publicKey is configured".into(),
-                }
-                .into())
-            }
+            (Some(_), None) => return Err(encrypted_without_key().into()),
             (None, _) => None,
         };
         let budgets = Budgets::default();
@@ -489,10 +489,7 @@ impl Engine {
                     opened?
                 }
             };
-            match &key {
-                Some(k) => k.verify_checksum(&entry.file_hash, &sha, allow_unsigned)?,
-                None => capgo::verify_unsigned_checksum(&entry.file_hash, &sha, allow_unsigned)?,
-            }
+            capgo::verify_checksum_with(key.as_ref(), &entry.file_hash, &sha, allow_unsigned)?;
             total += size;
             files.push(release::FileEntry {
                 path: path.to_string(),
