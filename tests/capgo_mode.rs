@@ -50,6 +50,9 @@ struct Delta {
 struct Fixtures {
     public_key: String,
     web_dir: PathBuf,
+    /// The CLI's plain zip and its SHA-256 (hex), as an unsigned release carries it.
+    zip: PathBuf,
+    sha256: String,
     app: Encrypted,
     other: Encrypted,
     second: Encrypted,
@@ -124,6 +127,37 @@ struct Backend {
     offer: Arc<Mutex<Offer>>,
 }
 
+/// A release as Capgo's `/updates` offers it: a zip at `/bundles/<version>.zip` with its
+/// `checksum` (when `checksum` is given), a `manifest` of objects at `/objects/<i>` (when there
+/// are entries), and the session key (none when empty: an unencrypted bundle).
+fn release_answer(
+    req: &Request,
+    version: &str,
+    session_key: &str,
+    checksum: Option<&str>,
+    entries: &[(String, String, Vec<u8>)],
+) -> Value {
+    let host = req.header("host").unwrap();
+    let mut v = json!({ "version": version, "checksum": checksum.unwrap_or("") });
+    if !session_key.is_empty() {
+        v["session_key"] = session_key.into();
+    }
+    if checksum.is_some() {
+        v["url"] = format!("http://{host}/bundles/{version}.zip").into();
+    }
+    if !entries.is_empty() {
+        let manifest: Vec<Value> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (name, hash, _))| {
+                json!({"file_name": name, "file_hash": hash, "download_url": format!("http://{host}/objects/{i}")})
+            })
+            .collect();
+        v["manifest"] = manifest.into();
+    }
+    v
+}
+
 impl Backend {
     fn new(offer: Offer) -> Backend {
         let offer = Arc::new(Mutex::new(offer));
@@ -145,17 +179,11 @@ impl Backend {
                         checksum,
                         ..
                     },
-                ) => {
-                    let url = format!(
-                        "http://{}/bundles/{version}.zip",
-                        req.header("host").unwrap()
-                    );
-                    json(
-                        "200 OK",
-                        &[],
-                        &json!({"version": version, "url": url, "session_key": session_key, "checksum": checksum}),
-                    )
-                }
+                ) => json(
+                    "200 OK",
+                    &[],
+                    &release_answer(req, version, session_key, Some(checksum), &[]),
+                ),
                 ("POST", "/updates", Offer::Raw(status, headers, body)) => {
                     json(status, headers, body)
                 }
@@ -167,21 +195,11 @@ impl Backend {
                         session_key,
                         entries,
                     },
-                ) => {
-                    let host = req.header("host").unwrap();
-                    let manifest: Vec<Value> = entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (name, hash, _))| {
-                            json!({"file_name": name, "file_hash": hash, "download_url": format!("http://{host}/objects/{i}")})
-                        })
-                        .collect();
-                    json(
-                        "200 OK",
-                        &[],
-                        &json!({"version": version, "session_key": session_key, "checksum": "", "manifest": manifest}),
-                    )
-                }
+                ) => json(
+                    "200 OK",
+                    &[],
+                    &release_answer(req, version, session_key, None, entries),
+                ),
                 (
                     "POST",
                     "/updates",
@@ -192,22 +210,11 @@ impl Backend {
                         entries,
                         ..
                     },
-                ) => {
-                    let host = req.header("host").unwrap();
-                    let manifest: Vec<Value> = entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (name, hash, _))| {
-                            json!({"file_name": name, "file_hash": hash, "download_url": format!("http://{host}/objects/{i}")})
-                        })
-                        .collect();
-                    let url = format!("http://{host}/bundles/{version}.zip");
-                    json(
-                        "200 OK",
-                        &[],
-                        &json!({"version": version, "url": url, "session_key": session_key, "checksum": checksum, "manifest": manifest}),
-                    )
-                }
+                ) => json(
+                    "200 OK",
+                    &[],
+                    &release_answer(req, version, session_key, Some(checksum), entries),
+                ),
                 ("GET", path, Offer::Both { version, zip, .. })
                     if path == format!("/bundles/{version}.zip") =>
                 {
@@ -260,6 +267,11 @@ struct Device {
 
 impl Device {
     fn new(backend: &Backend, public_key: &str) -> Device {
+        Self::with_key(backend, Some(public_key))
+    }
+
+    /// A device with `publicKey` (`None`: without one, accepting unsigned bundles, unsafely).
+    fn with_key(backend: &Backend, public_key: Option<&str>) -> Device {
         let dir = tempfile::tempdir().unwrap();
         let builtin = dir.path().join("builtin");
         std::fs::create_dir_all(&builtin).unwrap();
@@ -267,7 +279,8 @@ impl Device {
         let mut config = support::fixtures::config(&builtin);
         config.update_mode = UpdateMode::Capgo;
         config.update_url = Some(backend.net.server.url("/updates").to_string());
-        config.public_key = Some(public_key.into());
+        config.public_key = public_key.map(str::to_string);
+        config.allow_unsigned_capgo_bundles = public_key.is_none();
         config.allow_insecure_loopback = true;
         config.validate().unwrap();
         Device {
@@ -677,5 +690,45 @@ fn a_delta_that_fails_falls_back_to_the_releases_zip() {
         tree(launch.path.as_ref().unwrap()),
         tree(&f.web_dir),
         "the zip's files"
+    );
+}
+
+#[test]
+#[ignore = "needs the @capgo/cli fixtures: run scripts/capgo-test.sh"]
+fn an_unencrypted_bundle_is_checked_by_its_download_hash() {
+    let f = fixtures();
+    let plain = |checksum: &str| Offer::Release {
+        version: "1.0.1".into(),
+        zip: std::fs::read(&f.zip).unwrap(),
+        session_key: String::new(),
+        checksum: checksum.into(),
+    };
+    // With a publicKey, a plain SHA-256 is not a signature: refused.
+    let backend = Backend::new(plain(&f.sha256));
+    let d = Device::new(&backend, &f.public_key);
+    assert_eq!(
+        check_of(d.open().update().unwrap_err()),
+        "capgo.unsignedChecksum"
+    );
+
+    // Without one (allowUnsignedCapgoBundles): the checksum must be the zip's own hash.
+    let mut wrong = f.sha256.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+    let backend = Backend::new(plain(std::str::from_utf8(&wrong).unwrap()));
+    let d = Device::with_key(&backend, None);
+    let e = d.open();
+    assert_eq!(check_of(e.update().unwrap_err()), "capgo.checksumMismatch");
+    assert!(e.list().unwrap().is_empty());
+
+    let backend = Backend::new(plain(&f.sha256));
+    let d = Device::with_key(&backend, None);
+    let one = installed(d.open().update().unwrap());
+    let e = d.open();
+    let launch = e.launch();
+    assert_eq!(launch.id, one);
+    assert_eq!(
+        tree(launch.path.as_ref().unwrap()),
+        tree(&f.web_dir),
+        "byte for byte"
     );
 }
