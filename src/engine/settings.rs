@@ -42,21 +42,33 @@ impl Setting {
         )
     }
 
+    /// The JavaScript method that sets it.
+    fn method(self) -> &'static str {
+        match self {
+            Setting::UpdateUrl => "setUpdateUrl",
+            Setting::StatsUrl => "setStatsUrl",
+            Setting::ChannelUrl => "setChannelUrl",
+            Setting::AppId => "setAppId",
+            Setting::CustomId => "setCustomId",
+        }
+    }
+
     /// The option that permits setting it, when one must (`customId` is always the app's to set).
     fn gate(self, c: &Config) -> Option<(&'static str, bool)> {
         match self {
-            _ if self.is_url() => Some(("allowModifyUrl", c.allow_modify_url)),
+            Setting::UpdateUrl | Setting::StatsUrl | Setting::ChannelUrl => {
+                Some(("allowModifyUrl", c.allow_modify_url))
+            }
             Setting::AppId => Some(("allowModifyAppId", c.allow_modify_app_id)),
-            _ => None,
+            Setting::CustomId => None,
         }
     }
 
     /// Whether a value set now is kept across a restart (the app id goes with the URLs).
     fn persists(self, c: &Config) -> bool {
         match self {
-            _ if self.is_url() => c.persist_modify_url,
-            Setting::AppId => c.persist_modify_url,
-            _ => c.persist_custom_id,
+            Setting::CustomId => c.persist_custom_id,
+            _ => c.persist_modify_url,
         }
     }
 
@@ -131,12 +143,7 @@ impl Engine {
         let c = &self.inner.config;
         if let Some((option, false)) = setting.gate(c) {
             return Err(ConfigError::NotAllowed {
-                what: match setting {
-                    Setting::AppId => "setAppId",
-                    Setting::UpdateUrl => "setUpdateUrl",
-                    Setting::StatsUrl => "setStatsUrl",
-                    _ => "setChannelUrl",
-                },
+                what: setting.method(),
                 option,
             }
             .into());
