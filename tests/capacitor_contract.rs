@@ -267,7 +267,7 @@ const ANDROID_METHODS: &str = "android/src/main/java/io/liveship/capacitor/Lives
 /// What `LiveshipMethods.kt` must hold: one forwarding `@PluginMethod` per core method.
 fn android_methods_source() -> String {
     let mut out = String::from(
-        "// Generated from the core's METHODS (src/capacitor/mod.rs) by tests/capacitor_contract.rs; do not\n\
+        "// Generated from the core's METHODS (src/capacitor/methods.rs) by tests/capacitor_contract.rs; do not\n\
          // edit. After changing METHODS: LIVESHIP_BLESS=1 cargo test --test capacitor_contract android_method\n\
          package io.liveship.capacitor\n\n\
          import com.getcapacitor.Plugin\n\

@@ -17,6 +17,66 @@ use crate::error::LiveshipError;
 use crate::events::UpdateOutcome;
 use crate::ffi::core;
 
+/// Every plugin method, as `plugin/src/definitions.ts` names them. The iOS shell registers
+/// these; the Android shell has one `@PluginMethod` each (a test compares both lists).
+pub const METHODS: &[&str] = &[
+    "notifyAppReady",
+    "download",
+    "next",
+    "set",
+    "reload",
+    "reset",
+    "current",
+    "list",
+    "delete",
+    "getLatest",
+    "setChannel",
+    "unsetChannel",
+    "getChannel",
+    "getDeviceId",
+    "getPluginVersion",
+    "getBuiltinVersion",
+    "isAutoUpdateEnabled",
+    "getNextBundle",
+    "getFailedUpdate",
+    "setMultiDelay",
+    "cancelDelay",
+    "triggerUpdateCheck",
+    "getHistory",
+    "exportData",
+    "deleteData",
+    "setConsent",
+    "getConsent",
+    // Capgo 8's methods beyond the update cycle (`capgo_api`).
+    "setUpdateUrl",
+    "setStatsUrl",
+    "setChannelUrl",
+    "getAppId",
+    "setAppId",
+    "setCustomId",
+    "isAutoUpdateAvailable",
+    "setBundleError",
+    "getMissingBundleFiles",
+    "getBundleDownloadSize",
+    "listChannels",
+    "setShakeMenu",
+    "isShakeMenuEnabled",
+    "setShakeChannelSelector",
+    "isShakeChannelSelectorEnabled",
+    "startPreviewSession",
+    "listPreviews",
+    "setPreview",
+    "resetPreview",
+    "deletePreview",
+    "checkPreviewUpdate",
+    "updatePreview",
+    "getAppUpdateInfo",
+    "openAppStore",
+    "performImmediateUpdate",
+    "startFlexibleUpdate",
+    "completeFlexibleUpdate",
+];
+
 impl CapacitorPlugin {
     pub(super) fn dispatch(&self, e: &Arc<Engine>, method: &str, a: &Args) -> Outcome {
         let c = e.config();

@@ -1,4 +1,4 @@
-// Generated from the core's METHODS (src/capacitor/mod.rs) by tests/capacitor_contract.rs; do not
+// Generated from the core's METHODS (src/capacitor/methods.rs) by tests/capacitor_contract.rs; do not
 // edit. After changing METHODS: LIVESHIP_BLESS=1 cargo test --test capacitor_contract android_method
 package io.liveship.capacitor
 
