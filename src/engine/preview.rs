@@ -7,7 +7,8 @@
 //! preview (the production line serves again), as a trial that never confirmed is reverted.
 //! `resetPreview` (and `reset`) leave it. Static mode only: a channel is a folder's file.
 
-use super::update::UpdatePhase;
+use super::check::Candidate;
+use super::update::{Limits, UpdatePhase};
 use super::{CoreError, Engine};
 use crate::boot::LaunchResult;
 use crate::config::{ConfigError, UpdateMode};
@@ -71,29 +72,38 @@ impl Engine {
         Ok(now)
     }
 
-    /// Installs the newest release of `channel` as a preview; `Ok(None)` when the channel
-    /// offers nothing this device may take (the reason is logged).
-    fn install_preview(&self, channel: &str) -> Result<Option<String>, CoreError> {
-        let limits = self.update_limits(None);
+    /// The newest release of `channel` this device may take, as a preview's candidate; `None`
+    /// when there is none (the reason is logged).
+    fn preview_candidate(
+        &self,
+        channel: &str,
+        limits: &Limits,
+    ) -> Result<Option<Candidate>, CoreError> {
         let found = self.run(
             self.find_candidate_in(Some(channel)),
-            &limits,
+            limits,
             UpdatePhase::Manifest,
         )??;
-        let mut candidate = match found.into_candidate() {
-            Ok(c) => c,
+        match found.into_candidate() {
+            Ok(mut c) => {
+                c.role = Role::Preview;
+                Ok(Some(c))
+            }
             Err(n) => {
                 log::info!(
                     "preview of {channel}: nothing to take ({}): {}",
                     n.code,
                     n.reason
                 );
-                return Ok(None);
+                Ok(None)
             }
-        };
-        candidate.role = Role::Preview;
+        }
+    }
+
+    /// Installs a preview's candidate beside the production line; its bundle id.
+    fn install_preview(&self, c: &Candidate, limits: &Limits) -> Result<String, CoreError> {
         let _flight = self.inner.flight.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Some(self.fetch_and_install(&candidate, &limits)?.id))
+        Ok(self.fetch_and_install(c, limits)?.id)
     }
 
     /// `startPreviewSession`: installs the newest release of `channel` beside the production
@@ -130,11 +140,13 @@ impl Engine {
                 t.id
             )));
         }
-        let id = self.install_preview(channel)?.ok_or_else(|| {
+        let limits = self.update_limits(None);
+        let candidate = self.preview_candidate(channel, &limits)?.ok_or_else(|| {
             refused(format!(
                 "channel {channel:?} offers no release this device may take"
             ))
         })?;
+        let id = self.install_preview(&candidate, &limits)?;
         let now = self.inner.clock.now();
         self.store().write(|tx| -> Result<(), CoreError> {
             let mut p = store::previews(tx)?;
@@ -226,33 +238,19 @@ impl Engine {
         let preview = self.preview(id)?;
         let channel = preview.record.channel.clone();
         let limits = self.update_limits(None);
-        let found = self.run(
-            self.find_candidate_in(Some(&channel)),
-            &limits,
-            UpdatePhase::Manifest,
-        )??;
-        let latest = match &found {
-            super::check::CheckOutcome::UpdateAvailable(c) => {
-                Some(c.verified.manifest.version.clone())
-            }
-            _ => None,
-        };
-        if latest.is_none() || !install {
+        let candidate = self.preview_candidate(&channel, &limits)?;
+        let latest = candidate
+            .as_ref()
+            .map(|c| c.verified.manifest.version.clone());
+        let Some(candidate) = candidate.filter(|_| install) else {
             return Ok(PreviewUpdate {
                 up_to_date: latest.is_none(),
                 latest,
                 preview,
                 updated: false,
             });
-        }
-        let Some(new) = self.install_preview(&channel)? else {
-            return Ok(PreviewUpdate {
-                up_to_date: true,
-                latest,
-                preview,
-                updated: false,
-            });
         };
+        let new = self.install_preview(&candidate, &limits)?;
         let now = self.inner.clock.now();
         self.store().write(|tx| -> Result<(), CoreError> {
             let mut p = store::previews(tx)?;
