@@ -448,37 +448,30 @@ fn entry(name: Option<&str>, hash: Option<&str>, url: Option<&str>) -> Value {
 /// The entries the call names (`manifest`), else the release on offer's files. `version`, when
 /// given with no manifest, must be the version on offer.
 fn entries(e: &Engine, a: &Args) -> Result<(Vec<Value>, Option<Offered>), Failure> {
-    let given = a.manifest_entries("manifest")?;
-    let offered = if given.is_some() {
-        None
-    } else {
-        let offered = core("check", || e.offered_files())?.ok_or_else(|| {
-            Failure::Plugin(
-                "invalidArgument",
-                "no manifest given and no release on offer (getLatest() says why)".into(),
-            )
-        })?;
-        if let Some(v) = a.optional_text("version")? {
-            if v != offered.version {
-                return Err(ArgError {
-                    field: "version".into(),
-                    reason: format!("the release on offer is {}, not {v}", offered.version),
-                }
-                .into());
+    if let Some(given) = a.manifest_entries("manifest")? {
+        return Ok((given, None));
+    }
+    let offered = core("check", || e.offered_files())?.ok_or_else(|| {
+        Failure::Plugin(
+            "invalidArgument",
+            "no manifest given and no release on offer (getLatest() says why)".into(),
+        )
+    })?;
+    if let Some(v) = a.optional_text("version")? {
+        if v != offered.version {
+            return Err(ArgError {
+                field: "version".into(),
+                reason: format!("the release on offer is {}, not {v}", offered.version),
             }
+            .into());
         }
-        Some(offered)
-    };
-    let list = match (&given, &offered) {
-        (Some(g), _) => g.clone(),
-        (None, Some(o)) => o
-            .files
-            .iter()
-            .map(|f| entry(Some(&f.path), Some(&f.sha256), f.url.as_deref()))
-            .collect(),
-        (None, None) => unreachable!("either given or offered"),
-    };
-    Ok((list, offered))
+    }
+    let list = offered
+        .files
+        .iter()
+        .map(|f| entry(Some(&f.path), Some(&f.sha256), f.url.as_deref()))
+        .collect();
+    Ok((list, Some(offered)))
 }
 
 /// `getMissingBundleFiles`: the entries whose content (the SHA-256 in `file_hash`) this device
